@@ -1,0 +1,44 @@
+"""`phishline`: one command for the common jobs of the project.
+
+Each subcommand imports its component lazily, so `phishline --help` stays fast and a
+component's heavy dependencies load only when that job runs.
+"""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lib_version import VersionUtil
+
+app = typer.Typer(
+    name="phishline",
+    help="Release-engineered phishing URL detection: data, training, serving, experiments.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        cli_version = VersionUtil.version_of("phishline")
+        console.print(f"phishline {cli_version} (lib-version {VersionUtil.get_version()})")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """phishline: is this link a phishing link?"""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Subcommand groups of `phishline`; each imports its component only when it runs."""

@@ -1,0 +1,139 @@
+"""The model artifact format: a directory with `model.json` and `.npz` weight files.
+
+Loading never executes code: `.npz` files are read with `allow_pickle=False` and every file
+is checked against the sha256 recorded in `model.json` before it is parsed.
+"""
+
+import hashlib
+import json
+import io
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FORMAT_VERSION = 1
+MANIFEST = "model.json"
+REQUIRED_KEYS = (
+    "format_version", "name", "family", "version", "created", "training_data_sha256",
+    "params", "metrics", "label_map", "threshold", "featurizer", "feature_distributions",
+    "files",
+)  # fmt: skip
+
+Arrays = dict[str, npt.NDArray[Any]]
+
+
+class ArtifactError(Exception):
+    """The directory is not a readable model artifact."""
+
+
+class TamperedArtifactError(ArtifactError):
+    """A weight file does not match the sha256 recorded in model.json."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Artifact:
+    manifest: dict[str, Any]
+    weights: dict[str, Arrays]  # weight file name -> its arrays
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+
+def write_artifact(directory: Path, manifest: Mapping[str, Any], weights: Mapping[str, Arrays]) -> Path:
+    """Write weight files, then model.json with their sha256 (written last, atomically)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for file_name, arrays in weights.items():
+        if not file_name.endswith(".npz") or "/" in file_name:
+            raise ArtifactError(f"weight files are flat .npz files, not {file_name!r}")
+        path = directory / file_name
+        _write_npz(path, arrays)
+        files[file_name] = sha256_file(path)
+    full = {**manifest, "format_version": FORMAT_VERSION, "files": files}
+    missing = [key for key in REQUIRED_KEYS if key not in full]
+    if missing:
+        raise ArtifactError(f"model.json would lack {missing}")
+    staging = directory / f".{MANIFEST}.tmp"
+    staging.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(staging, directory / MANIFEST)
+    return directory
+
+
+def _write_npz(path: Path, arrays: Arrays) -> None:
+    """Like np.savez_compressed, but byte-reproducible: fixed member timestamps and order."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            member = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, buffer.getvalue())
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"{directory} is not a model artifact: {MANIFEST} is missing")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{path} must hold a JSON object")
+    missing = [key for key in REQUIRED_KEYS if key not in manifest]
+    if missing:
+        raise ArtifactError(f"{path} lacks the keys {missing}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path} has format_version {manifest['format_version']!r}; "
+            f"this lib-ml reads version {FORMAT_VERSION}"
+        )
+    return manifest
+
+
+def read_artifact(directory: Path) -> Artifact:
+    """Read and verify an artifact; raises ArtifactError / TamperedArtifactError."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    weights: dict[str, Arrays] = {}
+    for file_name, expected in dict(manifest["files"]).items():
+        path = directory / file_name
+        if Path(file_name).name != file_name or not path.is_file():
+            raise ArtifactError(f"weight file {file_name!r} listed in {MANIFEST} is missing")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise TamperedArtifactError(
+                f"refusing to load {path}: sha256 {actual} does not match {expected} "
+                f"recorded in {MANIFEST} (the file was modified or corrupted)"
+            )
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                weights[file_name] = {key: npz[key] for key in npz.files}
+        except (ValueError, OSError) as exc:
+            raise ArtifactError(f"{path} is not a readable .npz file: {exc}") from exc
+    return Artifact(manifest=manifest, weights=weights)
+
+
+def find_artifacts(root: Path) -> list[Path]:
+    """Artifact directories directly under root (or root itself), sorted by name."""
+    root = Path(root)
+    if (root / MANIFEST).is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / MANIFEST).is_file())

@@ -1,0 +1,64 @@
+"""Input drift: training-time histograms of simple URL features, kept in the artifact, and the
+population stability index (PSI) of live traffic against them."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+DRIFT_FEATURES: tuple[str, ...] = ("url_length", "digit_ratio", "letter_ratio", "special_ratio")
+_EPSILON = 1e-4  # keeps empty bins finite in the PSI's logarithm
+
+
+def drift_values(texts: Sequence[str]) -> dict[str, npt.NDArray[np.float64]]:
+    """The DRIFT_FEATURES of normalized URL texts."""
+    lengths = np.array([len(t) for t in texts], dtype=np.float64)
+    safe = np.maximum(lengths, 1.0)
+    digits = np.array([sum(c.isdigit() for c in t) for t in texts], dtype=np.float64)
+    letters = np.array([sum(c.isalpha() for c in t) for t in texts], dtype=np.float64)
+    return {
+        "url_length": lengths,
+        "digit_ratio": digits / safe,
+        "letter_ratio": letters / safe,
+        "special_ratio": (lengths - digits - letters) / safe,
+    }
+
+
+def reference_distributions(texts: Sequence[str], bins: int = 10) -> dict[str, Any]:
+    """Quantile-binned histograms of the training texts, JSON-ready for model.json."""
+    out: dict[str, Any] = {}
+    for name, values in drift_values(texts).items():
+        inner = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+        counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=inner.size + 1)
+        out[name] = {
+            "edges": [float(e) for e in inner],
+            "probabilities": [float(c) for c in counts / max(values.size, 1)],
+        }
+    return out
+
+
+def histogram(values: npt.NDArray[np.float64], edges: Sequence[float]) -> npt.NDArray[np.float64]:
+    counts = np.bincount(
+        np.searchsorted(np.asarray(edges), values, side="right"), minlength=len(edges) + 1
+    )
+    return np.asarray(counts / max(values.size, 1), dtype=np.float64)
+
+
+def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
+    """Population stability index: sum((a - e) * ln(a / e)); 0 for identical histograms."""
+    e = np.clip(np.asarray(expected, dtype=np.float64), _EPSILON, None)
+    a = np.clip(np.asarray(actual, dtype=np.float64), _EPSILON, None)
+    if e.shape != a.shape:
+        raise ValueError(f"histograms differ in bins: {e.shape} vs {a.shape}")
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def drift_report(reference: dict[str, Any], texts: Sequence[str]) -> dict[str, float]:
+    """PSI per drift feature of `texts` against the artifact's reference histograms."""
+    values = drift_values(texts)
+    return {
+        name: psi(spec["probabilities"], histogram(values[name], spec["edges"]))
+        for name, spec in reference.items()
+        if name in values
+    }

@@ -1,0 +1,157 @@
+"""Load an artifact once and predict one URL or a batch."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lib_ml.artifact import Artifact, ArtifactError, read_artifact
+from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
+from lib_ml.labels import LABEL_MAP, decode_label
+from lib_ml.scorers import (
+    Contribution,
+    LinearScorer,
+    Stacker,
+    TreeScorer,
+    sigmoid,
+    top_contributions,
+)
+from lib_ml.urls import InvalidUrlError, NormalizedUrl, normalize_url
+
+FAMILIES = ("linear", "gbm", "ensemble")
+LINEAR_FILE = "linear.npz"
+TREES_FILE = "trees.npz"
+
+
+class BatchInputError(InvalidUrlError):
+    """An item of a batch is not a URL; names the item so the batch length never changes."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(f"item {index}: {reason}")
+        self.index = index
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    url: str
+    probability: float  # P(phishing)
+    label: str
+    explanation: list[Contribution] = field(default_factory=list)
+
+
+def normalize_batch(urls: Sequence[str]) -> list[NormalizedUrl]:
+    """Normalize every URL or raise BatchInputError naming the first bad item."""
+    normalized = []
+    for index, url in enumerate(urls):
+        try:
+            normalized.append(normalize_url(url))
+        except InvalidUrlError as exc:
+            raise BatchInputError(index, str(exc)) from exc
+    return normalized
+
+
+class Predictor:
+    """A verified, loaded artifact of any family."""
+
+    def __init__(self, artifact: Artifact):
+        manifest = artifact.manifest
+        self.manifest = manifest
+        self.family: str = manifest["family"]
+        if self.family not in FAMILIES:
+            raise ArtifactError(f"unknown model family {self.family!r}; expected {FAMILIES}")
+        if manifest["label_map"] != LABEL_MAP:
+            raise ArtifactError(f"label map {manifest['label_map']} differs from {LABEL_MAP}")
+        featurizer = manifest["featurizer"]
+        self.linear: LinearScorer | None = None
+        self.trees: TreeScorer | None = None
+        if self.family in ("linear", "ensemble"):
+            config = NgramConfig(**featurizer["ngram"])
+            self.linear = LinearScorer.from_arrays(config, self._weights(artifact, LINEAR_FILE))
+        if self.family in ("gbm", "ensemble"):
+            if list(featurizer["lexical"]) != list(LEXICAL_FEATURES):
+                raise ArtifactError("the artifact's lexical features differ from this lib-ml's")
+            self.trees = TreeScorer(self._weights(artifact, TREES_FILE), len(LEXICAL_FEATURES))
+        self.stacker = Stacker.from_dict(manifest["stacker"]) if self.family == "ensemble" else None
+        self.threshold = float(manifest["threshold"])
+
+    @staticmethod
+    def _weights(artifact: Artifact, file_name: str) -> dict[str, npt.NDArray[Any]]:
+        try:
+            return artifact.weights[file_name]
+        except KeyError:
+            raise ArtifactError(f"the artifact has no {file_name}") from None
+
+    @classmethod
+    def load(cls, directory: Path | str) -> "Predictor":
+        return cls(read_artifact(Path(directory)))
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.manifest["metrics"])
+
+    def _member_logits(self, urls: Sequence[NormalizedUrl]) -> list[npt.NDArray[np.float64]]:
+        logits = []
+        if self.linear is not None:
+            logits.append(self.linear.logits([u.text for u in urls]))
+        if self.trees is not None:
+            logits.append(self.trees.logits(lexical_matrix(urls)))
+        return logits
+
+    def logits_normalized(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
+        if not urls:
+            return np.zeros(0, dtype=np.float64)
+        members = self._member_logits(urls)
+        return self.stacker.logits(members) if self.stacker is not None else members[0]
+
+    def predict_proba(self, urls: Sequence[str]) -> npt.NDArray[np.float64]:
+        """P(phishing) per URL, same length and order as `urls`; raises BatchInputError."""
+        return sigmoid(self.logits_normalized(normalize_batch(urls)))
+
+    def label_of(self, probability: float) -> str:
+        return decode_label(int(probability >= self.threshold))
+
+    def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
+        """Top features by absolute share of the (stacked) logit."""
+        shares: list[Contribution] = []
+        weights = self.stacker.coef if self.stacker is not None else (1.0, 1.0)
+        if self.linear is not None:
+            scale = weights[0]
+            shares += [
+                Contribution(c.feature, c.kind, scale * c.weight)
+                for c in self.linear.explain(url.text)
+            ]
+        if self.trees is not None:
+            scale = weights[-1]
+            shares += [
+                Contribution(c.feature, c.kind, scale * c.weight)
+                for c in self.trees.explain(lexical_matrix([url])[0])
+            ]
+        return top_contributions(shares, top_k)
+
+    def predict(self, urls: Sequence[str], explain_top_k: int = 0) -> list[Prediction]:
+        normalized = normalize_batch(urls)
+        probabilities = sigmoid(self.logits_normalized(normalized))
+        return [
+            Prediction(
+                url=raw,
+                probability=float(p),
+                label=self.label_of(float(p)),
+                explanation=self.explain(norm, explain_top_k) if explain_top_k else [],
+            )
+            for raw, norm, p in zip(urls, normalized, probabilities, strict=True)
+        ]
+
+    def predict_one(self, url: str, explain_top_k: int = 5) -> Prediction:
+        return self.predict([url], explain_top_k)[0]

@@ -1,0 +1,127 @@
+"""URL normalization shared by training and serving.
+
+The scheme is parsed and then dropped from the model's view on purpose: in public corpora
+`https` and even the presence of a scheme are collection artefacts (e.g. 37 % https among
+legitimate vs 2 % among phishing URLs in Ebbu2017) that do not transfer to live traffic.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import tldextract
+
+MAX_URL_LENGTH = 8192
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]{0,15}):(//)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class InvalidUrlError(ValueError):
+    """The input cannot be read as a URL (empty, control characters, bad host, too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedUrl:
+    """A URL split into the parts the features use; `text` is what the model reads."""
+
+    scheme: str
+    host: str
+    port: str
+    path: str
+    query: str
+    fragment: str
+    userinfo: str
+
+    @property
+    def text(self) -> str:
+        """host[:port]/path?query#fragment, scheme-free (see the module docstring)."""
+        out = self.host
+        if self.userinfo:
+            out = f"{self.userinfo}@{out}"
+        if self.port:
+            out = f"{out}:{self.port}"
+        out += self.path
+        if self.query:
+            out = f"{out}?{self.query}"
+        if self.fragment:
+            out = f"{out}#{self.fragment}"
+        return out
+
+
+def _idna_host(host: str) -> str:
+    host = host.strip(".").lower()
+    if not host:
+        raise InvalidUrlError("the URL has no host")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise InvalidUrlError(f"the host {host!r} is not a valid internationalized name") from exc
+
+
+def normalize_url(raw: str) -> NormalizedUrl:
+    """Strip, parse with or without a scheme, lowercase and IDNA-encode the host.
+
+    Raises InvalidUrlError for input that is not a URL; never returns an empty text.
+    """
+    if not isinstance(raw, str):
+        raise InvalidUrlError(f"a URL must be a string, not {type(raw).__name__}")
+    url = raw.strip()
+    if not url:
+        raise InvalidUrlError("the URL is empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidUrlError(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    if _CONTROL.search(url):
+        raise InvalidUrlError("the URL contains control characters")
+    match = _SCHEME.match(url)
+    # "host:8080/path" parses as scheme "host"; only a known scheme shape with "//" counts.
+    if match and match.group(2):
+        scheme, rest = match.group(1).lower(), url[match.end() :]
+    else:
+        scheme, rest = "", url
+    try:
+        parts = urlsplit("//" + rest)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidUrlError(f"the URL cannot be parsed: {exc}") from exc
+    netloc = parts.netloc
+    userinfo = netloc.rpartition("@")[0] if "@" in netloc else ""
+    host = _idna_host(parts.hostname or "")
+    return NormalizedUrl(
+        scheme=scheme,
+        host=host,
+        port="" if port is None else str(port),
+        path=parts.path,
+        query=parts.query,
+        fragment=parts.fragment,
+        userinfo=userinfo,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HostParts:
+    subdomain: str
+    domain: str
+    suffix: str
+
+    @property
+    def registered_domain(self) -> str:
+        """eTLD+1 (e.g. `bbc.co.uk`); the bare host for IPs and single labels."""
+        return f"{self.domain}.{self.suffix}" if self.suffix else self.domain
+
+
+@lru_cache(maxsize=65536)
+def split_host(host: str) -> HostParts:
+    """Split a normalized host by the public suffix list (bundled snapshot, never online)."""
+    parts = _EXTRACTOR(host)
+    if not parts.domain:  # IPv6 literals and other hosts the suffix list cannot split
+        return HostParts("", host, "")
+    return HostParts(parts.subdomain, parts.domain, parts.suffix)
+
+
+def registered_domain(raw: str) -> str:
+    """eTLD+1 of a raw URL, the unit of the leak-free split."""
+    return split_host(normalize_url(raw).host).registered_domain

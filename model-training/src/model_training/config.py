@@ -1,0 +1,61 @@
+"""Paths and parameters of the pipeline. Every stage reads `params.yaml` through here."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MIRROR_ENV = "PHISHLINE_DATA_MIRROR"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the stages read and write, relative to the project root (DVC's working dir)."""
+
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def prepared(self) -> Path:
+        return self.root / "data" / "prepared"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "reports" / "metrics"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "reports" / "plots"
+
+
+def project_root() -> Path:
+    """The directory holding params.yaml: the working directory, or its nearest parent."""
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "params.yaml").is_file():
+            return candidate
+    raise FileNotFoundError("params.yaml not found here or in any parent directory")
+
+
+def load_params(root: Path | None = None) -> dict[str, Any]:
+    root = root or project_root()
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    if not isinstance(params, dict):
+        raise ValueError("params.yaml must hold a mapping")
+    return params
+
+
+def mirror_directory(params: dict[str, Any], root: Path) -> Path:
+    """The local data mirror: PHISHLINE_DATA_MIRROR, else params data.mirror (root-relative)."""
+    configured = os.environ.get(MIRROR_ENV) or params["data"]["mirror"]
+    path = Path(configured)
+    return path if path.is_absolute() else (root / path).resolve()

@@ -1,0 +1,93 @@
+"""Readers for the three labelled-URL formats: Ebbu2017 JSON, DL `label<TAB>url`, CSV."""
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lib_ml import LABELS, encode_label
+
+Format = Literal["ebbu", "dl", "csv"]
+FORMATS: tuple[str, ...] = ("ebbu", "dl", "csv")
+
+
+class SourceFormatError(ValueError):
+    """A data file does not follow its declared format."""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    url: str
+    label: int  # 0 legitimate, 1 phishing
+
+
+def read_ebbu(path: Path, label: str) -> Iterator[Example]:
+    """An Ebbu2017 file: a JSON array of URL strings, all with one label."""
+    code = encode_label(label)
+    try:
+        urls = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SourceFormatError(f"{path}: not JSON ({exc})") from exc
+    if not isinstance(urls, list):
+        raise SourceFormatError(f"{path}: expected a JSON array of URLs")
+    for position, url in enumerate(urls):
+        if not isinstance(url, str):
+            raise SourceFormatError(f"{path}: item {position} is not a string")
+        yield Example(url, code)
+
+
+def read_dl(path: Path) -> Iterator[Example]:
+    """A DL Dataset file: `label<TAB>url` per line; the URL may itself contain tabs/spaces."""
+    with path.open(encoding="utf-8", newline="") as stream:
+        for line_number, line in enumerate(stream, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            label, tab, url = line.partition("\t")
+            if not tab or label.strip().lower() not in LABELS:
+                raise SourceFormatError(
+                    f"{path}:{line_number}: expected 'legitimate|phishing<TAB>url', got {line[:80]!r}"
+                )
+            yield Example(url, encode_label(label))
+
+
+def read_csv(path: Path) -> Iterator[Example]:
+    """A CSV file with a header holding `url` and `label` columns (label name or 0/1)."""
+    with path.open(encoding="utf-8", newline="") as stream:
+        reader = csv.DictReader(stream)
+        if not reader.fieldnames or not {"url", "label"} <= set(reader.fieldnames):
+            raise SourceFormatError(f"{path}: the CSV header must name 'url' and 'label'")
+        for row in reader:
+            label = (row["label"] or "").strip()
+            if label in ("0", "1"):
+                code = int(label)
+            elif label.lower() in LABELS:
+                code = encode_label(label)
+            else:
+                raise SourceFormatError(
+                    f"{path}:{reader.line_num}: label {label!r} is not legitimate/phishing/0/1"
+                )
+            yield Example(row["url"] or "", code)
+
+
+def read_labelled(path: Path, file_format: str, label: str | None = None) -> list[Example]:
+    """Read any supported file; Ebbu files need the label of the whole file."""
+    if file_format == "ebbu":
+        if label is None:
+            label = "phishing" if "phishing" in path.name else "legitimate"
+        return list(read_ebbu(path, label))
+    if file_format == "dl":
+        return list(read_dl(path))
+    if file_format == "csv":
+        return list(read_csv(path))
+    raise SourceFormatError(f"unknown format {file_format!r}; expected one of {FORMATS}")
+
+
+def write_dl(path: Path, examples: list[Example]) -> None:
+    """Write examples in DL format (the prepared splits and feedback exports use it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as stream:
+        for example in examples:
+            stream.write(f"{LABELS[example.label]}\t{example.url}\n")

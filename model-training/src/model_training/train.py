@@ -1,0 +1,234 @@
+"""Stage train: the linear n-gram model, the lexical tree model and their calibrated stack.
+
+Every family writes a lib-ml artifact under models/<family>/ with its validation metrics and
+the decision threshold chosen on the validation split.
+"""
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sklearn.linear_model import LogisticRegression
+
+from lib_ml import LABEL_MAP, NormalizedUrl, normalize_url, write_artifact
+from lib_ml.drift import reference_distributions
+from lib_ml.features import (
+    LEXICAL_FEATURES,
+    NgramConfig,
+    document_frequency_idf,
+    hash_ngrams,
+    lexical_matrix,
+    tfidf_rows,
+)
+from lib_ml.predictor import LINEAR_FILE, TREES_FILE
+from lib_ml.scorers import LinearScorer, Stacker, TreeScorer, sigmoid
+from model_training.config import Paths, load_params, project_root
+from model_training.metrics import best_f1_threshold, classification_metrics
+from model_training.sources import read_dl
+
+Logits = npt.NDArray[np.float64]
+FAMILIES = ("linear", "gbm", "ensemble")
+
+
+@dataclass
+class Split:
+    urls: list[NormalizedUrl]
+    y: npt.NDArray[np.int64]
+
+    @property
+    def texts(self) -> list[str]:
+        return [u.text for u in self.urls]
+
+
+def load_split(path: Path) -> Split:
+    examples = list(read_dl(path))
+    return Split(
+        urls=[normalize_url(e.url) for e in examples],
+        y=np.array([e.label for e in examples], dtype=np.int64),
+    )
+
+
+def fit_linear(train: Split, params: dict[str, Any], seed: int) -> LinearScorer:
+    config = NgramConfig(params["ngram_min"], params["ngram_max"], params["hash_bits"])
+    counts = hash_ngrams(train.texts, config)
+    idf = document_frequency_idf(counts)
+    X = tfidf_rows(counts, idf)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    model = LogisticRegression(
+        C=params["C"], solver="liblinear", max_iter=params["max_iter"], random_state=seed
+    )
+    model.fit(X, train.y)
+    return LinearScorer(config, model.coef_[0].astype(np.float32), float(model.intercept_[0]), idf)
+
+
+def fit_trees(train: Split, val: Split, params: dict[str, Any], seed: int) -> TreeScorer:
+    booster_params = {
+        "objective": "binary",
+        "learning_rate": params["learning_rate"],
+        "num_leaves": params["num_leaves"],
+        "min_data_in_leaf": params["min_data_in_leaf"],
+        "feature_fraction": params["feature_fraction"],
+        "bagging_fraction": params["bagging_fraction"],
+        "bagging_freq": 1,
+        "lambda_l2": params["lambda_l2"],
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": params.get("num_threads", 2),
+        "verbosity": -1,
+    }
+    train_set = lgb.Dataset(lexical_matrix(train.urls), label=train.y, free_raw_data=True)
+    val_set = lgb.Dataset(lexical_matrix(val.urls), label=val.y, reference=train_set)
+    booster = lgb.train(
+        booster_params,
+        train_set,
+        num_boost_round=params["num_boost_round"],
+        valid_sets=[val_set],
+        callbacks=[lgb.early_stopping(params["early_stopping_rounds"], verbose=False)],
+    )
+    return TreeScorer.from_lightgbm_dump(booster.dump_model(num_iteration=booster.best_iteration))
+
+
+def fit_stacker(member_logits: Sequence[Logits], y: npt.NDArray[np.int64], seed: int) -> Stacker:
+    """Logistic regression on the members' validation logits: weights and calibration at once."""
+    model = LogisticRegression(C=1.0, random_state=seed)
+    model.fit(np.column_stack(member_logits), y)
+    return Stacker(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _created() -> str:
+    """Build time; SOURCE_DATA_EPOCH-style override keeps artifacts reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+@dataclass
+class Trained:
+    family: str
+    val_logits: Logits
+    weights: dict[str, dict[str, npt.NDArray[Any]]]
+    extra: dict[str, Any]
+    seconds: float
+
+
+def train_families(
+    train: Split, val: Split, params: dict[str, Any], progress: Progress | None = None
+) -> list[Trained]:
+    seed = params["seed"]
+    wanted = params["families"]
+    unknown = set(wanted) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown model families {sorted(unknown)}; known: {FAMILIES}")
+    trained: dict[str, Trained] = {}
+
+    def step(name: str) -> int | None:
+        return progress.add_task(f"train {name}", total=None) if progress else None
+
+    def done(task: int | None) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, total=1, completed=1)
+
+    if "linear" in wanted or "ensemble" in wanted:
+        task, start = step("linear"), time.perf_counter()
+        linear = fit_linear(train, params["linear"], seed)
+        trained["linear"] = Trained(
+            "linear", linear.logits(val.texts), {LINEAR_FILE: linear.to_arrays()},
+            {"ngram": linear.config.to_dict()}, time.perf_counter() - start,
+        )  # fmt: skip
+        done(task)
+    if "gbm" in wanted or "ensemble" in wanted:
+        task, start = step("gbm"), time.perf_counter()
+        trees = fit_trees(train, val, params["gbm"], seed)
+        trained["gbm"] = Trained(
+            "gbm", trees.logits(lexical_matrix(val.urls)), {TREES_FILE: trees.to_arrays()},
+            {"lexical": list(LEXICAL_FEATURES)}, time.perf_counter() - start,
+        )  # fmt: skip
+        done(task)
+    if "ensemble" in wanted:
+        task, start = step("ensemble"), time.perf_counter()
+        members = [trained["linear"], trained["gbm"]]
+        stacker = fit_stacker([m.val_logits for m in members], val.y, seed)
+        trained["ensemble"] = Trained(
+            "ensemble",
+            stacker.logits([m.val_logits for m in members]),
+            {k: v for m in members for k, v in m.weights.items()},
+            {"ngram": members[0].extra["ngram"], "lexical": members[1].extra["lexical"],
+             "stacker": stacker.to_dict()},
+            sum(m.seconds for m in members) + time.perf_counter() - start,
+        )  # fmt: skip
+        done(task)
+    return [trained[name] for name in FAMILIES if name in wanted]
+
+
+def manifest_for(
+    model: Trained, val: Split, train: Split, params: dict[str, Any], data_sha256: str
+) -> dict[str, Any]:
+    probabilities = sigmoid(model.val_logits)
+    threshold = best_f1_threshold(val.y, probabilities)
+    featurizer = {k: v for k, v in model.extra.items() if k in ("ngram", "lexical")}
+    manifest: dict[str, Any] = {
+        "name": model.family,
+        "family": model.family,
+        "version": str(params["model_version"]),
+        "created": _created(),
+        "training_data_sha256": data_sha256,
+        "params": {"seed": params["seed"], **{k: params[k] for k in ("linear", "gbm") if k in params}},
+        "metrics": {"validation": classification_metrics(val.y, probabilities, threshold)},
+        "label_map": LABEL_MAP,
+        "threshold": threshold,
+        "featurizer": featurizer,
+        "feature_distributions": reference_distributions(train.texts),
+        "training_seconds": round(model.seconds, 3),
+    }
+    if "stacker" in model.extra:
+        manifest["stacker"] = model.extra["stacker"]
+    return manifest
+
+
+def train(root: Path | None = None) -> list[dict[str, Any]]:
+    root = root or project_root()
+    params = load_params(root)["train"]
+    paths = Paths(root)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("load splits", total=2)
+        train_split = load_split(paths.prepared / "train.txt")
+        progress.advance(task)
+        val_split = load_split(paths.prepared / "val.txt")
+        progress.advance(task)
+        models = train_families(train_split, val_split, params, progress)
+    data_sha256 = _sha256(paths.prepared / "train.txt")
+    manifests = []
+    for model in models:
+        manifest = manifest_for(model, val_split, train_split, params, data_sha256)
+        write_artifact(paths.models / model.family, manifest, model.weights)
+        manifests.append(manifest)
+    return manifests
+
+
+def main() -> None:
+    for manifest in train():
+        validation = manifest["metrics"]["validation"]
+        print(
+            f"{manifest['name']:>9}: val F1 {validation['f1']:.4f} ROC AUC {validation['roc_auc']:.5f} "
+            f"threshold {manifest['threshold']:.3f} ({manifest['training_seconds']:.1f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
