@@ -26,11 +26,12 @@ def drift_values(texts: Sequence[str]) -> dict[str, npt.NDArray[np.float64]]:
 
 
 def reference_distributions(texts: Sequence[str], bins: int = 10) -> dict[str, Any]:
-    """Quantile-binned histograms of the training texts, JSON-ready for model.json."""
+    """Quantile-binned histograms of the training texts, JSON-ready for model.json.
+    Bins are right-closed, (e[i-1], e[i]], so a value equal to an edge stays below it."""
     out: dict[str, Any] = {}
     for name, values in drift_values(texts).items():
         inner = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
-        counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=inner.size + 1)
+        counts = np.bincount(np.searchsorted(inner, values, side="left"), minlength=inner.size + 1)
         out[name] = {
             "edges": [float(e) for e in inner],
             "probabilities": [float(c) for c in counts / max(values.size, 1)],
@@ -40,7 +41,7 @@ def reference_distributions(texts: Sequence[str], bins: int = 10) -> dict[str, A
 
 def histogram(values: npt.NDArray[np.float64], edges: Sequence[float]) -> npt.NDArray[np.float64]:
     counts = np.bincount(
-        np.searchsorted(np.asarray(edges), values, side="right"), minlength=len(edges) + 1
+        np.searchsorted(np.asarray(edges), values, side="left"), minlength=len(edges) + 1
     )
     return np.asarray(counts / max(values.size, 1), dtype=np.float64)
 

@@ -19,15 +19,20 @@ FloatArray = npt.NDArray[np.float32]
 
 _FNV_PRIME = np.uint32(16777619)
 _GOLDEN = 0x9E3779B9
+_SALT_STEP = 0x7F4A7C15
+HOST_SALT = 1
 
 
 @dataclass(frozen=True, slots=True)
 class NgramConfig:
-    """Byte n-grams of the scheme-free URL text, hashed into 2**hash_bits buckets."""
+    """Byte n-grams of the scheme-free URL text, hashed into 2**hash_bits buckets; with
+    `host_ngrams`, the host's n-grams count once more in their own (salted) buckets, so that
+    "paypal" in a host and "paypal" in a path can weigh differently."""
 
     ngram_min: int = 1
     ngram_max: int = 5
     hash_bits: int = 20
+    host_ngrams: bool = False
 
     @property
     def n_features(self) -> int:
@@ -47,18 +52,43 @@ def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     return h
 
 
-def ngram_hash(gram: bytes, config: NgramConfig) -> int:
+def _order_salt(n: int, salt: int) -> np.uint32:
+    return np.uint32((n * _GOLDEN + salt * _SALT_STEP) & 0xFFFFFFFF)
+
+
+def ngram_hash(gram: bytes, config: NgramConfig, salt: int = 0) -> int:
     """The bucket of one n-gram; the scalar twin of `hash_ngrams`, used for explanations."""
     with np.errstate(over="ignore"):
         h = np.zeros(1, dtype=np.uint32)
         for byte in gram:
             h *= _FNV_PRIME
             h ^= np.uint32(byte)
-        h += np.uint32((len(gram) * _GOLDEN) & 0xFFFFFFFF)
+        h += _order_salt(len(gram), salt)
         return int(_fmix32(h)[0] & np.uint32(config.n_features - 1))
 
 
-def hash_ngrams(texts: Sequence[str], config: NgramConfig) -> sp.csr_matrix:
+def ngram_counts(urls: Sequence[NormalizedUrl], config: NgramConfig) -> sp.csr_matrix:
+    """The n-gram term counts of a batch of normalized URLs under `config`."""
+    counts = hash_ngrams([u.text for u in urls], config)
+    if config.host_ngrams:
+        counts = concat_row_entries(counts, hash_ngrams([u.host for u in urls], config, HOST_SALT))
+    return counts
+
+
+def concat_row_entries(first: sp.csr_matrix, second: sp.csr_matrix) -> sp.csr_matrix:
+    """Row i holds first's entries of row i, then second's: like `first + second` but keeps
+    entries apart (no sort, no summing), preserving the per-entry layout of `hash_ngrams`."""
+    a, b = first.indptr, second.indptr
+    position_first = np.arange(first.nnz) + np.repeat(b[:-1], np.diff(a))
+    position_second = np.arange(second.nnz) + np.repeat(a[1:], np.diff(b))
+    data = np.empty(first.nnz + second.nnz, dtype=first.data.dtype)
+    indices = np.empty(first.nnz + second.nnz, dtype=first.indices.dtype)
+    data[position_first], data[position_second] = first.data, second.data
+    indices[position_first], indices[position_second] = first.indices, second.indices
+    return sp.csr_matrix((data, indices, a + b), shape=first.shape)
+
+
+def hash_ngrams(texts: Sequence[str], config: NgramConfig, salt: int = 0) -> sp.csr_matrix:
     """Term counts of all byte n-grams, one row per text, vectorized over the whole batch.
 
     Texts are joined with NUL separators (normalization rejects NUL) and every position gets
@@ -86,7 +116,7 @@ def hash_ngrams(texts: Sequence[str], config: NgramConfig) -> sp.csr_matrix:
             if n < config.ngram_min:
                 continue
             column = n - config.ngram_min
-            mixed = _fmix32(rolling + np.uint32((n * _GOLDEN) & 0xFFFFFFFF))
+            mixed = _fmix32(rolling + _order_salt(n, salt))
             cols[:, column] = mixed & mask
             values[:, column] = alive
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)

@@ -104,7 +104,7 @@ class Predictor:
     def _member_logits(self, urls: Sequence[NormalizedUrl]) -> list[npt.NDArray[np.float64]]:
         logits = []
         if self.linear is not None:
-            logits.append(self.linear.logits([u.text for u in urls]))
+            logits.append(self.linear.logits(urls))
         if self.trees is not None:
             logits.append(self.trees.logits(lexical_matrix(urls)))
         return logits
@@ -130,7 +130,7 @@ class Predictor:
             scale = weights[0]
             shares += [
                 Contribution(c.feature, c.kind, scale * c.weight)
-                for c in self.linear.explain(url.text)
+                for c in self.linear.explain(url)
             ]
         if self.trees is not None:
             scale = weights[-1]

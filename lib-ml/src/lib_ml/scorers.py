@@ -15,11 +15,13 @@ from lib_ml.artifact import ArtifactError, Arrays
 from lib_ml.features import (
     LEXICAL_FEATURES,
     FloatArray,
+    HOST_SALT,
     NgramConfig,
-    hash_ngrams,
+    ngram_counts,
     ngram_hash,
     tfidf_rows,
 )
+from lib_ml.urls import NormalizedUrl
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,28 +65,35 @@ class LinearScorer:
             "idf": self.idf,
         }
 
-    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        features = tfidf_rows(hash_ngrams(texts, self.config), self.idf)
+    def logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
+        features = tfidf_rows(ngram_counts(urls, self.config), self.idf)
         return np.asarray(features @ self.coef, dtype=np.float64) + self.intercept
 
-    def explain(self, text: str) -> list[Contribution]:
-        """Each distinct n-gram's share of the logit (bucket collisions are shared alike)."""
+    def _grams(self, text: str, salt: int, counts: dict[tuple[bytes, int], int]) -> None:
         raw = text.encode("utf-8")
-        counts: dict[bytes, int] = defaultdict(int)
         for n in range(self.config.ngram_min, self.config.ngram_max + 1):
             for start in range(len(raw) - n + 1):
-                counts[raw[start : start + n]] += 1
-        buckets = {gram: ngram_hash(gram, self.config) for gram in counts}
-        norm = float(np.sqrt(sum(c * float(self.idf[buckets[g]]) ** 2 for g, c in counts.items())))
+                counts[raw[start : start + n], salt] += 1
+
+    def explain(self, url: NormalizedUrl) -> list[Contribution]:
+        """Each distinct n-gram's share of the logit (bucket collisions are shared alike).
+        Host n-grams of the extra host space are named `host:<gram>`."""
+        counts: dict[tuple[bytes, int], int] = defaultdict(int)
+        self._grams(url.text, 0, counts)
+        if self.config.host_ngrams:
+            self._grams(url.host, HOST_SALT, counts)
+        buckets = {key: ngram_hash(key[0], self.config, key[1]) for key in counts}
+        # The norm is taken over entries, as in `tfidf_rows`: sum of count * idf^2.
+        norm = float(np.sqrt(sum(c * float(self.idf[buckets[k]]) ** 2 for k, c in counts.items())))
         if norm == 0.0:
             return []
         return [
             Contribution(
-                feature=gram.decode("utf-8", "replace"),
+                feature=("host:" if salt else "") + gram.decode("utf-8", "replace"),
                 kind="ngram",
-                weight=count * float(self.idf[buckets[gram]] * self.coef[buckets[gram]]) / norm,
+                weight=count * float(self.idf[buckets[gram, salt]] * self.coef[buckets[gram, salt]]) / norm,
             )
-            for gram, count in counts.items()
+            for (gram, salt), count in counts.items()
         ]
 
 

@@ -25,15 +25,15 @@ from lib_ml.features import (
     LEXICAL_FEATURES,
     NgramConfig,
     document_frequency_idf,
-    hash_ngrams,
     lexical_matrix,
+    ngram_counts,
     tfidf_rows,
 )
 from lib_ml.predictor import LINEAR_FILE, TREES_FILE
 from lib_ml.scorers import LinearScorer, Stacker, TreeScorer, sigmoid
 from model_training.config import Paths, load_params, project_root
 from model_training.metrics import best_f1_threshold, classification_metrics
-from model_training.sources import read_dl
+from model_training.sources import Example, read_dl
 
 Logits = npt.NDArray[np.float64]
 FAMILIES = ("linear", "gbm", "ensemble")
@@ -49,17 +49,23 @@ class Split:
         return [u.text for u in self.urls]
 
 
+    @classmethod
+    def from_examples(cls, examples: Sequence[Example]) -> "Split":
+        return cls(
+            urls=[normalize_url(e.url) for e in examples],
+            y=np.array([e.label for e in examples], dtype=np.int64),
+        )
+
+
 def load_split(path: Path) -> Split:
-    examples = list(read_dl(path))
-    return Split(
-        urls=[normalize_url(e.url) for e in examples],
-        y=np.array([e.label for e in examples], dtype=np.int64),
-    )
+    return Split.from_examples(list(read_dl(path)))
 
 
 def fit_linear(train: Split, params: dict[str, Any], seed: int) -> LinearScorer:
-    config = NgramConfig(params["ngram_min"], params["ngram_max"], params["hash_bits"])
-    counts = hash_ngrams(train.texts, config)
+    config = NgramConfig(
+        params["ngram_min"], params["ngram_max"], params["hash_bits"], params["host_ngrams"]
+    )
+    counts = ngram_counts(train.urls, config)
     idf = document_frequency_idf(counts)
     X = tfidf_rows(counts, idf)
     X.sum_duplicates()
@@ -147,7 +153,7 @@ def train_families(
         task, start = step("linear"), time.perf_counter()
         linear = fit_linear(train, params["linear"], seed)
         trained["linear"] = Trained(
-            "linear", linear.logits(val.texts), {LINEAR_FILE: linear.to_arrays()},
+            "linear", linear.logits(val.urls), {LINEAR_FILE: linear.to_arrays()},
             {"ngram": linear.config.to_dict()}, time.perf_counter() - start,
         )  # fmt: skip
         done(task)
@@ -211,12 +217,26 @@ def train(root: Path | None = None) -> list[dict[str, Any]]:
         progress.advance(task)
         val_split = load_split(paths.prepared / "val.txt")
         progress.advance(task)
-        models = train_families(train_split, val_split, params, progress)
-    data_sha256 = _sha256(paths.prepared / "train.txt")
+        return build_models(
+            train_split, val_split, params, paths.models,
+            data_sha256=_sha256(paths.prepared / "train.txt"), progress=progress,
+        )  # fmt: skip
+
+
+def build_models(
+    train_split: Split,
+    val_split: Split,
+    params: dict[str, Any],
+    models_dir: Path,
+    data_sha256: str = "",
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """Train the configured families and write one artifact each under models_dir/<family>."""
+    models = train_families(train_split, val_split, params, progress)
     manifests = []
     for model in models:
         manifest = manifest_for(model, val_split, train_split, params, data_sha256)
-        write_artifact(paths.models / model.family, manifest, model.weights)
+        write_artifact(models_dir / model.family, manifest, model.weights)
         manifests.append(manifest)
     return manifests
 

@@ -1,0 +1,3 @@
+from phishline.cli import main
+
+main()

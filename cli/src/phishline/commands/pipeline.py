@@ -1,0 +1,72 @@
+"""`phishline data get|prepare`, `phishline train`, `phishline evaluate`: the DVC stages by hand."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+data_app = typer.Typer(help="Get and prepare the training data (DVC stages).", no_args_is_help=True)
+console = Console()
+
+
+@data_app.command("get")
+def data_get() -> None:
+    """Put the pinned raw files under data/raw (local mirror first, else download)."""
+    from model_training.get_data import get_data
+
+    for entry in get_data():
+        console.print(f"{entry['path']}: {entry['origin']} (sha256 {entry['sha256'][:12]}…)")
+
+
+@data_app.command("prepare")
+def data_prepare() -> None:
+    """Normalize, de-duplicate and split by registered domain into data/prepared."""
+    from model_training.prepare import prepare
+
+    stats = prepare()
+    table = Table("split", "URLs", "phishing", "legitimate", "domains")
+    for name, split in stats["splits"].items():
+        table.add_row(name, *(str(split[k]) for k in ("urls", "phishing", "legitimate", "domains")))
+    console.print(table)
+    console.print(f"cleaning: {stats['counts']}")
+
+
+def train() -> None:
+    """Train the model families configured in params.yaml into models/."""
+    from model_training.train import train as run_training
+
+    table = Table("model", "val F1", "val ROC AUC", "threshold", "seconds")
+    for manifest in run_training():
+        validation = manifest["metrics"]["validation"]
+        table.add_row(
+            manifest["name"], f"{validation['f1']:.4f}", f"{validation['roc_auc']:.5f}",
+            f"{manifest['threshold']:.3f}", f"{manifest['training_seconds']:.1f}",
+        )  # fmt: skip
+    console.print(table)
+
+
+def evaluate(
+    model_dir: Annotated[Path, typer.Option(help="A model artifact directory.")],
+    data: Annotated[Path, typer.Option(help="A labelled data file.")],
+    out: Annotated[Path, typer.Option(help="Where to write the metrics JSON.")],
+    data_format: Annotated[
+        str, typer.Option("--format", help="dl (label<TAB>url), csv (url,label) or ebbu (JSON).")
+    ] = "dl",
+) -> None:
+    """Metrics of any artifact on any labelled file (e.g. data from another source)."""
+    from lib_ml import Predictor
+    from model_training.evaluate import evaluate_examples
+    from model_training.sources import FORMATS, read_labelled
+
+    if data_format not in FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
+    metrics = evaluate_examples(Predictor.load(model_dir), read_labelled(data, data_format)).metrics
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    console.print(
+        f"{metrics['model']['name']} on {data}: F1 {metrics['f1']:.4f}, "
+        f"ROC AUC {metrics['roc_auc']}, accuracy {metrics['accuracy']:.4f} → {out}"
+    )

@@ -1,0 +1,101 @@
+import random
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from lib_ml import LABEL_MAP, write_artifact
+from lib_ml.drift import reference_distributions
+from lib_ml.features import (
+    LEXICAL_FEATURES,
+    NgramConfig,
+    document_frequency_idf,
+    lexical_matrix,
+    ngram_counts,
+    tfidf_rows,
+)
+from lib_ml.predictor import LINEAR_FILE, TREES_FILE
+from lib_ml.scorers import TreeScorer
+from lib_ml.urls import normalize_url
+
+PHISHING = [
+    "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login",
+    "http://192.168.10.5/apple/id/verify/signin.php",
+    "http://appleid-verify-account.com/login/update.html",
+    "http://secure-bankofamerica.com-login.info/online/verify",
+    "http://netflix-billing-update.xyz/account/payment.php",
+    "http://www.ebay.com.signin-verify.ga/ws/eBayISAPI.dll?SignIn",
+]
+LEGITIMATE = [
+    "https://www.google.com/",
+    "https://en.wikipedia.org/wiki/Phishing",
+    "https://github.com/python/cpython",
+    "https://www.bbc.co.uk/news/technology",
+    "https://docs.python.org/3/library/urllib.parse.html",
+    "https://www.nytimes.com/section/world",
+]
+
+
+def training_set(size: int = 400, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Small synthetic-but-plausible URLs around the lists above (enough to fit real models)."""
+    rng = random.Random(seed)
+    urls, labels = [], []
+    for _ in range(size):
+        phishing = rng.random() < 0.5
+        base = rng.choice(PHISHING if phishing else LEGITIMATE)
+        urls.append(f"{base}{'&' if '?' in base else '?'}n={rng.randrange(10_000)}")
+        labels.append(int(phishing))
+    return urls, np.array(labels)
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """linear/, gbm/ and ensemble/ artifacts fitted on a small set, with known parameters."""
+    from sklearn.linear_model import LogisticRegression
+
+    root = tmp_path_factory.mktemp("models")
+    urls, y = training_set()
+    normalized = [normalize_url(u) for u in urls]
+    config = NgramConfig(1, 4, 14, host_ngrams=True)
+    counts = ngram_counts(normalized, config)
+    idf = document_frequency_idf(counts)
+    linear = LogisticRegression(C=10.0).fit(tfidf_rows(counts, idf), y)
+    linear_arrays = {
+        "coef": linear.coef_[0].astype(np.float32),
+        "intercept": linear.intercept_.astype(np.float64),
+        "idf": idf,
+    }
+    booster = lgb.train(
+        {"objective": "binary", "num_leaves": 7, "min_data_in_leaf": 5, "verbosity": -1,
+         "deterministic": True, "num_threads": 1, "seed": 0},
+        lgb.Dataset(lexical_matrix(normalized), label=y),
+        num_boost_round=20,
+    )  # fmt: skip
+    trees = TreeScorer.from_lightgbm_dump(booster.dump_model())
+    common = {
+        "version": "0.1.0", "created": "2026-01-01T00:00:00+00:00",
+        "training_data_sha256": "0" * 64, "params": {}, "metrics": {"validation": {"f1": 1.0}},
+        "label_map": LABEL_MAP, "threshold": 0.5,
+        "feature_distributions": reference_distributions([u.text for u in normalized]),
+    }  # fmt: skip
+    write_artifact(
+        root / "linear",
+        {**common, "name": "linear", "family": "linear", "featurizer": {"ngram": config.to_dict()}},
+        {LINEAR_FILE: linear_arrays},
+    )
+    write_artifact(
+        root / "gbm",
+        {**common, "name": "gbm", "family": "gbm",
+         "featurizer": {"lexical": list(LEXICAL_FEATURES)}},
+        {TREES_FILE: trees.to_arrays()},
+    )  # fmt: skip
+    write_artifact(
+        root / "ensemble",
+        {**common, "name": "ensemble", "family": "ensemble",
+         "featurizer": {"ngram": config.to_dict(), "lexical": list(LEXICAL_FEATURES)},
+         "stacker": {"coef": [0.6, 0.4], "intercept": 0.0}},
+        {LINEAR_FILE: linear_arrays, TREES_FILE: trees.to_arrays()},
+    )  # fmt: skip
+    (root / "booster.txt").write_text(booster.model_to_string(), encoding="utf-8")
+    return root

@@ -1,0 +1,179 @@
+import json
+import shutil
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from lib_ml import (
+    ArtifactError,
+    BatchInputError,
+    Predictor,
+    TamperedArtifactError,
+    find_artifacts,
+    read_artifact,
+    write_artifact,
+)
+from lib_ml.artifact import MANIFEST, sha256_file
+from lib_ml.features import lexical_matrix
+from lib_ml.urls import normalize_url
+
+from .conftest import LEGITIMATE, PHISHING, training_set
+
+
+@pytest.fixture
+def copy_of(artifacts: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    def make(name: str) -> Path:
+        return Path(shutil.copytree(artifacts / name, tmp_path / name))
+
+    return make
+
+
+def test_find_artifacts_lists_each_directory(artifacts: Path) -> None:
+    assert [p.name for p in find_artifacts(artifacts)] == ["ensemble", "gbm", "linear"]
+    assert find_artifacts(artifacts / "linear") == [artifacts / "linear"]
+    assert find_artifacts(artifacts / "missing") == []
+
+
+def test_manifest_records_sha256_of_every_weight_file(artifacts: Path) -> None:
+    manifest = json.loads((artifacts / "ensemble" / MANIFEST).read_text())
+    assert set(manifest["files"]) == {"linear.npz", "trees.npz"}
+    for name, digest in manifest["files"].items():
+        assert sha256_file(artifacts / "ensemble" / name) == digest
+
+
+def test_round_trip_is_byte_identical(artifacts: Path, tmp_path: Path) -> None:
+    original = read_artifact(artifacts / "linear")
+    write_artifact(tmp_path / "again", original.manifest, original.weights)
+    for name in original.manifest["files"]:
+        assert sha256_file(tmp_path / "again" / name) == sha256_file(artifacts / "linear" / name)
+    again = read_artifact(tmp_path / "again")
+    for key, array in original.weights["linear.npz"].items():
+        np.testing.assert_array_equal(again.weights["linear.npz"][key], array)
+
+
+def test_tampered_weights_are_refused(copy_of) -> None:  # type: ignore[no-untyped-def]
+    directory = copy_of("linear")
+    path = directory / "linear.npz"
+    payload = bytearray(path.read_bytes())
+    payload[len(payload) // 2] ^= 0xFF
+    path.write_bytes(bytes(payload))
+    with pytest.raises(TamperedArtifactError, match="does not match"):
+        Predictor.load(directory)
+
+
+def test_pickled_npz_is_never_loaded(copy_of) -> None:  # type: ignore[no-untyped-def]
+    directory = copy_of("linear")
+    path = directory / "linear.npz"
+    np.savez(path, coef=np.array([object()], dtype=object))
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["files"]["linear.npz"] = sha256_file(path)  # even with a matching hash
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="not a readable"):
+        read_artifact(directory)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda m: m.pop("threshold"), "lacks"),
+        (lambda m: m.update(format_version=99), "format_version"),
+        (lambda m: m.update(family="forest"), "unknown model family"),
+        (lambda m: m.update(label_map={"phishing": 0, "legitimate": 1}), "label map"),
+        (lambda m: m["files"].update({"../x.npz": "0"}), "missing"),
+    ],
+)
+def test_invalid_manifests_are_refused(copy_of, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    directory = copy_of("linear")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    mutate(manifest)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        Predictor.load(directory)
+
+
+def test_missing_or_broken_manifest(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="missing"):
+        read_artifact(tmp_path)
+    (tmp_path / MANIFEST).write_text("{not json")
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        read_artifact(tmp_path)
+    (tmp_path / MANIFEST).write_text("[]")
+    with pytest.raises(ArtifactError, match="JSON object"):
+        read_artifact(tmp_path)
+
+
+def test_writer_refuses_nested_or_incomplete(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="flat"):
+        write_artifact(tmp_path, {}, {"sub/w.npz": {}})
+    with pytest.raises(ArtifactError, match="would lack"):
+        write_artifact(tmp_path, {"name": "x"}, {})
+
+
+def test_tree_scorer_matches_lightgbm_exactly(artifacts: Path) -> None:
+    booster = lgb.Booster(model_str=(artifacts / "booster.txt").read_text())
+    predictor = Predictor.load(artifacts / "gbm")
+    urls, _ = training_set(size=200, seed=7)
+    X = lexical_matrix([normalize_url(u) for u in urls])
+    assert predictor.trees is not None
+    np.testing.assert_allclose(
+        predictor.trees.logits(X), booster.predict(X, raw_score=True), rtol=0, atol=1e-9
+    )
+
+
+def test_tree_contributions_sum_to_the_logit_minus_root_values(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "gbm")
+    assert predictor.trees is not None
+    X = lexical_matrix([normalize_url(u) for u in PHISHING + LEGITIMATE])
+    bias = predictor.trees.value[predictor.trees.roots].sum()
+    np.testing.assert_allclose(
+        predictor.trees.contributions(X).sum(axis=1) + bias, predictor.trees.logits(X), atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("family", ["linear", "gbm", "ensemble"])
+def test_every_family_separates_clear_cases(artifacts: Path, family: str) -> None:
+    predictor = Predictor.load(artifacts / family)
+    results = predictor.predict(PHISHING + LEGITIMATE, explain_top_k=3)
+    labels = [r.label for r in results]
+    assert labels == ["phishing"] * len(PHISHING) + ["legitimate"] * len(LEGITIMATE)
+    assert all(0.0 <= r.probability <= 1.0 for r in results)
+    assert all(len(r.explanation) == 3 for r in results)
+
+
+def test_batch_equals_single_predictions(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "ensemble")
+    urls = PHISHING + LEGITIMATE
+    batch = predictor.predict_proba(urls)
+    singles = [predictor.predict_one(u).probability for u in urls]
+    np.testing.assert_allclose(batch, singles, rtol=1e-6)
+
+
+def test_invalid_item_raises_with_its_index_and_never_shrinks_the_batch(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "linear")
+    with pytest.raises(BatchInputError) as caught:
+        predictor.predict_proba(["https://a.com/", "   ", "https://b.com/"])
+    assert caught.value.index == 1
+    assert predictor.predict_proba([]).shape == (0,)
+
+
+def test_linear_explanations_name_ngrams_and_host_space(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "linear")
+    explanation = predictor.predict_one(PHISHING[0], explain_top_k=50).explanation
+    assert {c.kind for c in explanation} == {"ngram"}
+    assert any(c.feature.startswith("host:") for c in explanation)
+    assert predictor.linear is not None
+    # The shares add up to the logit (the intercept aside).
+    url = normalize_url(PHISHING[0])
+    total = sum(c.weight for c in predictor.linear.explain(url))
+    logit = predictor.linear.logits([url])[0] - predictor.linear.intercept
+    assert total == pytest.approx(logit, rel=1e-4)
+
+
+def test_properties(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "ensemble")
+    assert (predictor.name, predictor.family, predictor.version) == ("ensemble", "ensemble", "0.1.0")
+    assert predictor.metrics["validation"]["f1"] == 1.0
+    assert predictor.label_of(0.5) == "phishing"
+    assert predictor.label_of(0.49) == "legitimate"

@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib_ml import normalize_url
+from lib_ml.drift import drift_report, histogram, psi, reference_distributions
+from lib_ml.features import (
+    LEXICAL_FEATURES,
+    NgramConfig,
+    concat_row_entries,
+    document_frequency_idf,
+    hash_ngrams,
+    lexical_matrix,
+    lexical_vector,
+    ngram_counts,
+    ngram_hash,
+    tfidf_rows,
+)
+
+CONFIG = NgramConfig(1, 3, 12)
+
+
+def reference_counts(text: str, config: NgramConfig) -> dict[int, int]:
+    """Per-bucket counts computed the slow, obvious way."""
+    raw = text.encode()
+    counts: dict[int, int] = {}
+    for n in range(config.ngram_min, config.ngram_max + 1):
+        for start in range(len(raw) - n + 1):
+            bucket = ngram_hash(raw[start : start + n], config)
+            counts[bucket] = counts.get(bucket, 0) + 1
+    return counts
+
+
+@given(st.lists(st.text(alphabet=st.characters(min_codepoint=1), max_size=30), max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_vectorized_hashing_matches_the_scalar_reference(texts: list[str]) -> None:
+    matrix = hash_ngrams(texts, CONFIG)
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    assert matrix.shape == (len(texts), CONFIG.n_features)
+    for row, text in enumerate(texts):
+        got = dict(zip(matrix[row].indices.tolist(), matrix[row].data.tolist(), strict=True))
+        assert got == reference_counts(text, CONFIG)
+
+
+def test_ngram_min_skips_shorter_grams() -> None:
+    config = NgramConfig(2, 3, 12)
+    matrix = hash_ngrams(["abcd"], config)
+    assert matrix.sum() == 3 + 2  # bigrams + trigrams
+
+
+def test_empty_batch_and_empty_text_keep_rows() -> None:
+    assert hash_ngrams([], CONFIG).shape == (0, CONFIG.n_features)
+    assert hash_ngrams(["", "ab"], CONFIG).shape[0] == 2
+
+
+def test_host_ngrams_add_a_separate_space() -> None:
+    urls = [normalize_url("http://paypal.example/paypal")]
+    plain = ngram_counts(urls, NgramConfig(1, 3, 16))
+    with_host = ngram_counts(urls, NgramConfig(1, 3, 16, host_ngrams=True))
+    assert with_host.sum() == plain.sum() + len(hash_ngrams(["paypal.example"], NgramConfig(1, 3, 16)).data.nonzero()[0])
+
+
+def test_concat_row_entries_equals_sum() -> None:
+    a = hash_ngrams(["abc", "", "de"], CONFIG)
+    b = hash_ngrams(["x", "yz", ""], CONFIG)
+    combined = concat_row_entries(a, b)
+    assert combined.nnz == a.nnz + b.nnz
+    np.testing.assert_array_equal(combined.toarray(), (a + b).toarray())
+
+
+def test_tfidf_rows_are_unit_length_and_idf_weighted() -> None:
+    counts = hash_ngrams(["abc", "abd", ""], CONFIG)
+    idf = document_frequency_idf(counts)
+    rows = tfidf_rows(counts, idf)
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+    # Row norms are over entries (duplicates apart), so the summed row is unit length only
+    # when no n-gram repeats, as here.
+    np.testing.assert_allclose(norms[:2], 1.0, rtol=1e-5)
+    assert norms[2] == 0.0
+    assert idf[ngram_hash(b"c", CONFIG)] > idf[ngram_hash(b"a", CONFIG)]
+
+
+def test_lexical_features_of_a_known_url() -> None:
+    url = normalize_url("http://user@192.168.0.1:8080/paypal/login.php?a=1&b=2")
+    values = dict(zip(LEXICAL_FEATURES, lexical_vector(url), strict=True))
+    assert len(values) == len(LEXICAL_FEATURES)
+    assert values["host_is_ip"] == 1.0
+    assert values["has_port"] == 1.0
+    assert values["has_userinfo"] == 1.0
+    assert values["query_params"] == 2
+    assert values["path_risky_extension"] == 1.0
+    assert values["suspicious_words"] >= 1
+    assert values["brand_in_subdomain_or_path"] == 1.0
+
+
+def test_lexical_matrix_shapes() -> None:
+    assert lexical_matrix([]).shape == (0, len(LEXICAL_FEATURES))
+    matrix = lexical_matrix([normalize_url("a.com"), normalize_url("b.org/x")])
+    assert matrix.shape == (2, len(LEXICAL_FEATURES))
+    assert np.isfinite(matrix).all()
+
+
+def test_psi_is_zero_for_identical_and_grows_with_shift() -> None:
+    texts = [f"example.com/{'a' * (i % 40)}" for i in range(500)]
+    reference = reference_distributions(texts)
+    assert drift_report(reference, texts)["url_length"] == pytest.approx(0.0, abs=1e-9)
+    shifted = [f"{t}/{'9' * 80}" for t in texts]
+    assert drift_report(reference, shifted)["url_length"] > 1.0
+    assert drift_report(reference, shifted)["digit_ratio"] > 0.2
+
+
+def test_psi_rejects_mismatched_bins() -> None:
+    with pytest.raises(ValueError, match="bins"):
+        psi([0.5, 0.5], [1.0])
+
+
+def test_histogram_sums_to_one() -> None:
+    assert histogram(np.array([1.0, 2.0, 3.0]), [1.5, 2.5]).sum() == pytest.approx(1.0)

@@ -1,0 +1,110 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lib_ml import (
+    InvalidUrlError,
+    decode_label,
+    encode_label,
+    normalize_url,
+    registered_domain,
+)
+from lib_ml.labels import UnknownLabelError
+from lib_ml.urls import MAX_URL_LENGTH, split_host
+
+
+def test_label_codec_is_fixed() -> None:
+    assert encode_label("legitimate") == 0
+    assert encode_label(" Phishing ") == 1
+    assert decode_label(0) == "legitimate"
+    assert decode_label(1) == "phishing"
+
+
+@pytest.mark.parametrize("bad", ["benign", "", "1"])
+def test_unknown_labels_are_rejected(bad: str) -> None:
+    with pytest.raises(UnknownLabelError):
+        encode_label(bad)
+
+
+def test_unknown_codes_are_rejected() -> None:
+    with pytest.raises(UnknownLabelError):
+        decode_label(2)
+
+
+def test_normalization_lowercases_host_only_and_drops_scheme() -> None:
+    url = normalize_url("  HTTPS://WWW.Example.COM:8443/Path?Q=1#Frag \n")
+    assert url.scheme == "https"
+    assert url.host == "www.example.com"
+    assert url.port == "8443"
+    assert url.text == "www.example.com:8443/Path?Q=1#Frag"
+
+
+def test_scheme_does_not_change_the_model_text() -> None:
+    texts = {normalize_url(u).text for u in ("http://a.com/x", "https://a.com/x", "a.com/x")}
+    assert texts == {"a.com/x"}
+
+
+def test_host_without_scheme_with_port_is_not_a_scheme() -> None:
+    url = normalize_url("example.com:8080/login")
+    assert (url.scheme, url.host, url.port) == ("", "example.com", "8080")
+
+
+def test_idna_host_becomes_punycode() -> None:
+    assert normalize_url("http://bücher.de/").host == "xn--bcher-kva.de"
+
+
+def test_userinfo_is_kept_as_a_signal() -> None:
+    url = normalize_url("http://paypal.com@evil.example/login")
+    assert url.host == "evil.example"
+    assert url.text.startswith("paypal.com@evil.example")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("http://", "no host"),
+        ("http://a.com/\x00", "control"),
+        ("http://a.com:99999/", "parsed"),
+        ("x" * (MAX_URL_LENGTH + 1), "longer"),
+        ("http://\udcff.com/", "internationalized"),
+    ],
+)
+def test_invalid_input_raises(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidUrlError, match=reason):
+        normalize_url(raw)
+
+
+def test_non_string_raises() -> None:
+    with pytest.raises(InvalidUrlError, match="string"):
+        normalize_url(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "domain"),
+    [
+        ("http://forums.news.bbc.co.uk/a", "bbc.co.uk"),
+        ("paypal.com.evil.ru/login", "evil.ru"),
+        ("http://1.2.3.4/x", "1.2.3.4"),
+        ("http://[::1]/x", "::1"),
+        ("http://localhost:8000/", "localhost"),
+    ],
+)
+def test_registered_domain(raw: str, domain: str) -> None:
+    assert registered_domain(raw) == domain
+
+
+def test_split_host_parts() -> None:
+    parts = split_host("a.b.example.co.uk")
+    assert (parts.subdomain, parts.domain, parts.suffix) == ("a.b", "example", "co.uk")
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_normalization_never_returns_an_empty_text(raw: str) -> None:
+    try:
+        url = normalize_url(raw)
+    except InvalidUrlError:
+        return
+    assert url.text
+    assert url.host == url.host.lower()

@@ -1,0 +1,200 @@
+"""get_data → prepare → train → evaluate on a small real sample, in a throwaway project."""
+
+import hashlib
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from lib_ml import Predictor, registered_domain
+from model_training.config import MIRROR_ENV, Paths, load_params, mirror_directory, project_root
+from model_training.evaluate import evaluate
+from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
+from model_training.prepare import SPLITS, clean, grouped_split, prepare
+from model_training.sources import Example, read_dl
+from model_training.train import train
+
+from .conftest import REPO
+
+
+def write_project(root: Path, mirror: Path, ebbu: dict[str, list[str]]) -> None:
+    """A project dir with params.yaml pointing at a small mirror of real URLs."""
+    files = []
+    for label, urls in ebbu.items():
+        path = mirror / "ebbu2017" / f"data_{label}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(urls + urls[:50]).encode()  # duplicates on purpose
+        path.write_bytes(payload)
+        files.append({
+            "path": f"ebbu2017/data_{label}.json", "format": "ebbu", "label": label,
+            "url": "http://127.0.0.1:9/unreachable", "sha256": hashlib.sha256(payload).hexdigest(),
+        })  # fmt: skip
+    params = load_params(REPO)
+    params["data"] = {"mirror": str(mirror), "sources": [{"name": "ebbu", "files": files}]}
+    params["train"]["linear"]["hash_bits"] = 16
+    params["evaluate"]["external"] = [
+        {"name": "again", "format": "dl", "paths": ["external/sample.txt"]}
+    ]
+    (mirror / "external").mkdir()
+    lines = [f"phishing\t{u}" for u in ebbu["phishing"][:100]]
+    lines += [f"legitimate\t{u}" for u in ebbu["legitimate"][:100]]
+    (mirror / "external" / "sample.txt").write_text("\n".join(lines) + "\n")
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, ebbu_sample: dict[str, list[str]]) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    write_project(root, tmp_path_factory.mktemp("mirror"), ebbu_sample)
+    get_data(root)
+    prepare(root)
+    train(root)
+    evaluate(root)
+    return root
+
+
+def test_raw_files_are_verified_and_read_only(project: Path) -> None:
+    entries = json.loads((Paths(project).raw / "sources.json").read_text())
+    assert {e["origin"] for e in entries} == {"mirror"}
+    for entry in entries:
+        path = Paths(project).raw / entry["path"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        assert not path.stat().st_mode & 0o222
+
+
+def test_splits_share_no_url_and_no_registered_domain(project: Path) -> None:
+    splits = {name: list(read_dl(Paths(project).prepared / f"{name}.txt")) for name in SPLITS}
+    domains = {name: {registered_domain(e.url) for e in ex} for name, ex in splits.items()}
+    urls = {name: {e.url for e in ex} for name, ex in splits.items()}
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert not domains[a] & domains[b]
+        assert not urls[a] & urls[b]
+    stats = json.loads((Paths(project).prepared / "stats.json").read_text())
+    assert stats["counts"]["duplicate"] >= 100
+    total = sum(s["urls"] for s in stats["splits"].values())
+    assert total == stats["counts"]["kept"]
+    assert 0.1 < stats["splits"]["test"]["urls"] / total < 0.25
+
+
+def test_models_are_trained_and_evaluated(project: Path) -> None:
+    for family in ("linear", "gbm", "ensemble"):
+        predictor = Predictor.load(Paths(project).models / family)
+        assert predictor.family == family
+        assert 0.0 < predictor.threshold < 1.0
+        metrics = json.loads((Paths(project).metrics / f"{family}.json").read_text())
+        assert metrics["roc_auc"] > 0.9, family
+        assert set(metrics["slices"]) == {"scheme", "url_length", "tld_group"}
+        assert metrics["external"]["again"]["n"] == 200
+    for plot in ("roc", "pr", "confusion", "calibration"):
+        assert json.loads((Paths(project).plots / "ensemble" / f"{plot}.json").read_text())
+
+
+def test_same_seed_gives_identical_weights(project: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(project, tmp_path / "again", ignore=shutil.ignore_patterns("models")))
+    train(copy)
+    for family in ("linear", "gbm"):
+        name = f"{'linear' if family == 'linear' else 'trees'}.npz"
+        original = np.load(Paths(project).models / family / name)
+        repeated = np.load(Paths(copy).models / family / name)
+        for key in original.files:
+            np.testing.assert_array_equal(original[key], repeated[key])
+
+
+def test_clean_counts_invalid_duplicates_and_conflicts() -> None:
+    cleaned = clean([
+        Example("http://a.com/x", 1), Example("HTTP://A.COM/x", 1), Example("  ", 0),
+        Example("b.com", 1), Example("https://b.com", 0), Example("c.org/y", 0),
+    ])  # fmt: skip
+    assert [e.url for e in cleaned.examples] == ["http://a.com/x", "c.org/y"]
+    assert dict(cleaned.counts) == {
+        "read": 6, "invalid": 1, "duplicate": 2, "label_conflict": 1, "kept": 2,
+    }  # fmt: skip
+
+
+def test_grouped_split_is_seeded_and_keeps_domains_whole() -> None:
+    domains = [f"d{i % 40}.com" for i in range(400)]
+    first = grouped_split(domains, {"val": 0.2, "test": 0.2}, seed=1)
+    assert {k: v.tolist() for k, v in first.items()} == {
+        k: v.tolist() for k, v in grouped_split(domains, {"val": 0.2, "test": 0.2}, seed=1).items()
+    }
+    owner = {}
+    for split, indices in first.items():
+        for index in indices:
+            assert owner.setdefault(domains[index], split) == split
+    assert sorted(np.concatenate(list(first.values())).tolist()) == list(range(400))
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    payload = b'["a.com"]'
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.path == "/ok.json":
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(self.payload)
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def file_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_when_not_mirrored(tmp_path: Path, file_server: str) -> None:
+    digest = hashlib.sha256(_Handler.payload).hexdigest()
+    raw = RawFile("x/ok.json", "ebbu", "phishing", digest, f"{file_server}/ok.json")
+    assert fetch(raw, tmp_path) == (_Handler.payload, "download")
+
+
+def test_checksum_mismatch_is_refused(tmp_path: Path, file_server: str) -> None:
+    raw = RawFile("x/ok.json", "ebbu", "phishing", "0" * 64, f"{file_server}/ok.json")
+    with pytest.raises(DataUnavailableError, match="expected 0000"):
+        fetch(raw, tmp_path)
+
+
+def test_offline_without_mirror_says_how_to_fix_it(tmp_path: Path, file_server: str) -> None:
+    raw = RawFile("x/missing.json", "ebbu", "phishing", None, f"{file_server}/missing.json")
+    with pytest.raises(DataUnavailableError, match=MIRROR_ENV):
+        fetch(raw, tmp_path)
+    with pytest.raises(DataUnavailableError, match="has no URL"):
+        fetch(RawFile("x/missing.json", "ebbu", None, None, None), tmp_path)
+
+
+def test_unknown_format_in_params() -> None:
+    with pytest.raises(ValueError, match="format"):
+        RawFile.from_params({"path": "a", "format": "xml"})
+
+
+def test_mirror_env_overrides_params(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {"data": {"mirror": "relative/dir"}}
+    assert mirror_directory(params, tmp_path) == (tmp_path / "relative" / "dir").resolve()
+    monkeypatch.setenv(MIRROR_ENV, str(tmp_path))
+    assert mirror_directory(params, Path("/elsewhere")) == tmp_path
+
+
+def test_project_root_is_found_from_a_subdirectory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert project_root() == tmp_path
+    monkeypatch.chdir("/")
+    with pytest.raises(FileNotFoundError):
+        project_root()
+    (tmp_path / "params.yaml").write_text("[1]\n")
+    with pytest.raises(ValueError, match="mapping"):
+        load_params(tmp_path)

@@ -1,0 +1,75 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from model_training.sources import (
+    Example,
+    SourceFormatError,
+    read_csv,
+    read_dl,
+    read_ebbu,
+    read_labelled,
+    write_dl,
+)
+
+
+def test_ebbu_json(tmp_path: Path) -> None:
+    path = tmp_path / "data_phishing_2.json"
+    path.write_text(json.dumps(["a.com/x", "http://b.com"]))
+    assert list(read_ebbu(path, "phishing")) == [Example("a.com/x", 1), Example("http://b.com", 1)]
+    assert read_labelled(path, "ebbu") == list(read_ebbu(path, "phishing"))  # label from name
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [("{", "not JSON"), ('{"a": 1}', "array"), ('["a", 3]', "item 1")],
+)
+def test_ebbu_errors(tmp_path: Path, payload: str, message: str) -> None:
+    path = tmp_path / "legit.json"
+    path.write_text(payload)
+    with pytest.raises(SourceFormatError, match=message):
+        read_labelled(path, "ebbu", "legitimate")
+
+
+def test_dl_format_keeps_tabs_inside_urls_and_skips_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "train.txt"
+    path.write_text("phishing\thttp://a.com/x\ty\n\nlegitimate\thttps://b.org/\r\n")
+    assert list(read_dl(path)) == [Example("http://a.com/x\ty", 1), Example("https://b.org/", 0)]
+
+
+@pytest.mark.parametrize("line", ["phishing http://a.com", "benign\thttp://a.com"])
+def test_dl_format_errors_name_the_line(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text(f"legitimate\thttps://ok.com\n{line}\n")
+    with pytest.raises(SourceFormatError, match=r"bad.txt:2"):
+        list(read_dl(path))
+
+
+def test_csv_accepts_names_and_codes(tmp_path: Path) -> None:
+    path = tmp_path / "urls.csv"
+    path.write_text('url,label\n"http://a.com/?q=1,2",phishing\nhttps://b.org,0\nc.net,1\n')
+    assert read_labelled(path, "csv") == [
+        Example("http://a.com/?q=1,2", 1), Example("https://b.org", 0), Example("c.net", 1),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("link,kind\na,b\n", "header"), ("url,label\na.com,maybe\n", "maybe")]
+)
+def test_csv_errors(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(SourceFormatError, match=message):
+        list(read_csv(path))
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(SourceFormatError, match="unknown format"):
+        read_labelled(tmp_path, "parquet")
+
+
+def test_dl_round_trip(tmp_path: Path) -> None:
+    examples = [Example("http://a.com/x", 1), Example("b.org", 0)]
+    write_dl(tmp_path / "out" / "x.txt", examples)
+    assert list(read_dl(tmp_path / "out" / "x.txt")) == examples
