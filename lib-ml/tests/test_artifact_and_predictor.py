@@ -173,7 +173,11 @@ def test_linear_explanations_name_ngrams_and_host_space(artifacts: Path) -> None
 
 def test_properties(artifacts: Path) -> None:
     predictor = Predictor.load(artifacts / "ensemble")
-    assert (predictor.name, predictor.family, predictor.version) == ("ensemble", "ensemble", "0.1.0")
+    assert (predictor.name, predictor.family, predictor.version) == (
+        "ensemble",
+        "ensemble",
+        "0.1.0",
+    )
     assert predictor.metrics["validation"]["f1"] == 1.0
     assert predictor.label_of(0.5) == "phishing"
     assert predictor.label_of(0.49) == "legitimate"

@@ -59,7 +59,9 @@ def test_host_ngrams_add_a_separate_space() -> None:
     urls = [normalize_url("http://paypal.example/paypal")]
     plain = ngram_counts(urls, NgramConfig(1, 3, 16))
     with_host = ngram_counts(urls, NgramConfig(1, 3, 16, host_ngrams=True))
-    assert with_host.sum() == plain.sum() + len(hash_ngrams(["paypal.example"], NgramConfig(1, 3, 16)).data.nonzero()[0])
+    assert with_host.sum() == plain.sum() + len(
+        hash_ngrams(["paypal.example"], NgramConfig(1, 3, 16)).data.nonzero()[0]
+    )
 
 
 def test_concat_row_entries_equals_sum() -> None:

@@ -23,7 +23,10 @@ def ebbu_sample() -> dict[str, list[str]]:
         pytest.skip(f"the data mirror {root} is absent (set {MIRROR_ENV})")
     rng = random.Random(0)
     sample = {}
-    for label, name in (("legitimate", "data_legitimate_36400.json"), ("phishing", "data_phishing_37175.json")):
+    for label, name in (
+        ("legitimate", "data_legitimate_36400.json"),
+        ("phishing", "data_phishing_37175.json"),
+    ):
         urls = sorted(set(json.loads((root / name).read_text(encoding="utf-8"))))
         sample[label] = rng.sample(urls, 1500)
     return sample

@@ -44,7 +44,9 @@ def test_single_class_has_no_auc() -> None:
 
 def test_ece_by_hand() -> None:
     # One bin (0.8 confidence) with 3 of 4 positive: |0.75 - 0.8| = 0.05.
-    assert expected_calibration_error(np.array([1, 1, 1, 0]), np.full(4, 0.8)) == pytest.approx(0.05)
+    assert expected_calibration_error(np.array([1, 1, 1, 0]), np.full(4, 0.8)) == pytest.approx(
+        0.05
+    )
     assert expected_calibration_error(np.array([1, 0]), np.array([1.0, 0.0])) == pytest.approx(0.0)
 
 
@@ -56,7 +58,10 @@ def test_best_threshold_maximizes_f1() -> None:
 
 
 def test_slices() -> None:
-    urls = [normalize_url(u) for u in ("http://a.com", "https://b.de/" + "x" * 120, "c.org", "1.2.3.4/a")]
+    urls = [
+        normalize_url(u)
+        for u in ("http://a.com", "https://b.de/" + "x" * 120, "c.org", "1.2.3.4/a")
+    ]
     y = np.array([1, 0, 0, 1])
     slices = slice_metrics(urls, y, np.array([0.9, 0.2, 0.4, 0.6]), 0.5)
     assert set(slices["scheme"]) == {"http", "https", "none"}

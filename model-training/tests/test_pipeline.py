@@ -96,7 +96,9 @@ def test_models_are_trained_and_evaluated(project: Path) -> None:
 
 
 def test_same_seed_gives_identical_weights(project: Path, tmp_path: Path) -> None:
-    copy = Path(shutil.copytree(project, tmp_path / "again", ignore=shutil.ignore_patterns("models")))
+    copy = Path(
+        shutil.copytree(project, tmp_path / "again", ignore=shutil.ignore_patterns("models"))
+    )
     train(copy)
     for family in ("linear", "gbm"):
         name = f"{'linear' if family == 'linear' else 'trees'}.npz"
@@ -133,7 +135,7 @@ def test_grouped_split_is_seeded_and_keeps_domains_whole() -> None:
 class _Handler(http.server.BaseHTTPRequestHandler):
     payload = b'["a.com"]'
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if self.path == "/ok.json":
             self.send_response(200)
             self.end_headers()
@@ -187,7 +189,9 @@ def test_mirror_env_overrides_params(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert mirror_directory(params, Path("/elsewhere")) == tmp_path
 
 
-def test_project_root_is_found_from_a_subdirectory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_project_root_is_found_from_a_subdirectory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     (tmp_path / "params.yaml").write_text("a: 1\n")
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
@@ -196,5 +200,5 @@ def test_project_root_is_found_from_a_subdirectory(monkeypatch: pytest.MonkeyPat
     with pytest.raises(FileNotFoundError):
         project_root()
     (tmp_path / "params.yaml").write_text("[1]\n")
-    with pytest.raises(ValueError, match="mapping"):
+    with pytest.raises(TypeError, match="mapping"):
         load_params(tmp_path)

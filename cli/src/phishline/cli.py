@@ -30,7 +30,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[
+    _show_version: Annotated[
         bool,
         typer.Option(
             "--version", help="Show the version and exit.", callback=_print_version, is_eager=True

@@ -5,9 +5,8 @@ is checked against the sha256 recorded in `model.json` before it is parsed.
 """
 
 import hashlib
-import json
 import io
-import os
+import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,7 +53,9 @@ class Artifact:
         return str(self.manifest["name"])
 
 
-def write_artifact(directory: Path, manifest: Mapping[str, Any], weights: Mapping[str, Arrays]) -> Path:
+def write_artifact(
+    directory: Path, manifest: Mapping[str, Any], weights: Mapping[str, Arrays]
+) -> Path:
     """Write weight files, then model.json with their sha256 (written last, atomically)."""
     directory.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
@@ -70,7 +71,7 @@ def write_artifact(directory: Path, manifest: Mapping[str, Any], weights: Mappin
         raise ArtifactError(f"model.json would lack {missing}")
     staging = directory / f".{MANIFEST}.tmp"
     staging.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(staging, directory / MANIFEST)
+    staging.replace(directory / MANIFEST)
     return directory
 
 

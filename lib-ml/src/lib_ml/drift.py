@@ -46,7 +46,7 @@ def histogram(values: npt.NDArray[np.float64], edges: Sequence[float]) -> npt.ND
     return np.asarray(counts / max(values.size, 1), dtype=np.float64)
 
 
-def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
+def psi(expected: Sequence[float], actual: Sequence[float] | npt.NDArray[np.float64]) -> float:
     """Population stability index: sum((a - e) * ln(a / e)); 0 for identical histograms."""
     e = np.clip(np.asarray(expected, dtype=np.float64), _EPSILON, None)
     a = np.clip(np.asarray(actual, dtype=np.float64), _EPSILON, None)

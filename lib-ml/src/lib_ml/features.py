@@ -149,7 +149,8 @@ def document_frequency_idf(counts: sp.csr_matrix) -> FloatArray:
     present.eliminate_zeros()
     df = np.bincount(present.indices, minlength=counts.shape[1])
     n_docs = counts.shape[0]
-    return (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+    idf: FloatArray = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+    return idf
 
 
 # --- lexical features -------------------------------------------------------------------

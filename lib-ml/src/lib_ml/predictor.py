@@ -129,8 +129,7 @@ class Predictor:
         if self.linear is not None:
             scale = weights[0]
             shares += [
-                Contribution(c.feature, c.kind, scale * c.weight)
-                for c in self.linear.explain(url)
+                Contribution(c.feature, c.kind, scale * c.weight) for c in self.linear.explain(url)
             ]
         if self.trees is not None:
             scale = weights[-1]

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lib_ml.artifact import ArtifactError, Arrays
+from lib_ml.artifact import Arrays, ArtifactError
 from lib_ml.features import (
+    HOST_SALT,
     LEXICAL_FEATURES,
     FloatArray,
-    HOST_SALT,
     NgramConfig,
     ngram_counts,
     ngram_hash,
@@ -91,7 +91,9 @@ class LinearScorer:
             Contribution(
                 feature=("host:" if salt else "") + gram.decode("utf-8", "replace"),
                 kind="ngram",
-                weight=count * float(self.idf[buckets[gram, salt]] * self.coef[buckets[gram, salt]]) / norm,
+                weight=count
+                * float(self.idf[buckets[gram, salt]] * self.coef[buckets[gram, salt]])
+                / norm,
             )
             for (gram, salt), count in counts.items()
         ]
@@ -138,7 +140,6 @@ class TreeScorer:
         left: list[int] = []
         right: list[int] = []
         value: list[float] = []
-        roots: list[int] = []
 
         def add(node: dict[str, Any]) -> int:
             index = len(feature)
@@ -158,8 +159,7 @@ class TreeScorer:
             right[index] = add(node["right_child"])
             return index
 
-        for tree in dump["tree_info"]:
-            roots.append(add(tree["tree_structure"]))
+        roots = [add(tree["tree_structure"]) for tree in dump["tree_info"]]
         arrays: Arrays = {
             "feature": np.asarray(feature, dtype=np.int32),
             "threshold": np.asarray(threshold, dtype=np.float64),
@@ -170,7 +170,9 @@ class TreeScorer:
         }
         return cls(arrays, n_features=int(dump["max_feature_idx"]) + 1)
 
-    def _walk(self, X: FloatArray, contributions: npt.NDArray[np.float64] | None) -> npt.NDArray[np.int32]:
+    def _walk(
+        self, X: FloatArray, contributions: npt.NDArray[np.float64] | None
+    ) -> npt.NDArray[np.int32]:
         X = np.asarray(X, dtype=np.float64)
         rows = np.arange(X.shape[0])[:, np.newaxis]
         nodes = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()

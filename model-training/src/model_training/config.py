@@ -50,7 +50,7 @@ def load_params(root: Path | None = None) -> dict[str, Any]:
     root = root or project_root()
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
     if not isinstance(params, dict):
-        raise ValueError("params.yaml must hold a mapping")
+        raise TypeError("params.yaml must hold a mapping")
     return params
 
 

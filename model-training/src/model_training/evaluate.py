@@ -47,7 +47,9 @@ def evaluate_examples(predictor: Predictor, examples: list[Example]) -> Evaluati
     return Evaluation(metrics, split.y, scores)
 
 
-def plot_data(y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], threshold: float) -> dict[str, Any]:
+def plot_data(
+    y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], threshold: float
+) -> dict[str, Any]:
     fpr, tpr, _ = roc_curve(y, scores)
     precision, recall, _ = precision_recall_curve(y, scores)
     fpr, tpr = _thin(fpr, tpr)
@@ -62,7 +64,10 @@ def plot_data(y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], thresho
     predicted = (scores >= threshold).astype(int)
     return {
         "roc": [{"fpr": float(a), "tpr": float(b)} for a, b in zip(fpr, tpr, strict=True)],
-        "pr": [{"recall": float(a), "precision": float(b)} for a, b in zip(recall, precision, strict=True)],
+        "pr": [
+            {"recall": float(a), "precision": float(b)}
+            for a, b in zip(recall, precision, strict=True)
+        ],
         "confusion": [
             {"actual": LABELS[int(a)], "predicted": LABELS[int(p)]}
             for a, p in zip(y, predicted, strict=True)
@@ -86,7 +91,9 @@ def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
     for source in params["evaluate"].get("external", []):
         files = [mirror / p for p in source["paths"]]
         if all(f.is_file() for f in files):
-            external[source["name"]] = [e for f in files for e in read_labelled(f, source["format"])]
+            external[source["name"]] = [
+                e for f in files for e in read_labelled(f, source["format"])
+            ]
     summary: dict[str, dict[str, Any]] = {}
     for directory in find_artifacts(paths.models):
         predictor = Predictor.load(directory)

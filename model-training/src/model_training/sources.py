@@ -41,8 +41,8 @@ def read_ebbu(path: Path, label: str) -> Iterator[Example]:
 def read_dl(path: Path) -> Iterator[Example]:
     """A DL Dataset file: `label<TAB>url` per line; the URL may itself contain tabs/spaces."""
     with path.open(encoding="utf-8", newline="") as stream:
-        for line_number, line in enumerate(stream, start=1):
-            line = line.rstrip("\r\n")
+        for line_number, raw_line in enumerate(stream, start=1):
+            line = raw_line.rstrip("\r\n")
             if not line.strip():
                 continue
             label, tab, url = line.partition("\t")

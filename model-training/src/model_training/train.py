@@ -16,7 +16,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from sklearn.linear_model import LogisticRegression
 
 from lib_ml import LABEL_MAP, NormalizedUrl, normalize_url, write_artifact
@@ -47,7 +47,6 @@ class Split:
     @property
     def texts(self) -> list[str]:
         return [u.text for u in self.urls]
-
 
     @classmethod
     def from_examples(cls, examples: Sequence[Example]) -> "Split":
@@ -142,10 +141,10 @@ def train_families(
         raise ValueError(f"unknown model families {sorted(unknown)}; known: {FAMILIES}")
     trained: dict[str, Trained] = {}
 
-    def step(name: str) -> int | None:
+    def step(name: str) -> TaskID | None:
         return progress.add_task(f"train {name}", total=None) if progress else None
 
-    def done(task: int | None) -> None:
+    def done(task: TaskID | None) -> None:
         if progress is not None and task is not None:
             progress.update(task, total=1, completed=1)
 
@@ -193,7 +192,10 @@ def manifest_for(
         "version": str(params["model_version"]),
         "created": _created(),
         "training_data_sha256": data_sha256,
-        "params": {"seed": params["seed"], **{k: params[k] for k in ("linear", "gbm") if k in params}},
+        "params": {
+            "seed": params["seed"],
+            **{k: params[k] for k in ("linear", "gbm") if k in params},
+        },
         "metrics": {"validation": classification_metrics(val.y, probabilities, threshold)},
         "label_map": LABEL_MAP,
         "threshold": threshold,

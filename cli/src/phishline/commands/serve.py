@@ -16,13 +16,18 @@ def _given(**options: Any) -> dict[str, Any]:
 @app.command("model")
 def serve_model(
     host: Annotated[str | None, typer.Option(help="Bind address [env PHISHLINE_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env PHISHLINE_PORT, default 8081].")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port [env PHISHLINE_PORT, default 8081].")
+    ] = None,
     model_dir: Annotated[
         Path | None,
-        typer.Option(help="Directory of model artifacts [env PHISHLINE_MODEL_DIR, default models/]."),
+        typer.Option(
+            help="Directory of model artifacts [env PHISHLINE_MODEL_DIR, default models/]."
+        ),
     ] = None,
     model_url: Annotated[
-        str | None, typer.Option(help="URL of a released artifact archive [env PHISHLINE_MODEL_URL].")
+        str | None,
+        typer.Option(help="URL of a released artifact archive [env PHISHLINE_MODEL_URL]."),
     ] = None,
     default_model: Annotated[
         str | None, typer.Option(help="Model used when a request names none.")
@@ -36,10 +41,14 @@ def serve_model(
     run(
         Settings(
             **_given(
-                host=host, port=port, model_dir=model_dir, model_url=model_url,
-                default_model=default_model, log_level=log_level,
+                host=host,
+                port=port,
+                model_dir=model_dir,
+                model_url=model_url,
+                default_model=default_model,
+                log_level=log_level,
             )
-        )  # fmt: skip
+        )
     )
 
 
@@ -49,7 +58,9 @@ def serve_app(
         str | None, typer.Option(help="v1 (verdict) or v2 (probability) [env PHISHLINE_VARIANT].")
     ] = None,
     host: Annotated[str | None, typer.Option(help="Bind address [env PHISHLINE_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env PHISHLINE_PORT, default 8080].")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port [env PHISHLINE_PORT, default 8080].")
+    ] = None,
     model_service_url: Annotated[
         str | None,
         typer.Option(help="Base URL of model-service [env PHISHLINE_MODEL_SERVICE_URL]."),
@@ -66,8 +77,12 @@ def serve_app(
     run(
         Settings(
             **_given(
-                variant=variant, host=host, port=port, model_service_url=model_service_url,
-                database_url=database_url, log_level=log_level,
+                variant=variant,
+                host=host,
+                port=port,
+                model_service_url=model_service_url,
+                database_url=database_url,
+                log_level=log_level,
             )
-        )  # fmt: skip
+        )
     )

@@ -42,7 +42,7 @@ def venv_environment() -> dict[str, str]:
 def reproduce_pipeline(root: Path) -> None:
     """`dvc repro`: runs only the stages whose inputs changed (seconds when nothing did)."""
     console.print("[bold]pipeline[/]: dvc repro (trains only when data, code or params changed)")
-    subprocess.run(  # noqa: S603 (fixed arguments)
+    subprocess.run(
         [sys.executable, "-m", "dvc", "repro"], cwd=root, env=venv_environment(), check=True
     )
 
