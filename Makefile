@@ -12,7 +12,7 @@ INSTALLED := $(VENV)/.installed
 SRC := $(foreach p,$(PACKAGES),$(p)/src)
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap system run test lint fmt cov lock clean
+.PHONY: help bootstrap system run test lint typecheck pylint fmt cov lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,7 +35,12 @@ run: bootstrap  ## get data, train when stale, start the services on 127.0.0.1
 lint: $(INSTALLED)  ## every static gate, failing fast
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) -s typecheck pylint
+
+typecheck: $(INSTALLED)
 	$(BIN)/mypy $(SRC)
+
+pylint: $(INSTALLED)
 	$(BIN)/pylint $(SRC)
 
 fmt: $(INSTALLED)  ## format and autofix
