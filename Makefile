@@ -10,6 +10,8 @@ UV := $(BIN)/uv
 PACKAGES := lib-version lib-ml model-training model-service app cli
 INSTALLED := $(VENV)/.installed
 SRC := $(foreach p,$(PACKAGES),$(p)/src)
+# checkov pins conflict with the project's dependencies: it lives in its own venv.
+CHECKOV := .venv-checkov/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help bootstrap system run test lint typecheck pylint fmt cov lock clean
@@ -25,6 +27,11 @@ $(INSTALLED): requirements/bootstrap.txt requirements/dev.txt $(foreach p,$(PACK
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/bootstrap.txt
 	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation --reinstall $(foreach p,$(PACKAGES),-e $(p))
+	@touch $@
+
+$(CHECKOV): requirements/checkov.txt $(INSTALLED)
+	@test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	$(UV) pip sync --quiet --python .venv-checkov/bin/python --require-hashes requirements/checkov.txt
 	@touch $@
 
 bootstrap: system $(INSTALLED)  ## system packages + .venv with the locked dependencies
@@ -47,17 +54,19 @@ fmt: $(INSTALLED)  ## format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-cov: $(INSTALLED)  ## tests with the branch coverage report (fails under 90 %)
+cov: $(INSTALLED) $(CHECKOV)  ## tests with the branch coverage report (fails under 90 %)
 	rm -f .coverage .coverage.*
 	$(BIN)/pytest --cov --cov-report=term --cov-report=xml $(PYTEST_ARGS)
 
-test: bootstrap lint cov  ## everything CI checks
+test: bootstrap $(CHECKOV) lint cov  ## everything CI checks
 
 lock:  ## recompile the hashed requirements files (no index URL is recorded)
 	$(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
 	  --no-emit-index-url --no-emit-find-links requirements/bootstrap.in -o requirements/bootstrap.txt
 	$(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
 	  --no-emit-index-url --no-emit-find-links requirements/dev.in -o requirements/dev.txt
+	$(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
+	  --no-emit-index-url --no-emit-find-links requirements/checkov.in -o requirements/checkov.txt
 
 clean:  ## remove the venv and caches (data, models and the DVC cache stay)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* coverage.xml
+	rm -rf $(VENV) .venv-checkov .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* coverage.xml
