@@ -92,10 +92,7 @@ def test_push_and_pull_through_s3(project: Path, moto_endpoint: str) -> None:
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }  # fmt: skip
-    boto3.client("s3", endpoint_url=moto_endpoint, **{
-        "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
-        "region_name": "us-east-1",
-    }).create_bucket(Bucket="phishline-dvc")  # fmt: skip
+    boto3.client("s3", endpoint_url=moto_endpoint, aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1").create_bucket(Bucket="phishline-dvc")  # fmt: skip
     if not (project / "models").is_dir():
         dvc(project, "repro")
     dvc(project, "remote", "add", "-d", "s3", "s3://phishline-dvc/cache")

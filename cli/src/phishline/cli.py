@@ -40,13 +40,14 @@ def root(
     """phishline: is this link a phishing link?"""
 
 
-from phishline.commands import pipeline, serve, up  # noqa: E402  (after `app` on purpose)
+from phishline.commands import bench, pipeline, serve, up  # noqa: E402  (after `app` on purpose)
 
 app.add_typer(pipeline.data_app, name="data")
 app.command("train")(pipeline.train)
 app.command("evaluate")(pipeline.evaluate)
 app.add_typer(serve.app, name="serve")
 app.command("up")(up.up)
+app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:

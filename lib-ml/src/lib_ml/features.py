@@ -69,9 +69,16 @@ def ngram_hash(gram: bytes, config: NgramConfig, salt: int = 0) -> int:
 
 def ngram_counts(urls: Sequence[NormalizedUrl], config: NgramConfig) -> sp.csr_matrix:
     """The n-gram term counts of a batch of normalized URLs under `config`."""
-    counts = hash_ngrams([u.text for u in urls], config)
+    return text_ngram_counts([u.text for u in urls], [u.host for u in urls], config)
+
+
+def text_ngram_counts(
+    texts: Sequence[str], hosts: Sequence[str], config: NgramConfig
+) -> sp.csr_matrix:
+    """`ngram_counts` from the URLs' texts and hosts (plain strings are lighter to keep)."""
+    counts = hash_ngrams(texts, config)
     if config.host_ngrams:
-        counts = concat_row_entries(counts, hash_ngrams([u.host for u in urls], config, HOST_SALT))
+        counts = concat_row_entries(counts, hash_ngrams(hosts, config, HOST_SALT))
     return counts
 
 
@@ -142,15 +149,23 @@ def tfidf_rows(counts: sp.csr_matrix, idf: FloatArray) -> sp.csr_matrix:
     return weighted
 
 
-def document_frequency_idf(counts: sp.csr_matrix) -> FloatArray:
-    """Smoothed idf = ln((1 + n) / (1 + df)) + 1, as in scikit-learn's TfidfTransformer."""
+def document_frequencies(counts: sp.csr_matrix) -> npt.NDArray[np.int64]:
+    """In how many rows each bucket occurs (chunk-wise summable for streaming training)."""
     present = counts.copy()
     present.sum_duplicates()
     present.eliminate_zeros()
-    df = np.bincount(present.indices, minlength=counts.shape[1])
-    n_docs = counts.shape[0]
+    return np.bincount(present.indices, minlength=counts.shape[1]).astype(np.int64)
+
+
+def smoothed_idf(df: npt.NDArray[np.int64], n_docs: int) -> FloatArray:
+    """idf = ln((1 + n) / (1 + df)) + 1, as in scikit-learn's TfidfTransformer."""
     idf: FloatArray = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
     return idf
+
+
+def document_frequency_idf(counts: sp.csr_matrix) -> FloatArray:
+    """The smoothed idf of one batch of counts."""
+    return smoothed_idf(document_frequencies(counts), counts.shape[0])
 
 
 # --- lexical features -------------------------------------------------------------------

@@ -7,7 +7,7 @@ the decision threshold chosen on the validation split.
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +17,17 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from lib_ml import LABEL_MAP, NormalizedUrl, normalize_url, write_artifact
 from lib_ml.drift import reference_distributions
 from lib_ml.features import (
     LEXICAL_FEATURES,
     NgramConfig,
-    document_frequency_idf,
+    document_frequencies,
     lexical_matrix,
-    ngram_counts,
+    smoothed_idf,
+    text_ngram_counts,
     tfidf_rows,
 )
 from lib_ml.predictor import LINEAR_FILE, TREES_FILE
@@ -41,6 +42,7 @@ FAMILIES = ("linear", "gbm", "ensemble")
 
 @dataclass
 class Split:
+    raw: list[str]
     urls: list[NormalizedUrl]
     y: npt.NDArray[np.int64]
 
@@ -51,6 +53,7 @@ class Split:
     @classmethod
     def from_examples(cls, examples: Sequence[Example]) -> "Split":
         return cls(
+            raw=[e.url for e in examples],
             urls=[normalize_url(e.url) for e in examples],
             y=np.array([e.label for e in examples], dtype=np.int64),
         )
@@ -60,19 +63,45 @@ def load_split(path: Path) -> Split:
     return Split.from_examples(list(read_dl(path)))
 
 
-def fit_linear(train: Split, params: dict[str, Any], seed: int) -> LinearScorer:
+def _chunks(size: int, chunk_size: int) -> Iterator[slice]:
+    for start in range(0, size, chunk_size):
+        yield slice(start, min(start + chunk_size, size))
+
+
+def fit_linear(
+    urls: Sequence[str], y: npt.NDArray[np.int64], params: dict[str, Any], seed: int
+) -> LinearScorer:
+    """Logistic regression by averaged SGD, streaming over chunks of raw URLs: memory stays
+    O(chunk) whatever the data size, and time grows linearly with it.
+
+    Pass 1 counts document frequencies; each epoch then re-featurizes the chunks of a seeded
+    permutation (recomputing is cheaper than holding a multi-GB matrix at millions of URLs).
+    """
     config = NgramConfig(
         params["ngram_min"], params["ngram_max"], params["hash_bits"], params["host_ngrams"]
     )
-    counts = ngram_counts(train.urls, config)
-    idf = document_frequency_idf(counts)
-    X = tfidf_rows(counts, idf)
-    X.sum_duplicates()
-    X.eliminate_zeros()
-    model = LogisticRegression(
-        C=params["C"], solver="liblinear", max_iter=params["max_iter"], random_state=seed
+    chunk_size = int(params["chunk_size"])
+    texts, hosts = [], []
+    df = np.zeros(config.n_features, dtype=np.int64)
+    for part in _chunks(len(urls), chunk_size):
+        normalized = [normalize_url(u) for u in urls[part]]
+        texts += [u.text for u in normalized]
+        hosts += [u.host for u in normalized]
+        df += document_frequencies(text_ngram_counts(texts[part], hosts[part], config))
+    idf = smoothed_idf(df, len(urls))
+    model = SGDClassifier(
+        loss="log_loss", alpha=params["alpha"], average=True, random_state=seed, tol=None
     )
-    model.fit(X, train.y)
+    rng = np.random.default_rng(seed)
+    for _ in range(int(params["epochs"])):
+        order = rng.permutation(len(urls))
+        for part in _chunks(len(urls), chunk_size):
+            rows = order[part]
+            counts = text_ngram_counts([texts[i] for i in rows], [hosts[i] for i in rows], config)
+            counts.eliminate_zeros()
+            # Duplicate columns within a row are fine for SGD: dot products and updates
+            # over entries add up exactly as over summed entries, without the sort.
+            model.partial_fit(tfidf_rows(counts, idf), y[rows], classes=np.array([0, 1]))
     return LinearScorer(config, model.coef_[0].astype(np.float32), float(model.intercept_[0]), idf)
 
 
@@ -150,7 +179,7 @@ def train_families(
 
     if "linear" in wanted or "ensemble" in wanted:
         task, start = step("linear"), time.perf_counter()
-        linear = fit_linear(train, params["linear"], seed)
+        linear = fit_linear(train.raw, train.y, params["linear"], seed)
         trained["linear"] = Trained(
             "linear", linear.logits(val.urls), {LINEAR_FILE: linear.to_arrays()},
             {"ngram": linear.config.to_dict()}, time.perf_counter() - start,

@@ -1,0 +1,114 @@
+"""MODEL_CARD.md of a model release, generated from the artifacts' model.json, the evaluate
+stage's metrics and the release gate, so the card can never disagree with what ships."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from model_training.release_gate import GateResult
+
+_TEST_COLUMNS = (
+    ("accuracy", "accuracy"), ("precision", "precision"), ("recall", "recall"), ("f1", "F1"),
+    ("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("log_loss", "log loss"), ("brier", "Brier"),
+    ("ece", "ECE"),
+)  # fmt: skip
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def model_card(
+    release: str,
+    manifests: Mapping[str, Mapping[str, Any]],
+    metrics: Mapping[str, Mapping[str, Any]],
+    gate: GateResult,
+    data_sources: Sequence[str],
+) -> str:
+    names = sorted(manifests)
+    lines = [
+        f"# Model card: phishline models {release}",
+        "",
+        f"{len(names)} models ({', '.join(names)}), each a directory with `model.json` and "
+        "`.npz` weights that lib-ml verifies by sha256 and loads without pickle. "
+        f"model-service serves `{gate.model}` unless a request names another.",
+        "",
+        "## Intended use",
+        "",
+        "Scores how likely a URL is a phishing link: P(phishing) between 0 and 1; a URL is "
+        "labelled `phishing` when the score reaches the model's threshold. The models see the "
+        "URL text only (no page content, no reputation data): use them as one signal for "
+        "warning users and triage, not as the only defence.",
+        "",
+        "## Models",
+        "",
+        *_table(
+            ["model", "family", "version", "created", "threshold", "training data sha256"],
+            [
+                [
+                    name,
+                    m["family"],
+                    m["version"],
+                    m["created"],
+                    f"{m['threshold']:.4f}",
+                    f"`{m['training_data_sha256'][:16]}…`",
+                ]
+                for name, m in ((n, manifests[n]) for n in names)
+            ],
+        ),
+        "",
+        "## Training data",
+        "",
+        f"Sources (params.yaml `data.sources`): {', '.join(data_sources)}. URLs are normalized, "
+        "de-duplicated and split by registered domain (eTLD+1) into train, validation and test, "
+        "so no site is in two splits. Thresholds and the ensemble's stacker are fitted on the "
+        "validation split; the metrics below are on the test split only.",
+        "",
+        "## Test metrics",
+        "",
+        *_table(
+            ["model", *(title for _, title in _TEST_COLUMNS), "URLs"],
+            [
+                [
+                    name,
+                    *(f"{metrics[name][key]:.4f}" for key, _ in _TEST_COLUMNS),
+                    metrics[name]["n"],
+                ]
+                for name in names
+            ],
+        ),
+        "",
+        "## Release gate",
+        "",
+        *(f"- {line.strip()}" for line in gate.report().splitlines()),
+        "",
+    ]
+    external = [
+        [name, source, m["n"], f"{m['f1']:.4f}", f"{m['roc_auc']:.4f}"]
+        for name in names
+        for source, m in sorted(metrics[name].get("external", {}).items())
+    ]
+    if external:
+        lines += [
+            "## Other data",
+            "",
+            "The same models on labelled data from other sources, never trained on:",
+            "",
+            *_table(["model", "data", "URLs", "F1", "ROC AUC"], external),
+            "",
+        ]
+    lines += [
+        "## Limitations",
+        "",
+        "- The URL scheme (http/https) is hidden from the models on purpose: in the public "
+        "corpora it is an artefact of how they were collected, not a phishing signal.",
+        "- Phishing changes quickly and public corpora age: expect lower quality on new traffic "
+        "than on the test split, and on other sources (see above when measured). "
+        "model-service exports input drift as `phishline_model_input_drift_psi`.",
+        "",
+        "## Loading",
+        "",
+        "Point `PHISHLINE_MODEL_URL` at this archive's download URL: model-service downloads "
+        "it, extracts the artifact directories and verifies each before serving.",
+    ]
+    return "\n".join(lines) + "\n"
