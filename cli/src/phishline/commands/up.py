@@ -107,8 +107,11 @@ def up(
     v1_port: Annotated[int, typer.Option(help="app v1 port.")] = 8080,
     v2_port: Annotated[int, typer.Option(help="app v2 port.")] = 8082,
     skip_pipeline: Annotated[
-        bool, typer.Option(help="Serve the models already in models/ without `dvc repro`.")
+        bool, typer.Option(help="Serve the models already there without `dvc repro`.")
     ] = False,
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Artifacts to serve [default: the pipeline's models/].")
+    ] = None,
 ) -> None:
     """Get data, train when stale, start model-service + app v1 + app v2 on 127.0.0.1."""
     from model_training.config import Paths, project_root
@@ -116,7 +119,7 @@ def up(
     root = project_root()
     if not skip_pipeline:
         reproduce_pipeline(root)
-    stack = services(model_port, v1_port, v2_port, Paths(root).models)
+    stack = services(model_port, v1_port, v2_port, model_dir or Paths(root).models)
     processes = start_stack(stack, root)
     stop = {"requested": False}
 
