@@ -1,0 +1,4 @@
+from lib_version.release.cli import main
+
+if __name__ == "__main__":
+    main()

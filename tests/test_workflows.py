@@ -1,0 +1,273 @@
+"""The GitHub workflows: actionlint (with shellcheck over the run scripts when it is installed)
+and yamllint clean, and the release policy: actions pinned by full commit SHA, least-privilege
+permissions, images with provenance and SBOM, and only commands that exist in the repository."""
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lib_version.release.cli import parser as release_parser
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO / ".github" / "workflows"
+YAMLLINT_CONFIG = REPO / ".yamllint.yaml"
+BIN = Path(sys.executable).parent
+IMAGES = {"model-service", "app", "model-training"}
+
+_USES = re.compile(r"\buses:\s*(?P<ref>\S+)\s*(?P<comment>#.*)?$")
+_PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
+_VERSION_COMMENT = re.compile(r"# v\d+\.\d+\.\d+")
+# What each write permission is for: a job holding it must do that (a `uses:` or a command).
+_WRITE_NEEDS = {
+    "id-token": "pypa/gh-action-pypi-publish",
+    "packages": "docker/build-push-action",
+    "contents": "gh release ",
+    "actions": "gh workflow run ",
+}
+_PYTHON_MODULE = re.compile(r"python -m ([\w.]+)(?: (\w+))?")
+
+BROKEN_WORKFLOW = """\
+name: broken
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "::set-output name=version::1.2.3"
+      - run: echo "${{ github.no_such_field }}"
+"""
+
+
+def workflow_files() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.yml"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(workflow, dict)
+    return workflow
+
+
+def tool(name: str) -> Path:
+    path = BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed in this venv (it is in requirements/dev.in)")
+    return path
+
+
+def unpinned_actions(text: str) -> list[str]:
+    """`uses:` lines not pinned to a full commit SHA with a `# vX.Y.Z` comment (local
+    reusable workflows, `./…`, are versioned with the repository and exempt)."""
+    problems = []
+    for line in text.splitlines():
+        match = _USES.search(line)
+        if match is None or match["ref"].startswith("./"):
+            continue
+        comment = (match["comment"] or "").strip()
+        if not _PINNED.fullmatch(match["ref"]) or not _VERSION_COMMENT.fullmatch(comment):
+            problems.append(line.strip())
+    return problems
+
+
+def permission_problems(workflow: dict[str, Any]) -> list[str]:
+    """Nothing granted by default, every job says what it needs, and each write permission
+    is used by its job for the one thing it exists for."""
+    problems = []
+    if workflow.get("permissions") != {}:
+        problems.append("the workflow must grant nothing by default: `permissions: {}`")
+    for name, job in workflow["jobs"].items():
+        permissions = job.get("permissions")
+        if not isinstance(permissions, dict):
+            problems.append(f"{name}: no `permissions` mapping of its own")
+            continue
+        job_text = "\n".join(
+            f"{step.get('uses', '')}\n{step.get('run', '')}" for step in job.get("steps", [])
+        )
+        for scope, level in permissions.items():
+            if level == "write" and _WRITE_NEEDS.get(scope, "\0") not in job_text:
+                problems.append(f"{name}: `{scope}: write` is not used by the job")
+    return problems
+
+
+def image_build_problems(workflow: dict[str, Any]) -> list[str]:
+    """Every image build pushes the tags and labels lib_version.release computed, with
+    provenance and SBOM attestations, from the component's Dockerfile."""
+    problems = []
+    builds = [
+        (job, step)
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if step.get("uses", "").startswith("docker/build-push-action@")
+    ]
+    if not builds:
+        problems.append("no docker/build-push-action step")
+    for job, step in builds:
+        options = step.get("with", {})
+        if set(job.get("strategy", {}).get("matrix", {}).get("component", [])) != IMAGES:
+            problems.append(f"the images built are not {sorted(IMAGES)}")
+        expected = {
+            "push": True, "provenance": True, "sbom": True,
+            "file": "${{ matrix.component }}/Dockerfile",
+            "tags": "${{ steps.meta.outputs.tags }}", "labels": "${{ steps.meta.outputs.labels }}",
+        }  # fmt: skip
+        problems += [
+            f"build-push-action needs {key}: {value}"
+            for key, value in expected.items()
+            if options.get(key) != value
+        ]
+    return problems
+
+
+def missing_commands(text: str) -> list[str]:
+    """`python -m module [command]` in run scripts that this repository does not provide
+    (a command given through a shell variable is not checked)."""
+    usage = re.search(r"\{([\w,]+)\}", release_parser().format_usage())
+    assert usage is not None
+    commands = usage[1].split(",")
+    problems = []
+    for module, command in _PYTHON_MODULE.findall(text):
+        if importlib.util.find_spec(module) is None:
+            problems.append(f"no module {module}")
+        elif module == "lib_version.release" and command and command not in commands:
+            problems.append(f"lib_version.release has no command {command!r}")
+    return problems
+
+
+# The linters
+
+
+def test_the_release_workflows_exist() -> None:
+    names = {path.name for path in workflow_files()}
+    assert {"ci.yml", "release.yml", "libs.yml", "model.yml"} <= names
+
+
+def test_actionlint_passes() -> None:
+    result = subprocess.run(
+        [tool("actionlint"), "-no-color", *workflow_files()],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_rejects_set_output_and_unknown_contexts(tmp_path: Path) -> None:
+    broken = tmp_path / ".github" / "workflows" / "broken.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(BROKEN_WORKFLOW)
+    result = subprocess.run(
+        [tool("actionlint"), "-no-color", broken],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert '"set-output" was deprecated' in result.stdout
+    assert "no_such_field" in result.stdout
+
+
+def test_yamllint_passes() -> None:
+    result = subprocess.run(
+        [tool("yamllint"), "--strict", "-c", YAMLLINT_CONFIG, WORKFLOWS, YAMLLINT_CONFIG],
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_yamllint_rejects_sloppy_yaml(tmp_path: Path) -> None:
+    sloppy = tmp_path / "sloppy.yml"
+    sloppy.write_text("on: push\njobs: {}\njobs: {}\nenabled: yes   \n")
+    result = subprocess.run(
+        [tool("yamllint"), "--strict", "-c", YAMLLINT_CONFIG, sloppy],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    for rule in ("key-duplicates", "truthy", "trailing-spaces"):
+        assert rule in result.stdout
+
+
+# The policy
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_actions_are_pinned_by_commit_sha(path: Path) -> None:
+    assert unpinned_actions(path.read_text(encoding="utf-8")) == []
+
+
+def test_unpinned_actions_are_caught() -> None:
+    text = """
+      - uses: actions/checkout@v4
+      - uses: actions/checkout@main
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+      - uses: actions/checkout@11bd719 # v4.2.2
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - uses: ./.github/workflows/ci.yml
+    """
+    assert len(unpinned_actions(text)) == 5
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_permissions_are_least_privilege(path: Path) -> None:
+    assert permission_problems(load(path)) == []
+
+
+def test_excess_permissions_are_caught() -> None:
+    workflow = {
+        "permissions": "write-all",
+        "jobs": {
+            "lint": {"steps": [{"run": "make lint"}]},
+            "build": {
+                "permissions": {"contents": "read", "id-token": "write", "packages": "write"},
+                "steps": [{"uses": "docker/build-push-action@x"}],
+            },
+        },
+    }
+    assert permission_problems(workflow) == [
+        "the workflow must grant nothing by default: `permissions: {}`",
+        "lint: no `permissions` mapping of its own",
+        "build: `id-token: write` is not used by the job",
+    ]
+
+
+def test_images_are_built_with_provenance_sbom_and_computed_tags() -> None:
+    assert image_build_problems(load(WORKFLOWS / "release.yml")) == []
+
+
+def test_image_build_gaps_are_caught() -> None:
+    workflow = load(WORKFLOWS / "release.yml")
+    images = workflow["jobs"]["images"]
+    images["strategy"]["matrix"]["component"].remove("app")
+    build = next(s for s in images["steps"] if "build-push" in s.get("uses", ""))
+    build["with"]["sbom"] = False
+    del build["with"]["provenance"]
+    assert image_build_problems(workflow) == [
+        "the images built are not ['app', 'model-service', 'model-training']",
+        "build-push-action needs provenance: True",
+        "build-push-action needs sbom: True",
+    ]
+    assert image_build_problems({"jobs": {}}) == ["no docker/build-push-action step"]
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_workflows_call_only_existing_commands(path: Path) -> None:
+    assert missing_commands(path.read_text(encoding="utf-8")) == []
+
+
+def test_missing_commands_are_caught() -> None:
+    text = "python -m lib_version.release bump\npython -m model_training.no_such_stage\n"
+    assert missing_commands(text) == [
+        "lib_version.release has no command 'bump'",
+        "no module model_training.no_such_stage",
+    ]
+
+
+def test_ci_runs_make_test_on_both_pythons_and_keeps_coverage() -> None:
+    job = load(WORKFLOWS / "ci.yml")["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12"]
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert any(run.startswith("make test") for run in runs)
+    uploads = [s["with"] for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert [upload["path"] for upload in uploads] == ["coverage.xml"]
