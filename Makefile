@@ -14,7 +14,7 @@ SRC := $(foreach p,$(PACKAGES),$(p)/src)
 CHECKOV := .venv-checkov/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap system run test lint typecheck pylint fmt cov lock clean
+.PHONY: help venv bootstrap system run test lint typecheck pylint fmt cov lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,8 @@ $(CHECKOV): requirements/checkov.txt $(INSTALLED)
 	@test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
 	$(UV) pip sync --quiet --python .venv-checkov/bin/python --require-hashes requirements/checkov.txt
 	@touch $@
+
+venv: $(INSTALLED)  ## .venv with the locked dependencies only (no system packages)
 
 bootstrap: system $(INSTALLED)  ## system packages + .venv with the locked dependencies
 
