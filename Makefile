@@ -67,8 +67,8 @@ lock:  ## recompile the hashed requirements files (no index URL is recorded)
 	  --no-emit-index-url --no-emit-find-links requirements/bootstrap.in -o requirements/bootstrap.txt
 	$(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
 	  --no-emit-index-url --no-emit-find-links requirements/dev.in -o requirements/dev.txt
-	# Image locks are constrained by dev.txt (-c), so they follow it.
-	for lock in wheel-build model-service app model-training; do \
+	# Image locks are constrained by dev.txt (-c), so they follow it; checkov has its own venv.
+	for lock in wheel-build model-service app model-training checkov; do \
 	  $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
 	    --no-emit-index-url --no-emit-find-links requirements/$$lock.in -o requirements/$$lock.txt; done
 	$(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
