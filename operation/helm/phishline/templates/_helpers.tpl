@@ -1,0 +1,107 @@
+{{/* Names: every object is prefixed by the release's full name. */}}
+{{- define "phishline.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "phishline.modelService" -}}
+{{- printf "%s-model-service" (include "phishline.fullname" .) -}}
+{{- end -}}
+
+{{- define "phishline.candidate" -}}
+{{- printf "%s-model-service-candidate" (include "phishline.fullname" .) -}}
+{{- end -}}
+
+{{/* The Service that holds both app variants (the Istio subsets v1/v2). */}}
+{{- define "phishline.app" -}}
+{{- printf "%s-app" (include "phishline.fullname" .) -}}
+{{- end -}}
+
+{{/* One variant's Deployment and Service: call with (list $ "v1"). */}}
+{{- define "phishline.appVariant" -}}
+{{- printf "%s-app-%s" (include "phishline.fullname" (index . 0)) (index . 1) -}}
+{{- end -}}
+
+{{- define "phishline.secretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "phishline.fullname" .)) -}}
+{{- end -}}
+
+{{/* Labels of every object. */}}
+{{- define "phishline.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: phishline
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Pods of one component of this release (model-service, app): call with (list $ "app"). */}}
+{{- define "phishline.componentSelector" -}}
+app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/*
+Labels of a workload's pods: call with (dict "root" $ "name" NAME "component" C "version" V
+"canonical" SERVICE). `app` is unique per Deployment (Flagger keys its primary on it) and
+the mesh's canonical service names the component, so telemetry groups both versions.
+*/}}
+{{- define "phishline.podLabels" -}}
+{{ include "phishline.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+app: {{ .name }}
+version: {{ .version }}
+service.istio.io/canonical-name: {{ .canonical }}
+service.istio.io/canonical-revision: {{ .version }}
+{{- end -}}
+
+{{- define "phishline.image" -}}
+{{- $image := index . 0 -}}
+{{- $tag := index . 2 | default $image.tag | default (index . 1).Chart.AppVersion -}}
+{{- printf "%s:%s" $image.repository $tag -}}
+{{- end -}}
+
+{{- define "phishline.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurity.runAsUser }}
+runAsGroup: {{ .Values.podSecurity.runAsGroup }}
+fsGroup: {{ .Values.podSecurity.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "phishline.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurity.runAsUser }}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Pod annotations: config checksums roll the pods on a config change; scrape hints. */}}
+{{- define "phishline.podAnnotations" -}}
+{{- $root := index . 0 -}}
+checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+{{- if $root.Values.monitoring.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ index . 1 | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- if $root.Values.istio.enabled }}
+# The app must not start (nor download its model) before its sidecar can route.
+proxy.istio.io/config: '{"holdApplicationUntilProxyStarts": true}'
+{{- end }}
+{{- end -}}
+
+{{/* Whether Flagger owns the app variants' Services (blue/green). */}}
+{{- define "phishline.appBlueGreen" -}}
+{{- if and .Values.canary.enabled .Values.canary.app.blueGreen -}}true{{- end -}}
+{{- end -}}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Deploy (install or upgrade) the phishline chart, wait for the rollout, verify it, and roll
+# back to the last good revision when any step fails. docs/kubernetes.md explains the flow.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: operation/scripts/deploy.sh [options]
+
+  -r, --release NAME     Helm release (default: phishline)
+  -n, --namespace NS     namespace, created when missing (default: phishline)
+  -f, --values FILE      a values file (repeatable)
+      --set KEY=VALUE    a value (repeatable)
+      --chart DIR        the chart (default: operation/helm/phishline of this repository)
+      --timeout DURATION how long each wait may take (default: 10m)
+      --canary           Flagger mode (canary.enabled): follow Flagger's analysis of every
+                         canary of the release instead of running `helm test`
+      --settle DURATION  with --canary: a canary still untouched after this long had no
+                         new version to analyse (default: 2m, two analysis intervals)
+      --skip-tests       do not run `helm test` after the rollout
+      --dry-run          print the commands, run none of them
+  -h, --help             this help
+
+Without --canary: helm upgrade --install --wait, then `helm test` (the acceptance test);
+if either fails, helm rollback to the last deployed revision. With --canary: helm upgrade,
+then follow the Canary objects until Flagger has promoted each new version; if Flagger
+rolls one back (or the timeout passes), helm rollback too, so that the release describes
+what runs.
+EOF
+}
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+release=phishline
+namespace=phishline
+chart="$script_dir/../helm/phishline"
+timeout=10m
+settle=2m
+canary=false
+skip_tests=false
+dry_run=false
+value_args=()
+
+while (($# > 0)); do
+  case "$1" in
+    -r | --release) release=$2; shift 2 ;;
+    -n | --namespace) namespace=$2; shift 2 ;;
+    -f | --values) value_args+=(--values "$2"); shift 2 ;;
+    --set) value_args+=(--set "$2"); shift 2 ;;
+    --chart) chart=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    --canary) canary=true; shift ;;
+    --settle) settle=$2; shift 2 ;;
+    --skip-tests) skip_tests=true; shift ;;
+    --dry-run) dry_run=true; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "deploy.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+# Print a command, then run it unless this is a dry run.
+run() {
+  local line
+  line=$(printf '%q ' "$@")
+  echo "+ ${line% }"
+  if [[ $dry_run == false ]]; then
+    "$@"
+  fi
+}
+
+# The newest revision whose status is "deployed": what a failed step returns to.
+last_deployed_revision() {
+  helm history "$release" --namespace "$namespace" --max 20 --output yaml 2>/dev/null |
+    awk '$1 == "revision:" { revision = $2 } $1 == "status:" && $2 == "deployed" { last = revision } END { print last }'
+}
+
+roll_back() {
+  local reason=$1
+  echo "deploy.sh: $reason" >&2
+  if [[ -z $previous ]]; then
+    echo "deploy.sh: no earlier deployed revision of $release to roll back to" >&2
+  else
+    echo "deploy.sh: rolling $release back to revision $previous" >&2
+    run helm rollback "$release" "$previous" --namespace "$namespace" --wait --timeout "$timeout"
+  fi
+  exit 1
+}
+
+# Seconds in a Go-style duration (90s, 10m, 1h).
+seconds() {
+  case "$1" in
+    *h) echo $((${1%h} * 3600)) ;;
+    *m) echo $((${1%m} * 60)) ;;
+    *s) echo "${1%s}" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# Follow Flagger: a canary that changed phase since the upgrade is done when Succeeded and
+# fails the deployment when Failed; one unchanged after the settle time had nothing new.
+follow_canaries() {
+  local started=$1 deadline settle_until now name phase changed pending
+  deadline=$((started + $(seconds "$timeout")))
+  settle_until=$((started + $(seconds "$settle")))
+  while true; do
+    now=$(date +%s)
+    pending=0
+    while read -r name phase changed; do
+      [[ -n $name ]] || continue
+      if (($(date -d "$changed" +%s) >= started)); then
+        case "$phase" in
+          Succeeded) ;;
+          Failed) roll_back "Flagger rolled $name back (kubectl -n $namespace describe canary $name)" ;;
+          *) pending=$((pending + 1)) ;;
+        esac
+      elif ((now < settle_until)); then
+        pending=$((pending + 1))
+      fi
+    done < <(kubectl get canary --namespace "$namespace" --selector "app.kubernetes.io/instance=$release" \
+      --output jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {.status.lastTransitionTime}{"\n"}{end}')
+    if ((pending == 0)); then
+      return 0
+    fi
+    if ((now >= deadline)); then
+      roll_back "Flagger has not finished within $timeout"
+    fi
+    echo "deploy.sh: $pending canary analyses under way"
+    sleep 10
+  done
+}
+
+previous=""
+if [[ $dry_run == false ]]; then
+  previous=$(last_deployed_revision)
+fi
+
+started=$(date +%s)
+run helm upgrade "$release" "$chart" --install --namespace "$namespace" --create-namespace \
+  --wait --timeout "$timeout" "${value_args[@]}" ||
+  roll_back "the upgrade or its rollout failed"
+
+if [[ $canary == true ]]; then
+  echo "+ follow the canaries of $release until Flagger promotes or rolls back (timeout $timeout)"
+  if [[ $dry_run == false ]]; then
+    follow_canaries "$started"
+  fi
+elif [[ $skip_tests == false ]]; then
+  run helm test "$release" --namespace "$namespace" --timeout "$timeout" ||
+    roll_back "the acceptance test failed"
+fi
+if [[ $dry_run == true ]]; then
+  echo "deploy.sh: dry run, nothing was changed"
+else
+  echo "deploy.sh: $release is deployed in $namespace"
+fi

@@ -1,0 +1,138 @@
+"""kube-prometheus-stack integration: the chart ships the project's one rule file, its
+dashboards and its Alertmanager policy unchanged, and scrapes what the rules expect."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Manifest = dict[str, Any]
+One = Callable[[list[Manifest], str, str], Manifest]
+OPERATION = Path(__file__).resolve().parents[2] / "operation"
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_the_prometheus_rule_is_the_projects_rule_file(
+    defaults: list[Manifest], one_object: One
+) -> None:
+    rule = one_object(defaults, "PrometheusRule", "phishline")
+    assert rule["spec"] == load_yaml(OPERATION / "prometheus" / "rules.yml")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_every_dashboard_ships_in_a_sidecar_config_map(defaults: list[Manifest]) -> None:
+    dashboards = sorted((OPERATION / "grafana" / "dashboards").glob("*.json"))
+    assert dashboards
+    shipped = {
+        key: value
+        for m in defaults
+        if m["kind"] == "ConfigMap" and m["metadata"]["labels"].get("grafana_dashboard") == "1"
+        for key, value in m["data"].items()
+    }
+    assert shipped == {path.name: path.read_text(encoding="utf-8") for path in dashboards}
+    for text in shipped.values():
+        json.loads(text)
+
+
+def test_the_alertmanager_config_follows_the_projects_policy(
+    defaults: list[Manifest], one_object: One
+) -> None:
+    policy = load_yaml(OPERATION / "alertmanager" / "alertmanager.yml")
+    spec = one_object(defaults, "AlertmanagerConfig", "phishline")["spec"]
+    route = policy["route"]
+    assert spec["route"]["receiver"] == route["receiver"]
+    assert spec["route"]["groupBy"] == route["group_by"]
+    assert (
+        spec["route"]["groupWait"],
+        spec["route"]["groupInterval"],
+        spec["route"]["repeatInterval"],
+    ) == (route["group_wait"], route["group_interval"], route["repeat_interval"])
+    assert [matcher_text(m) for r in spec["route"]["routes"] for m in r["matchers"]] == [
+        m for r in route["routes"] for m in r["matchers"]
+    ]
+    assert [
+        (
+            [matcher_text(m) for m in rule["sourceMatch"]],
+            [matcher_text(m) for m in rule["targetMatch"]],
+            rule.get("equal"),
+        )
+        for rule in spec["inhibitRules"]
+    ] == [
+        (rule["source_matchers"], rule["target_matchers"], rule.get("equal"))
+        for rule in policy["inhibit_rules"]
+    ]
+    email = spec["receivers"][0]["emailConfigs"][0]
+    expected = policy["receivers"][0]["email_configs"][0]
+    assert email["text"] == expected["text"]
+    assert {h["key"]: h["value"] for h in email["headers"]} == expected["headers"]
+    assert email["authPassword"] == {"name": "phishline-secrets", "key": "smtp-password"}
+    secret = one_object(defaults, "Secret", "phishline-secrets")
+    assert "smtp-password" in secret["data"]
+
+
+def matcher_text(matcher: dict[str, str]) -> str:
+    return f'{matcher["name"]}{matcher["matchType"]}"{matcher["value"]}"'
+
+
+def scraped_services(manifests: list[Manifest]) -> set[str]:
+    monitor = next(m for m in manifests if m["kind"] == "ServiceMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"].items()
+    return {
+        m["metadata"]["name"]
+        for m in manifests
+        if m["kind"] == "Service" and selector <= m["metadata"]["labels"].items()
+    }
+
+
+def test_the_service_monitor_scrapes_each_pod_once(defaults: list[Manifest]) -> None:
+    # The combined app Service points at the same pods as the variants' ones.
+    assert scraped_services(defaults) == {
+        "phishline-model-service",
+        "phishline-app-v1",
+        "phishline-app-v2",
+    }
+
+
+def test_jobs_are_named_as_the_rules_expect(defaults: list[Manifest], one_object: One) -> None:
+    """rules.yml watches `up{job="model-service"}`; the local Prometheus names its jobs so."""
+    monitor = one_object(defaults, "ServiceMonitor", "phishline")
+    local_jobs = {
+        job["job_name"]
+        for job in load_yaml(OPERATION / "prometheus" / "prometheus.yml")["scrape_configs"]
+    }
+    for name in scraped_services(defaults):
+        service = one_object(defaults, "Service", name)
+        assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] in local_jobs
+
+
+def test_flaggers_primary_and_canary_services_are_scraped(
+    rendered: Callable[[dict[str, Any]], list[Manifest]],
+) -> None:
+    manifests = rendered({"canary": {"enabled": True}})
+    monitor = next(m for m in manifests if m["kind"] == "ServiceMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"].items()
+    canaries = [m for m in manifests if m["kind"] == "Canary"]
+    assert {c["metadata"]["name"] for c in canaries} == {
+        "phishline-model-service",
+        "phishline-app-v1",
+        "phishline-app-v2",
+    }
+    for canary in canaries:
+        service = canary["spec"]["service"]
+        assert "apex" not in service
+        for generated in ("primary", "canary"):
+            assert selector <= service[generated]["labels"].items()
+
+
+def test_pods_carry_scrape_annotations(defaults: list[Manifest]) -> None:
+    for deployment in (m for m in defaults if m["kind"] == "Deployment"):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == str(port)
+        assert annotations["prometheus.io/path"] == "/metrics"

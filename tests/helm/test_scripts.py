@@ -1,0 +1,193 @@
+"""operation/scripts/deploy.sh and rollback.sh: shellcheck clean, and what they do, with
+stand-ins for helm and kubectl on PATH that record their calls and fail on demand."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "operation" / "scripts"
+DEPLOY = SCRIPTS / "deploy.sh"
+ROLLBACK = SCRIPTS / "rollback.sh"
+# Records "tool args" in $CALLS; fails when "tool subcommand" is listed in $FAILING; answers
+# `helm history` with $HISTORY and `kubectl get canary` with $CANARIES.
+STAND_IN = """#!/usr/bin/env bash
+tool=$(basename "$0")
+echo "$tool $*" >> "$CALLS"
+case "$tool $1" in
+  "helm history") cat "$HISTORY" ;;
+  "kubectl get") cat "$CANARIES" ;;
+esac
+if grep -qx "$tool $1" "$FAILING"; then exit 1; fi
+"""
+HISTORY = """- app_version: 0.1.0
+  revision: 6
+  status: superseded
+- app_version: 0.1.1
+  revision: 7
+  status: deployed
+- app_version: 0.1.2
+  revision: 8
+  status: failed
+"""
+
+
+class Cluster:
+    """A fake helm and kubectl; `run` calls a script with them first on PATH."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        bin_dir = directory / "bin"
+        bin_dir.mkdir()
+        for tool in ("helm", "kubectl"):
+            (bin_dir / tool).write_text(STAND_IN)
+            (bin_dir / tool).chmod(0o755)
+        self.files = {
+            name: directory / name for name in ("CALLS", "FAILING", "HISTORY", "CANARIES")
+        }
+        for path in self.files.values():
+            path.touch()
+        self.files["HISTORY"].write_text(HISTORY)
+        self.env = (
+            os.environ
+            | {k: str(v) for k, v in self.files.items()}
+            | {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+        )
+
+    def fail(self, *commands: str) -> None:
+        self.files["FAILING"].write_text("".join(f"{c}\n" for c in commands))
+
+    def canaries(self, *lines: str) -> None:
+        self.files["CANARIES"].write_text("".join(f"{line}\n" for line in lines))
+
+    def run(self, script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+            timeout=60,
+        )
+
+    @property
+    def calls(self) -> list[str]:
+        return self.files["CALLS"].read_text().splitlines()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Cluster:
+    return Cluster(tmp_path)
+
+
+def test_the_scripts_are_shellcheck_clean(shellcheck: str) -> None:
+    result = subprocess.run(
+        [shellcheck, str(DEPLOY), str(ROLLBACK)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_shellcheck_catches_an_unquoted_expansion(shellcheck: str, tmp_path: Path) -> None:
+    script = tmp_path / "bad.sh"
+    script.write_text("#!/usr/bin/env bash\nrelease=$1\nhelm rollback $release\n")
+    result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, check=False)
+    assert "SC2086" in result.stdout
+
+
+def test_a_good_deploy_upgrades_then_runs_the_acceptance_test(cluster: Cluster) -> None:
+    result = cluster.run(DEPLOY, "--values", "prod.yaml", "--set", "istio.weights.v1=50")
+    assert result.returncode == 0, result.stderr
+    upgrade, test = cluster.calls[1:]
+    assert upgrade.startswith("helm upgrade phishline ")
+    assert (
+        "--install --namespace phishline --create-namespace --wait --timeout 10m --values prod.yaml --set istio.weights.v1=50"
+        in upgrade
+    )
+    assert test == "helm test phishline --namespace phishline --timeout 10m"
+
+
+def test_a_failed_rollout_returns_to_the_last_deployed_revision(cluster: Cluster) -> None:
+    cluster.fail("helm upgrade")
+    result = cluster.run(DEPLOY)
+    assert result.returncode == 1
+    assert (
+        cluster.calls[-1] == "helm rollback phishline 7 --namespace phishline --wait --timeout 10m"
+    )
+    assert "rolling phishline back to revision 7" in result.stderr
+
+
+def test_a_failed_acceptance_test_rolls_back(cluster: Cluster) -> None:
+    cluster.fail("helm test")
+    assert cluster.run(DEPLOY).returncode == 1
+    assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
+
+
+def test_a_failed_first_install_has_nothing_to_roll_back_to(cluster: Cluster) -> None:
+    cluster.files["HISTORY"].write_text("")
+    cluster.fail("helm upgrade")
+    result = cluster.run(DEPLOY)
+    assert result.returncode == 1
+    assert not [c for c in cluster.calls if c.startswith("helm rollback")]
+    assert "no earlier deployed revision" in result.stderr
+
+
+def test_canary_mode_waits_for_flagger_and_skips_helm_test(cluster: Cluster) -> None:
+    cluster.canaries(
+        "phishline-model-service Succeeded 2999-01-01T00:00:00Z",
+        "phishline-app-v1 Succeeded 2001-01-01T00:00:00Z",
+    )
+    result = cluster.run(DEPLOY, "--canary", "--settle", "0s")
+    assert result.returncode == 0, result.stderr
+    assert [c.split()[:2] for c in cluster.calls[1:]] == [["helm", "upgrade"], ["kubectl", "get"]]
+
+
+def test_a_canary_flagger_rolled_back_rolls_the_release_back(cluster: Cluster) -> None:
+    cluster.canaries("phishline-model-service Failed 2999-01-01T00:00:00Z")
+    result = cluster.run(DEPLOY, "--canary")
+    assert result.returncode == 1
+    assert "Flagger rolled phishline-model-service back" in result.stderr
+    assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
+
+
+def test_a_dry_run_changes_nothing(cluster: Cluster) -> None:
+    result = cluster.run(DEPLOY, "--dry-run", "--release", "demo", "--namespace", "staging")
+    assert result.returncode == 0
+    assert cluster.calls == []
+    assert "+ helm upgrade demo " in result.stdout
+    assert "+ helm test demo --namespace staging --timeout 10m" in result.stdout
+    assert "dry run, nothing was changed" in result.stdout
+
+
+def test_rollback_to_the_previous_or_a_given_revision(cluster: Cluster) -> None:
+    assert cluster.run(ROLLBACK).returncode == 0
+    assert cluster.run(ROLLBACK, "--revision", "6", "-n", "staging").returncode == 0
+    rollbacks = [c for c in cluster.calls if c.startswith("helm rollback")]
+    assert rollbacks == [
+        "helm rollback phishline --namespace phishline --wait --timeout 5m",
+        "helm rollback phishline 6 --namespace staging --wait --timeout 5m",
+    ]
+    assert cluster.run(ROLLBACK, "--revision", "latest").returncode == 2
+
+
+def test_aborting_a_canary_opens_and_closes_flaggers_gate(cluster: Cluster) -> None:
+    result = cluster.run(ROLLBACK, "--abort-canary", "phishline-model-service")
+    assert result.returncode == 0, result.stderr
+    gate_open, wait, gate_close = cluster.calls
+    payload = '{"name": "phishline-model-service", "namespace": "phishline"}'
+    assert (
+        gate_open
+        == f"kubectl exec --namespace flagger deploy/flagger-loadtester -- curl --silent --show-error --fail --data {payload} http://localhost:8080/rollback/open"
+    )
+    assert (
+        wait
+        == "kubectl wait canary/phishline-model-service --namespace phishline --for=jsonpath={.status.phase}=Failed --timeout 5m"
+    )
+    assert gate_close.endswith("/rollback/close")
+
+
+def test_a_rollback_dry_run_changes_nothing(cluster: Cluster) -> None:
+    result = cluster.run(ROLLBACK, "--dry-run", "--abort-canary", "phishline-app-v1")
+    assert result.returncode == 0
+    assert cluster.calls == []
+    assert "rollback/open" in result.stdout

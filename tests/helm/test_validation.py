@@ -1,0 +1,171 @@
+"""The chart lints clean (strict) and every object it renders is valid for its API:
+Kubernetes kinds by kubernetes-validate --strict, Istio and Prometheus Operator kinds by
+their typed models, Flagger kinds by JSON schemas transcribed from Flagger's CRDs."""
+
+import copy
+import json
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import pydantic
+import pytest
+from cloudcoil.models.istio.networking import v1 as istio_v1
+from cloudcoil.models.istio.networking import v1alpha3 as istio_v1alpha3
+from cloudcoil.models.prometheus_operator import v1 as monitoring_v1
+from cloudcoil.models.prometheus_operator import v1alpha1 as monitoring_v1alpha1
+
+Manifest = dict[str, Any]
+
+# The Kubernetes version the chart is checked against (a version kubernetes-validate ships
+# schemas for; Chart.yaml asks for >= 1.30).
+KUBERNETES_VERSION = "1.33.0"
+CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "autoscaling/v2", "policy/v1"}
+CORE_GROUPS |= {"networking.k8s.io/v1", "rbac.authorization.k8s.io/v1"}
+TYPED_MODELS: dict[tuple[str, str], type[pydantic.BaseModel]] = {
+    **{
+        ("networking.istio.io/v1", kind): getattr(istio_v1, kind)
+        for kind in ("VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar")
+    },
+    ("networking.istio.io/v1alpha3", "EnvoyFilter"): istio_v1alpha3.EnvoyFilter,
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): monitoring_v1.ServiceMonitor,
+    ("monitoring.coreos.com/v1", "PrometheusRule"): monitoring_v1.PrometheusRule,
+    (
+        "monitoring.coreos.com/v1alpha1",
+        "AlertmanagerConfig",
+    ): monitoring_v1alpha1.AlertmanagerConfig,
+}
+SCHEMAS = Path(__file__).parent / "schemas"
+FLAGGER_SCHEMAS = {
+    ("flagger.app/v1beta1", "Canary"): SCHEMAS / "canary.schema.json",
+    ("flagger.app/v1beta1", "MetricTemplate"): SCHEMAS / "metrictemplate.schema.json",
+}
+
+
+def validate_core(manifest: Manifest) -> None:
+    _validate_core_once(json.dumps(manifest, sort_keys=True))
+
+
+@cache
+def _validate_core_once(manifest: str) -> None:
+    """The scenarios render many identical objects: each distinct one is validated once."""
+    kubernetes_validate.validate(json.loads(manifest), KUBERNETES_VERSION, strict=True)
+
+
+def validate_typed(manifest: Manifest) -> None:
+    """Parse with the typed model; a field the model does not know is dropped by the parse,
+    so the round trip must give the object back unchanged."""
+    model = TYPED_MODELS[manifest["apiVersion"], manifest["kind"]]
+    parsed = model.model_validate(manifest)
+    round_trip = parsed.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    assert round_trip == json.loads(json.dumps(manifest)), (
+        f"{manifest['kind']} {manifest['metadata']['name']}: fields unknown to the API"
+    )
+
+
+@cache
+def _flagger_validator(path: Path) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+def validate_flagger(manifest: Manifest) -> None:
+    schema = FLAGGER_SCHEMAS[manifest["apiVersion"], manifest["kind"]]
+    _flagger_validator(schema).validate(manifest)
+
+
+def validate(manifest: Manifest) -> None:
+    key = (manifest["apiVersion"], manifest["kind"])
+    if manifest["apiVersion"] in CORE_GROUPS:
+        validate_core(manifest)
+    elif key in TYPED_MODELS:
+        validate_typed(manifest)
+    elif key in FLAGGER_SCHEMAS:
+        validate_flagger(manifest)
+    else:
+        pytest.fail(f"no validator for {key}: add one before rendering this kind")
+
+
+def test_lint_is_clean_in_strict_mode(chart_dir: Path, scenario_values: dict[str, Any]) -> None:
+    report = helm.lint(chart_dir, scenario_values, strict=True, namespace="phishline")
+    assert report["errors"] == []
+    assert report["messages"] == []
+
+
+def test_every_rendered_object_is_valid(manifests: list[Manifest]) -> None:
+    assert manifests
+    for manifest in manifests:
+        validate(manifest)
+
+
+def test_every_object_is_namespaced_to_the_release(manifests: list[Manifest]) -> None:
+    # checkov's "default namespace" check, and `helm template | kubectl apply` safety.
+    assert {m["metadata"].get("namespace") for m in manifests} == {"phishline"}
+
+
+def test_lint_fails_on_a_broken_template(chart_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "phishline"
+    helm.Chart.load(chart_dir).save_dir(tmp_path)
+    (broken / "templates" / "broken.yaml").write_text("kind: {{ .Values.nope.missing }}\n")
+    report = helm.lint(broken, strict=True)
+    assert report["messages"], report
+
+
+def test_a_render_error_stops_impossible_values(
+    rendered: Callable[[dict[str, Any]], list[Manifest]],
+) -> None:
+    with pytest.raises(helm.HelmRenderError, match="sum to 100"):
+        rendered({"istio": {"weights": {"v1": 90, "v2": 20}}})
+    with pytest.raises(helm.HelmRenderError, match=r"needs istio\.enabled"):
+        rendered({"istio": {"enabled": False}, "modelService": {"shadow": {"enabled": True}}})
+    with pytest.raises(helm.HelmRenderError, match="exclude each other"):
+        rendered({"canary": {"enabled": True}, "modelService": {"shadow": {"enabled": True}}})
+
+
+def _altered(manifests: list[Manifest], kind: str, change: Callable[[Manifest], None]) -> Manifest:
+    manifest = copy.deepcopy(next(m for m in manifests if m["kind"] == kind))
+    change(manifest)
+    return manifest
+
+
+def test_each_validator_rejects_a_misspelt_field(
+    defaults: list[Manifest], rendered: Callable[[dict[str, Any]], list[Manifest]]
+) -> None:
+    canary = rendered({"canary": {"enabled": True}})
+    broken = [
+        _altered(defaults, "Deployment", lambda m: m["spec"].update(replica=2)),
+        _altered(
+            defaults,
+            "VirtualService",
+            lambda m: m["spec"]["http"][0].update(mirrorPercantage={"value": 5}),
+        ),
+        _altered(
+            defaults, "ServiceMonitor", lambda m: m["spec"]["endpoints"][0].update(intervall="1m")
+        ),
+        _altered(canary, "Canary", lambda m: m["spec"]["analysis"].update(stepWeigth=5)),
+    ]
+    for manifest in broken:
+        with pytest.raises(
+            (kubernetes_validate.ValidationError, AssertionError, jsonschema.ValidationError)
+        ):
+            validate(manifest)
+
+
+def test_each_validator_rejects_a_wrong_type(defaults: list[Manifest]) -> None:
+    broken = [
+        _altered(defaults, "Service", lambda m: m["spec"]["ports"][0].update(port="eighty")),
+        _altered(
+            defaults,
+            "EnvoyFilter",
+            lambda m: m["spec"]["configPatches"][0].update(applyTo="FILTER"),
+        ),
+        _altered(
+            defaults, "AlertmanagerConfig", lambda m: m["spec"]["route"].update(groupBy="alertname")
+        ),
+    ]
+    for manifest in broken:
+        with pytest.raises((kubernetes_validate.ValidationError, pydantic.ValidationError)):
+            validate(manifest)
