@@ -40,7 +40,7 @@ def root(
     """phishline: is this link a phishing link?"""
 
 
-from phishline.commands import bench, pipeline, serve, up  # noqa: E402  (after `app` on purpose)
+from phishline.commands import bench, canary, experiment, pipeline, serve, up  # noqa: E402  (after `app` on purpose)
 
 app.add_typer(pipeline.data_app, name="data")
 app.command("train")(pipeline.train)
@@ -48,6 +48,8 @@ app.command("evaluate")(pipeline.evaluate)
 app.add_typer(serve.app, name="serve")
 app.command("up")(up.up)
 app.add_typer(bench.app, name="bench")
+app.add_typer(canary.app, name="canary")
+app.add_typer(experiment.app, name="experiment")
 
 
 def main() -> None:

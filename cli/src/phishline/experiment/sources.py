@@ -1,0 +1,121 @@
+"""Where the experiment's numbers come from.
+
+- The feedback database (the apps' SQLAlchemy URL): every answer with its user, so the unit
+  is the user: each user's share of "yes". It only knows users who answered, so the sample
+  ratio is checked on those.
+- Prometheus (its HTTP API): counters only, so the unit is the answer; the sample ratio is
+  checked on the users assigned (`phishline_app_new_users_total`), answered or not.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from phishline.experiment.analyze import VariantData
+
+if TYPE_CHECKING:
+    import httpx
+
+CONTROL, TREATMENT = "v1", "v2"
+QUERY_TIMEOUT_SECONDS = 30.0
+
+
+class SourceError(RuntimeError):
+    """The source could not be read."""
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    source: str
+    unit: Literal["user", "answer"]
+    control: VariantData
+    treatment: VariantData
+
+
+def from_feedback_db(url: str) -> ExperimentData:
+    """Per-user answers from the feedback table (read only: no schema is created)."""
+    from sqlalchemy import case, create_engine, func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from phishline_app.db.models import Feedback
+    from phishline_app.db.store import database_url
+
+    per_user = (
+        select(
+            Feedback.variant,
+            func.sum(case((Feedback.answer == "yes", 1), else_=0)),
+            func.count(),
+        )
+        .where(Feedback.variant.in_((CONTROL, TREATMENT)))
+        .group_by(Feedback.variant, Feedback.user_id)
+    )
+    engine = create_engine(database_url(url))
+    users: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    try:
+        with engine.connect() as connection:
+            for variant, yes, answers in connection.execute(per_user):
+                users[variant].append((int(yes), int(answers)))
+    except SQLAlchemyError as error:
+        raise SourceError(f"cannot read the feedback table: {error}") from error
+    finally:
+        engine.dispose()
+    control, treatment = (
+        VariantData.from_users(name, len(users[name]), users[name]) for name in (CONTROL, TREATMENT)
+    )
+    where = engine.url.render_as_string(hide_password=True)
+    return ExperimentData(f"feedback database {where}", "user", control, treatment)
+
+
+def _instant_vector(client: "httpx.Client", base_url: str, query: str) -> list[dict[str, Any]]:
+    import httpx
+
+    try:
+        response = client.get(f"{base_url}/api/v1/query", params={"query": query})
+        response.raise_for_status()
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        raise SourceError(f"Prometheus query failed ({query}): {error}") from error
+    if body.get("status") != "success" or body["data"]["resultType"] != "vector":
+        raise SourceError(f"Prometheus answered {body.get('error', body)} to {query}")
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def _count(sample: dict[str, Any]) -> int:
+    # increase() extrapolates to the window's edges: counts come back as decimals.
+    return round(float(sample["value"][1]))
+
+
+def from_prometheus(
+    url: str, window: str = "30d", client: "httpx.Client | None" = None
+) -> ExperimentData:
+    """Assignment and answer counts of both variants over the last `window` (a PromQL
+    duration); `client` lets tests answer for Prometheus."""
+    import httpx
+
+    base_url = url.rstrip("/")
+    assigned_query = f"sum by (variant) (increase(phishline_app_new_users_total[{window}]))"
+    answers_query = f"sum by (variant, answer) (increase(phishline_app_feedback_total[{window}]))"
+    http = client or httpx.Client(timeout=QUERY_TIMEOUT_SECONDS)
+    try:
+        assigned = {
+            s["metric"].get("variant"): _count(s)
+            for s in _instant_vector(http, base_url, assigned_query)
+        }
+        answers: dict[tuple[str, str], int] = {
+            (s["metric"].get("variant"), s["metric"].get("answer")): _count(s)
+            for s in _instant_vector(http, base_url, answers_query)
+        }
+    finally:
+        if client is None:
+            http.close()
+    control, treatment = (
+        VariantData.from_answers(
+            name,
+            assigned.get(name, 0),
+            yes=answers.get((name, "yes"), 0),
+            answers=answers.get((name, "yes"), 0) + answers.get((name, "no"), 0),
+        )
+        for name in (CONTROL, TREATMENT)
+    )
+    return ExperimentData(f"Prometheus {base_url} (last {window})", "answer", control, treatment)

@@ -1,0 +1,186 @@
+"""`phishline experiment plan|analyze` end to end: feedback database in, report and decision
+out; and the report's content for each kind of result."""
+
+import socket
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from phishline import app
+from phishline.experiment.analyze import VariantData, analyze
+from phishline.experiment.report import markdown, write_report
+from phishline.experiment.sources import ExperimentData
+from phishline_app.db.models import Feedback
+from phishline_app.db.store import FeedbackStore
+
+runner = CliRunner()
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_ids = count()
+
+
+def users_answering(variant: str, yes_users: int, no_users: int) -> list[Feedback]:
+    """Users who each answer twice: `yes_users` say yes both times, `no_users` no."""
+    return [
+        Feedback(
+            prediction_id=f"p{next(_ids)}",
+            url="http://example.com/login",
+            predicted_label="phishing",
+            probability=0.9,
+            model="ensemble",
+            model_version="1.0.0",
+            variant=variant,
+            answer="yes" if index < yes_users else "no",
+            user_id=f"{variant}-user-{index}",
+            shown_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        for index in range(yes_users + no_users)
+        for _ in range(2)
+    ]
+
+
+@pytest.fixture(scope="module")
+def feedback_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """v1: 90 of 100 users satisfied; v2: 60 of 100 (one commit: the store syncs each)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('experiment') / 'feedback.db'}"
+    store = FeedbackStore.open(url)
+    with store.session() as session:
+        session.add_all(users_answering("v1", 90, 10) + users_answering("v2", 60, 40))
+        session.commit()
+    store.close()
+    return url
+
+
+def test_experiment_commands_are_listed() -> None:
+    result = runner.invoke(app, ["experiment", "--help"])
+    assert result.exit_code == 0
+    assert "plan" in result.output
+    assert "analyze" in result.output
+
+
+def test_plan_prints_the_users_needed() -> None:
+    result = runner.invoke(
+        app, ["experiment", "plan", "--baseline", "0.5", "--mde", "0.1", "--users-per-day", "100"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "users who answer, per variant: 388" in result.output
+    assert "days at 100 new users a day: 8" in result.output
+
+
+def test_plan_refuses_an_impossible_effect() -> None:
+    result = runner.invoke(app, ["experiment", "plan", "--baseline", "0.5", "--mde", "0.7"])
+    assert result.exit_code == 2
+    assert "minimum detectable effect" in result.output
+
+
+def test_analyze_decides_from_the_feedback_db_and_writes_the_report(
+    feedback_db: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    result = runner.invoke(
+        app, ["experiment", "analyze", "--feedback-db", feedback_db, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "reject H0: users prefer v1"
+    report = (out / "experiment.md").read_text(encoding="utf-8")
+    assert "**Decision: reject H0: users prefer v1**" in report
+    assert "| v1 | 100 | 100 | 200 | 180 | 90.0 % |" in report
+    assert "![yes share per variant and the difference](experiment.png)" in report
+    assert (out / "experiment.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_analyze_sequential_names_its_method(feedback_db: str, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "experiment",
+            "analyze",
+            "--feedback-db",
+            feedback_db,
+            "--sequential",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "mSPRT (sequential, tau = 0.05)" in result.output
+    assert result.output.splitlines()[-1] == "reject H0: users prefer v1"
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [[], ["--prometheus", "http://127.0.0.1:9090", "--feedback-db", "sqlite:///x.db"]],
+    ids=["none", "both"],
+)
+def test_analyze_needs_exactly_one_source(sources: list[str]) -> None:
+    result = runner.invoke(app, ["experiment", "analyze", *sources])
+    assert result.exit_code == 2
+    assert "exactly one of" in result.output
+
+
+def test_analyze_refuses_an_impossible_alpha(feedback_db: str, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "experiment",
+            "analyze",
+            "--feedback-db",
+            feedback_db,
+            "--alpha",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2
+
+
+def test_analyze_reports_an_unreachable_prometheus(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = runner.invoke(
+        app,
+        [
+            "experiment",
+            "analyze",
+            "--prometheus",
+            f"http://127.0.0.1:{port}",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "Prometheus query failed" in result.output
+    assert not (tmp_path / "experiment.md").exists()
+
+
+def report_for(control: VariantData, treatment: VariantData, unit: str = "user") -> str:
+    data = ExperimentData("test data", unit, control, treatment)  # type: ignore[arg-type]
+    return markdown(analyze(control, treatment), data, datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
+
+
+def test_report_flags_a_sample_ratio_mismatch() -> None:
+    text = report_for(
+        VariantData.from_answers("v1", 1200, 900, 1000),
+        VariantData.from_answers("v2", 800, 700, 1000),
+        unit="answer",
+    )
+    assert "**Decision: invalid: SRM**" in text
+    assert "**Mismatch** (p < 0.001)" in text
+    assert "Generated 2026-01-02 03:04 UTC" in text
+    assert "every answer a unit" in text
+
+
+def test_report_says_when_there_is_not_enough_data(tmp_path: Path) -> None:
+    control = VariantData.from_users("v1", 1, [(1, 1)])
+    treatment = VariantData.from_users("v2", 0, [])
+    text = report_for(control, treatment)
+    assert "**Decision: no detectable preference**" in text
+    assert "Not enough data" in text
+    assert "| v2 | 0 | 0 | 0 | 0 | 0.0 % | n/a |" in text
+    data = ExperimentData("test data", "user", control, treatment)
+    files = write_report(analyze(control, treatment), data, tmp_path / "thin")
+    assert files.plot.read_bytes().startswith(PNG_SIGNATURE)

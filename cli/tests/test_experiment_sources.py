@@ -1,0 +1,171 @@
+"""`phishline.experiment.sources`: the feedback database (per user) and Prometheus (counts)."""
+
+import json
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from phishline.experiment.sources import SourceError, from_feedback_db, from_prometheus
+from phishline_app.db.models import Feedback
+from phishline_app.db.store import FeedbackStore
+
+_ids = count()
+
+
+def answer(variant: str, user: str, said: str) -> Feedback:
+    return Feedback(
+        prediction_id=f"p{next(_ids)}",
+        url="http://example.com/",
+        predicted_label="legitimate",
+        probability=0.1,
+        model="ensemble",
+        model_version="1.0.0",
+        variant=variant,
+        answer=said,
+        user_id=user,
+        shown_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def feedback_db(tmp_path: Path, answers: list[Feedback]) -> str:
+    url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    store = FeedbackStore.open(url)
+    for record in answers:
+        store.add(record)
+    store.close()
+    return url
+
+
+def test_feedback_db_gives_one_unit_per_user(tmp_path: Path) -> None:
+    url = feedback_db(
+        tmp_path,
+        [
+            answer("v1", "alice", "yes"),
+            answer("v1", "alice", "no"),  # alice: 1/2
+            answer("v1", "bob", "yes"),  # bob: 1/1
+            answer("v2", "carol", "no"),
+            answer("v2", "carol", "no"),
+            answer("v2", "carol", "yes"),  # carol: 1/3
+            answer("v3", "dave", "yes"),  # not part of the experiment
+        ],
+    )
+    data = from_feedback_db(url)
+    assert data.unit == "user"
+    assert "feedback database sqlite" in data.source
+    v1, v2 = data.control, data.treatment
+    assert (v1.name, v1.assigned, v1.units, v1.answers, v1.yes) == ("v1", 2, 2, 3, 2)
+    assert v1.mean == pytest.approx(0.75)  # the mean of 1/2 and 1/1, not 2/3 of the answers
+    assert (v2.name, v2.units, v2.answers, v2.yes) == ("v2", 1, 3, 1)
+    assert v2.mean == pytest.approx(1 / 3)
+
+
+def test_feedback_db_without_the_table_is_a_source_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="feedback table"):
+        from_feedback_db(f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def test_an_unreachable_database_is_a_source_error_without_its_password() -> None:
+    with pytest.raises(SourceError, match="feedback table") as failed:
+        from_feedback_db("postgresql://reader:s3cret-pw@127.0.0.1:1/feedback")
+    assert "s3cret-pw" not in str(failed.value)
+
+
+def prometheus_answering(results: dict[str, list[dict[str, object]]]) -> httpx.Client:
+    """A client whose Prometheus answers each query with the result for its metric."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v1/query"
+        query = parse_qs(request.url.query.decode())["query"][0]
+        metric = next(name for name in results if name in query)
+        body = {"status": "success", "data": {"resultType": "vector", "result": results[metric]}}
+        return httpx.Response(200, json=body)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def sample(value: float, **labels: str) -> dict[str, object]:
+    return {"metric": labels, "value": [1700000000.0, str(value)]}
+
+
+def test_prometheus_counts_make_every_answer_a_unit() -> None:
+    client = prometheus_answering(
+        {
+            "phishline_app_new_users_total": [
+                sample(1000.4, variant="v1"),
+                sample(989.6, variant="v2"),
+            ],
+            "phishline_app_feedback_total": [
+                sample(300.2, variant="v1", answer="yes"),
+                sample(100, variant="v1", answer="no"),
+                sample(250, variant="v2", answer="yes"),
+                sample(150, variant="v2", answer="no"),
+            ],
+        }
+    )
+    data = from_prometheus("http://prometheus.test/", window="14d", client=client)
+    assert data.unit == "answer"
+    assert data.source == "Prometheus http://prometheus.test (last 14d)"
+    v1, v2 = data.control, data.treatment
+    assert (v1.assigned, v1.units, v1.yes, v1.mean) == (1000, 400, 300, 0.75)
+    assert (v2.assigned, v2.units, v2.yes, v2.mean) == (990, 400, 250, 0.625)
+
+
+def test_prometheus_without_data_gives_empty_variants() -> None:
+    client = prometheus_answering(
+        {"phishline_app_new_users_total": [], "phishline_app_feedback_total": []}
+    )
+    data = from_prometheus("http://prometheus.test", client=client)
+    assert (data.control.assigned, data.control.units) == (0, 0)
+    assert (data.treatment.assigned, data.treatment.units) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("response", "problem"),
+    [
+        (httpx.Response(503, text="unavailable"), "503"),
+        (httpx.Response(200, text="<html>"), "Prometheus query failed"),
+        (
+            httpx.Response(200, json={"status": "error", "error": "parse error"}),
+            "parse error",
+        ),
+        (
+            httpx.Response(200, json={"status": "success", "data": {"resultType": "matrix"}}),
+            "answered",
+        ),
+    ],
+    ids=["HTTP error", "not JSON", "query error", "not a vector"],
+)
+def test_prometheus_failures_are_source_errors(response: httpx.Response, problem: str) -> None:
+    client = httpx.Client(transport=httpx.MockTransport(lambda _request: response))
+    with pytest.raises(SourceError, match=problem):
+        from_prometheus("http://prometheus.test", client=client)
+
+
+def test_unreachable_prometheus_is_a_source_error() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client = httpx.Client(transport=httpx.MockTransport(refuse))
+    with pytest.raises(SourceError, match="connection refused"):
+        from_prometheus("http://prometheus.test", client=client)
+
+
+def test_prometheus_queries_use_the_window_and_exported_metrics() -> None:
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(parse_qs(request.url.query.decode())["query"][0])
+        body = {"status": "success", "data": {"resultType": "vector", "result": []}}
+        return httpx.Response(200, content=json.dumps(body))
+
+    from_prometheus(
+        "http://p.test", window="7d", client=httpx.Client(transport=httpx.MockTransport(handler))
+    )
+    assert seen == [
+        "sum by (variant) (increase(phishline_app_new_users_total[7d]))",
+        "sum by (variant, answer) (increase(phishline_app_feedback_total[7d]))",
+    ]

@@ -1,0 +1,130 @@
+"""operation/grafana: the committed JSON is the generator's output, and every panel query
+parses and selects only metrics the code exports (or the recording rules write)."""
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+GRAFANA_DIR = Path(__file__).resolve().parents[2] / "operation" / "grafana"
+COMMITTED = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
+# Grafana fills these in before querying; any valid value makes the query parseable.
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__range": "1d", "$window": "1d"}
+
+
+@pytest.fixture(scope="module")
+def generator(operation_module: Callable[[Path], ModuleType]) -> ModuleType:
+    return operation_module(GRAFANA_DIR / "dashboards.py")
+
+
+def panels(board: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    for panel in board["panels"]:
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def queries() -> list[tuple[str, str]]:
+    """(dashboard / panel, PromQL with Grafana's variables filled in) of every target."""
+    found = []
+    for path in COMMITTED:
+        board = json.loads(path.read_text(encoding="utf-8"))
+        for panel in panels(board):
+            for target in panel.get("targets", []):
+                expr = target["expr"]
+                for variable, value in GRAFANA_VARIABLES.items():
+                    expr = expr.replace(variable, value)
+                found.append((f"{board['title']} / {panel['title']}", expr))
+    return found
+
+
+def test_committed_json_is_what_the_generator_writes(generator: ModuleType, tmp_path: Path) -> None:
+    written = generator.write_all(tmp_path)
+    assert [path.name for path in sorted(written)] == [path.name for path in COMMITTED]
+    for path in COMMITTED:
+        assert (tmp_path / path.name).read_text(encoding="utf-8") == path.read_text(
+            encoding="utf-8"
+        ), f"{path.name} is stale: run python operation/grafana/dashboards.py"
+
+
+def test_generator_main_writes_every_dashboard(
+    generator: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert generator.main(["--out", str(tmp_path)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(COMMITTED) == 3
+
+
+def test_every_panel_query_parses(check_queries: Callable[[Iterable[str]], str]) -> None:
+    found = queries()
+    assert len(found) > 30
+    assert not [where for where, expr in found if "$" in expr], "unfilled Grafana variables"
+    assert f"SUCCESS: {len(found)} rules found" in check_queries(expr for _, expr in found)
+
+
+def test_a_broken_query_fails_the_parse_check(
+    check_queries: Callable[[Iterable[str]], str],
+) -> None:
+    with pytest.raises(AssertionError, match="parse error"):
+        check_queries(["sum by (variant) (rate(phishline_app_feedback_total[5m])"])
+
+
+def test_every_panel_selects_known_metrics(
+    known_metrics: frozenset[str], promql_metric_names: Callable[[str], set[str]]
+) -> None:
+    unknown = {}
+    for where, expr in queries():
+        selected = promql_metric_names(expr)
+        assert selected, f"{where}: selects no metric"
+        if selected - known_metrics:
+            unknown[where] = selected - known_metrics
+    assert unknown == {}
+
+
+def test_the_experiment_bands_are_filled_per_variant() -> None:
+    board = json.loads((GRAFANA_DIR / "dashboards" / "experiment.json").read_text("utf-8"))
+    band = next(panel for panel in panels(board) if panel["title"].startswith("Yes share over"))
+    legends = [target["legendFormat"] for target in band["targets"]]
+    assert legends == ["{{variant}}", "{{variant}} lower", "{{variant}} upper"]
+    fills = {
+        override["matcher"]["options"]: prop["value"]
+        for override in band["fieldConfig"]["overrides"]
+        for prop in override["properties"]
+        if prop["id"] == "custom.fillBelowTo"
+    }
+    assert fills == {"v1 upper": "v1 lower", "v2 upper": "v2 lower"}
+
+
+def test_panels_do_not_overlap() -> None:
+    for path in COMMITTED:
+        board = json.loads(path.read_text(encoding="utf-8"))
+        cells: dict[tuple[int, int], str] = {}
+        for panel in panels(board):
+            pos = panel["gridPos"]
+            assert pos["x"] + pos["w"] <= 24, panel["title"]
+            for x in range(pos["x"], pos["x"] + pos["w"]):
+                for y in range(pos["y"], pos["y"] + pos["h"]):
+                    assert (x, y) not in cells, f"{path.name}: {panel['title']} on {cells[(x, y)]}"
+                    cells[(x, y)] = panel["title"]
+
+
+def test_wilson_band_matches_the_formula(generator: ModuleType) -> None:
+    """Evaluate the generated band expressions for known counts (the PromQL arithmetic is
+    also Python arithmetic once the selectors are replaced by numbers)."""
+    share, lower, upper = generator.yes_share_with_band("1d")
+    yes_selector = re.compile(r"sum by \(variant\) \(increase\([^)]*answer=\"yes\"[^)]*\)\)")
+    all_selector = re.compile(r"sum by \(variant\) \(increase\([^)]*\)\)")
+
+    def evaluate(expr: str, yes: int, answers: int) -> float:
+        arithmetic = all_selector.sub(str(answers), yes_selector.sub(str(yes), expr))
+        arithmetic = arithmetic.replace("^", "**").replace("sqrt", "math_sqrt")
+        namespace = {"__builtins__": {}, "math_sqrt": lambda v: v**0.5}
+        value: float = eval(arithmetic, namespace)  # noqa: S307  (numbers and + - * / only)
+        return value
+
+    assert evaluate(share, 40, 50) == pytest.approx(0.8)
+    # Wilson 95 % interval of 40/50 (Newcombe 1998, method 3): 0.6696 to 0.8876.
+    assert evaluate(lower, 40, 50) == pytest.approx(0.6696, abs=1e-4)
+    assert evaluate(upper, 40, 50) == pytest.approx(0.8876, abs=1e-4)
