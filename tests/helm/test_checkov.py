@@ -75,14 +75,17 @@ def checkov_report(
     return failed_checks(json.loads(result.stdout))
 
 
+@pytest.mark.slow
 def test_the_chart_fails_no_unlisted_check(checkov_report: dict[str, set[str]]) -> None:
     assert checkov_report.get("chart.yaml", set()) <= set(SKIPS)
 
 
+@pytest.mark.slow
 def test_every_listed_skip_is_still_needed(checkov_report: dict[str, set[str]]) -> None:
     assert set(SKIPS) <= checkov_report.get("chart.yaml", set())
     assert all(reason.strip() for reason in SKIPS.values())
 
 
+@pytest.mark.slow
 def test_checkov_flags_a_bad_pod(checkov_report: dict[str, set[str]]) -> None:
     assert {"CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_14"} <= checkov_report["bad.yaml"]

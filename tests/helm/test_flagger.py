@@ -536,3 +536,24 @@ def test_promtool_catches_a_wrong_query(
     )
     assert result.returncode != 0
     assert 'expr: "flagger:model_error_rate"' in result.stdout + result.stderr
+
+
+def test_the_replay_reads_the_analysis_the_canaries_run(
+    canary_manifests: list[Manifest], one_object: One, chart_values: dict[str, Any]
+) -> None:
+    """`phishline canary replay` tunes the very values the chart renders."""
+    from phishline.canary import analysis_from_values
+
+    for target, name in (("model-service", "phishline-model-service"), ("app", "phishline-app-v1")):
+        analysis = analysis_from_values(chart_values, target)
+        spec = one_object(canary_manifests, "Canary", name)["spec"]["analysis"]
+        assert (analysis.interval, analysis.threshold) == (spec["interval"], spec["threshold"])
+        assert (analysis.step_weight, analysis.max_weight, analysis.iterations) == (
+            spec.get("stepWeight", 0),
+            spec.get("maxWeight", 0),
+            spec.get("iterations", 0),
+        )
+        assert [(c.name, c.minimum, c.maximum) for c in analysis.checks] == [
+            (m["name"], m["thresholdRange"].get("min"), m["thresholdRange"].get("max"))
+            for m in spec["metrics"]
+        ]
