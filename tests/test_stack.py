@@ -1,6 +1,7 @@
 """The local stack the way `make run` starts it: `phishline up` on 127.0.0.1."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,13 +36,16 @@ def wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float) -
 
 
 def test_up_serves_all_components_and_stops_cleanly(trained_models: Path, tmp_path: Path) -> None:
-    ports = {"model": free_port(), "v1": free_port(), "v2": free_port()}
+    ports = {"model": free_port(), "v1": free_port(), "v2": free_port(),
+             "prometheus": free_port(), "alertmanager": free_port()}  # fmt: skip
     env = {**os.environ, "PHISHLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.db'}",
            "COLUMNS": "200"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "phishline", "up", "--skip-pipeline",
          "--model-dir", str(trained_models), "--model-port", str(ports["model"]),
-         "--v1-port", str(ports["v1"]), "--v2-port", str(ports["v2"])],
+         "--v1-port", str(ports["v1"]), "--v2-port", str(ports["v2"]),
+         "--prometheus-port", str(ports["prometheus"]),
+         "--alertmanager-port", str(ports["alertmanager"])],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
@@ -49,8 +53,15 @@ def test_up_serves_all_components_and_stops_cleanly(trained_models: Path, tmp_pa
         output = wait_for_line(process, "phishline is up", timeout=90)
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= 3, output
-        for port in ports.values():
-            assert httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).status_code == 200
+        for name in ("model", "v1", "v2"):
+            ready = httpx.get(f"http://127.0.0.1:{ports[name]}/health/ready", timeout=5)
+            assert ready.status_code == 200
+        monitoring = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager"}
+        for name, binary in monitoring.items():
+            if shutil.which(binary):
+                assert f"ready {name}" in "".join(output).replace("  ", " ")
+                ready = httpx.get(f"http://127.0.0.1:{ports[name]}/-/ready", timeout=5)
+                assert ready.status_code == 200
         for variant in ("v1", "v2"):
             answer = httpx.post(
                 f"http://127.0.0.1:{ports[variant]}/api/predict",

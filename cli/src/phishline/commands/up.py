@@ -1,10 +1,13 @@
 """`phishline up`: data → train when stale (DVC) → model-service + app v1 + app v2 on
-127.0.0.1, their URLs printed; Ctrl-C stops everything it started."""
+127.0.0.1 (+ Prometheus and Alertmanager with the project's rules when their binaries are
+installed), their URLs printed; Ctrl-C stops everything it started."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +16,7 @@ from typing import Annotated
 
 import httpx
 import typer
+import yaml
 from rich.console import Console
 
 console = Console()
@@ -20,11 +24,31 @@ READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 
 
+# Where mail goes when PHISHLINE_ALERT_* is not configured: a local SMTP sink, if any.
+LOCAL_ALERT_ENVIRONMENT = {
+    "PHISHLINE_ALERT_SMTP_SMARTHOST": "127.0.0.1:1025",
+    "PHISHLINE_ALERT_EMAIL_FROM": "phishline-alerts@localhost",
+    "PHISHLINE_ALERT_EMAIL_TO": "operators@localhost",
+    "PHISHLINE_ALERT_SMTP_REQUIRE_TLS": "false",
+}
+
+
+@dataclass(frozen=True)
+class Ports:
+    model: int
+    v1: int
+    v2: int
+    prometheus: int
+    alertmanager: int
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
     port: int
     args: tuple[str, ...]
+    ready_path: str = "/health/ready"
+    optional: bool = False  # monitoring: the stack runs on without it
 
     @property
     def url(self) -> str:
@@ -47,17 +71,62 @@ def reproduce_pipeline(root: Path) -> None:
     )
 
 
-def services(model_port: int, v1_port: int, v2_port: int, models: Path) -> list[Service]:
-    model_url = f"http://127.0.0.1:{model_port}"
+def services(ports: Ports, models: Path) -> list[Service]:
+    model_url = f"http://127.0.0.1:{ports.model}"
     cli = (sys.executable, "-m", "phishline")
     return [
-        Service("model-service", model_port, (*cli, "serve", "model", "--host", "127.0.0.1",
-                "--port", str(model_port), "--model-dir", str(models))),
-        Service("app v1", v1_port, (*cli, "serve", "app", "--variant", "v1", "--host",
-                "127.0.0.1", "--port", str(v1_port), "--model-service-url", model_url)),
-        Service("app v2", v2_port, (*cli, "serve", "app", "--variant", "v2", "--host",
-                "127.0.0.1", "--port", str(v2_port), "--model-service-url", model_url)),
+        Service("model-service", ports.model, (*cli, "serve", "model", "--host", "127.0.0.1",
+                "--port", str(ports.model), "--model-dir", str(models))),
+        Service("app v1", ports.v1, (*cli, "serve", "app", "--variant", "v1", "--host",
+                "127.0.0.1", "--port", str(ports.v1), "--model-service-url", model_url)),
+        Service("app v2", ports.v2, (*cli, "serve", "app", "--variant", "v2", "--host",
+                "127.0.0.1", "--port", str(ports.v2), "--model-service-url", model_url)),
     ]  # fmt: skip
+
+
+def prometheus_config(root: Path, ports: Ports, state: Path) -> Path:
+    """operation/prometheus/prometheus.yml with this run's ports (same jobs, same rules)."""
+    source = root / "operation" / "prometheus" / "prometheus.yml"
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
+    config["rule_files"] = [str(source.parent / name) for name in config["rule_files"]]
+    targets = {
+        "prometheus": [ports.prometheus], "model-service": [ports.model],
+        "app": [ports.v1, ports.v2], "alertmanager": [ports.alertmanager],
+    }  # fmt: skip
+    for job in config["scrape_configs"]:
+        addresses = [f"127.0.0.1:{port}" for port in targets[job["job_name"]]]
+        job["static_configs"] = [{"targets": addresses}]
+    config["alerting"]["alertmanagers"] = [
+        {"static_configs": [{"targets": [f"127.0.0.1:{ports.alertmanager}"]}]}
+    ]
+    path = state / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def monitoring(root: Path, ports: Ports, state: Path) -> list[Service]:
+    """Prometheus and Alertmanager with the project's configuration, for the binaries found."""
+    found: list[Service] = []
+    prometheus = shutil.which("prometheus")
+    if prometheus:
+        found.append(Service("prometheus", ports.prometheus, (
+            prometheus, f"--config.file={prometheus_config(root, ports, state)}",
+            f"--storage.tsdb.path={state / 'prometheus'}",
+            f"--web.listen-address=127.0.0.1:{ports.prometheus}",
+        ), ready_path="/-/ready", optional=True))  # fmt: skip
+    alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if alertmanager:
+        config = state / "alertmanager.yml"
+        environment = {**LOCAL_ALERT_ENVIRONMENT, **os.environ}
+        subprocess.run(  # noqa: S603 (this interpreter, the project's script)
+            [sys.executable, str(root / "operation/alertmanager/render_config.py"), "--out", str(config)],
+            env=environment, check=True,
+        )  # fmt: skip
+        found.append(Service("alertmanager", ports.alertmanager, (
+            alertmanager, f"--config.file={config}", f"--storage.path={state / 'alertmanager'}",
+            f"--web.listen-address=127.0.0.1:{ports.alertmanager}", "--cluster.listen-address=",
+        ), ready_path="/-/ready", optional=True))  # fmt: skip
+    return found
 
 
 def wait_ready(service: Service, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -66,7 +135,7 @@ def wait_ready(service: Service, process: subprocess.Popen[bytes], timeout: floa
         if process.poll() is not None:
             raise RuntimeError(f"{service.name} exited with code {process.returncode}")
         try:
-            if httpx.get(f"{service.url}/health/ready", timeout=1.0).status_code == 200:
+            if httpx.get(f"{service.url}{service.ready_path}", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -88,16 +157,28 @@ def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-def start_stack(stack: Sequence[Service], root: Path) -> list[subprocess.Popen[bytes]]:
-    started: list[subprocess.Popen[bytes]] = []
+def start_stack(
+    stack: Sequence[Service], root: Path
+) -> list[tuple[Service, subprocess.Popen[bytes]]]:
+    """Start each service and wait until it is ready; an optional one that fails is stopped
+    and reported, a required one that fails stops everything."""
+    started: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         for service in stack:
             process = subprocess.Popen(service.args, cwd=root, env=venv_environment())  # noqa: S603
-            started.append(process)
-            wait_ready(service, process, READY_TIMEOUT_SECONDS)
+            try:
+                wait_ready(service, process, READY_TIMEOUT_SECONDS)
+            except RuntimeError as exc:
+                if not service.optional:
+                    started.append((service, process))
+                    raise
+                stop_all([process])
+                console.print(f"[yellow]skipped[/] {service.name}: {exc}")
+                continue
+            started.append((service, process))
             console.print(f"[green]ready[/] {service.name:<14} {service.url}")
     except BaseException:
-        stop_all(started)
+        stop_all([process for _, process in started])
         raise
     return started
 
@@ -106,12 +187,18 @@ def up(
     model_port: Annotated[int, typer.Option(help="model-service port.")] = 8081,
     v1_port: Annotated[int, typer.Option(help="app v1 port.")] = 8080,
     v2_port: Annotated[int, typer.Option(help="app v2 port.")] = 8082,
+    prometheus_port: Annotated[int, typer.Option(help="Prometheus port.")] = 9090,
+    alertmanager_port: Annotated[int, typer.Option(help="Alertmanager port.")] = 9093,
     skip_pipeline: Annotated[
         bool, typer.Option(help="Serve the models already there without `dvc repro`.")
     ] = False,
     model_dir: Annotated[
         Path | None, typer.Option(help="Artifacts to serve [default: the pipeline's models/].")
     ] = None,
+    with_monitoring: Annotated[
+        bool,
+        typer.Option(help="Also start Prometheus (:9090) and Alertmanager (:9093) if installed."),
+    ] = True,
 ) -> None:
     """Get data, train when stale, start model-service + app v1 + app v2 on 127.0.0.1."""
     from model_training.config import Paths, project_root
@@ -119,8 +206,16 @@ def up(
     root = project_root()
     if not skip_pipeline:
         reproduce_pipeline(root)
-    stack = services(model_port, v1_port, v2_port, model_dir or Paths(root).models)
-    processes = start_stack(stack, root)
+    with tempfile.TemporaryDirectory(prefix="phishline-up-") as state:
+        ports = Ports(model_port, v1_port, v2_port, prometheus_port, alertmanager_port)
+        stack = services(ports, model_dir or Paths(root).models)
+        if with_monitoring:
+            stack += monitoring(root, ports, Path(state))
+        supervise(start_stack(stack, root))
+
+
+def supervise(running: Sequence[tuple[Service, subprocess.Popen[bytes]]]) -> None:
+    """Print the URLs, then wait for Ctrl-C / SIGTERM or a crash, and stop everything."""
     stop = {"requested": False}
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -128,11 +223,11 @@ def up(
 
     signal.signal(signal.SIGTERM, request_stop)
     console.print("[bold]phishline is up[/] (Ctrl-C stops everything):")
-    for service in stack:
+    for service, _ in running:
         console.print(f"  {service.name:<14} {service.url}")
     try:
         while not stop["requested"]:
-            for service, process in zip(stack, processes, strict=True):
+            for service, process in running:
                 if process.poll() is not None:
                     console.print(f"[red]{service.name} exited[/] (code {process.returncode})")
                     stop["requested"] = True
@@ -141,5 +236,5 @@ def up(
         pass
     finally:
         console.print("stopping…")
-        stop_all(processes)
+        stop_all([process for _, process in running])
         console.print("stopped")
