@@ -88,18 +88,20 @@ def test_every_variable_is_read_and_every_needed_one_is_set(manifests: list[Mani
         check_environment(component, deployment, manifests)
 
 
-def test_model_service_gets_a_model_source(
+def test_model_service_downloads_the_release_models(
     rendered: Callable[[dict[str, Any]], list[Manifest]], one_object: Callable[..., Manifest]
 ) -> None:
-    for values, variable in (
-        ({}, "PHISHLINE_MODEL_DIR"),
-        ({"modelService": {"modelUrl": "https://example.org/m.tar.gz"}}, "PHISHLINE_MODEL_URL"),
-    ):
+    """The image holds no model: by default the release asset of the chart's appVersion."""
+    pinned = (
+        "https://github.com/phishline/phishline/releases/download/v0.1.0/phishline-models.tar.gz"
+    )
+    own = "https://models.example.org/m.tar.gz"
+    for values, url in (({}, pinned), ({"modelService": {"modelUrl": own}}, own)):
         manifests = rendered(values)
         env = container_env(
             one_object(manifests, "Deployment", "phishline-model-service"), manifests
         )
-        assert variable in env
+        assert env["PHISHLINE_MODEL_URL"] == url
 
 
 def test_each_variant_deployment_runs_its_variant(

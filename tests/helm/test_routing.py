@@ -173,7 +173,7 @@ def test_without_istio_the_ingress_serves_one_variant(rendered: Render, one_obje
 def test_egress_reaches_only_the_release_hosts(rendered: Render, one_object: One) -> None:
     manifests = rendered({"istio": {"egress": {"enabled": True}}})
     entry = one_object(manifests, "ServiceEntry", "phishline-model-release")
-    hosts = ["github.com", "release-assets.githubusercontent.com"]
+    hosts = ["github.com", "release-assets.githubusercontent.com", "objects.githubusercontent.com"]
     assert entry["spec"]["hosts"] == hosts
     assert entry["spec"]["exportTo"] == ["."]
     sidecar = one_object(manifests, "Sidecar", "phishline-model-service")

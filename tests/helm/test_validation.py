@@ -4,6 +4,7 @@ their typed models, Flagger kinds by JSON schemas transcribed from Flagger's CRD
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -169,3 +170,22 @@ def test_each_validator_rejects_a_wrong_type(defaults: list[Manifest]) -> None:
     for manifest in broken:
         with pytest.raises((kubernetes_validate.ValidationError, pydantic.ValidationError)):
             validate(manifest)
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"istio": {"weigths": {"v1": 50}}}, "additional properties 'weigths'"),
+        ({"modelService": {"shadow": {"percentage": 150}}}, "maximum: got 150"),
+        (
+            {"acceptance": {"cases": [{"url": "https://a.example", "label": "spam"}]}},
+            "must be one of",
+        ),
+        ({"canary": {"modelService": {"analysis": {"interval": "1 minute"}}}}, "does not match"),
+    ],
+)
+def test_the_values_schema_refuses_bad_values(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], values: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(helm.HelmError, match=re.escape(complaint)):
+        rendered(values)
