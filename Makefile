@@ -71,8 +71,6 @@ lock:  ## recompile the hashed requirements files (no index URL is recorded)
 	for lock in wheel-build model-service app model-training checkov; do \
 	  $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
 	    --no-emit-index-url --no-emit-find-links requirements/$$lock.in -o requirements/$$lock.txt; done
-	$(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \
-	  --no-emit-index-url --no-emit-find-links requirements/checkov.in -o requirements/checkov.txt
 
 clean:  ## remove the venv and caches (data, models and the DVC cache stay)
 	rm -rf $(VENV) .venv-checkov .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* coverage.xml
