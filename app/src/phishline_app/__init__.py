@@ -1,0 +1,3 @@
+"""phishline web app: checks a URL with model-service and asks whether the answer was right."""
+
+DISTRIBUTION = "phishline-app"

@@ -1,0 +1,118 @@
+"""Every error leaves the app as `{"error": {"code", "message"}}` with a 4xx/5xx status."""
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from phishline_app.db.store import StoreUnavailableError
+from phishline_app.services.model_client import (
+    ModelServiceRejectedError,
+    ModelServiceUnavailableError,
+)
+
+logger = logging.getLogger(__name__)
+
+# Codes for the statuses the framework itself raises (unknown path, wrong method, ...).
+STATUS_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation",
+}
+# How long clients should wait before retrying while a dependency is unavailable.
+RETRY_AFTER_SECONDS = "5"
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+def documented_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: these statuses answer with an ErrorBody."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        message = detail or HTTPStatus(exc.status_code).phrase
+        return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(error.get("type") == "json_invalid" for error in errors):
+            return error_response(400, "malformed_json", "the request body is not valid JSON")
+        first = errors[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return error_response(422, "validation", f"{where}: {first.get('msg', 'invalid input')}")
+
+    @app.exception_handler(ModelServiceUnavailableError)
+    async def unavailable(_request: Request, exc: ModelServiceUnavailableError) -> JSONResponse:
+        logger.warning("model-service call failed: %s", exc)
+        return error_response(
+            503,
+            "model_service_unavailable",
+            f"model-service is unavailable ({exc.reason}); try again shortly",
+            headers={"retry-after": RETRY_AFTER_SECONDS},
+        )
+
+    @app.exception_handler(ModelServiceRejectedError)
+    async def rejected(_request: Request, exc: ModelServiceRejectedError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def store_unavailable(_request: Request, exc: StoreUnavailableError) -> JSONResponse:
+        logger.error("feedback store failed: %s", exc)
+        return error_response(
+            503,
+            "store_unavailable",
+            "the feedback store is unavailable; the answer was not recorded",
+            headers={"retry-after": RETRY_AFTER_SECONDS},
+        )
+
+    @app.exception_handler(Exception)
+    async def internal(_request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled error", exc_info=exc)
+        return error_response(500, "internal", "internal error")

@@ -1,0 +1,1 @@
+"""Route modules: the page, the JSON API, health probes and metrics."""

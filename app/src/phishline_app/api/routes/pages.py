@@ -1,0 +1,175 @@
+"""The page: check a URL (a plain form POST, no script needed) and answer Yes/No."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from phishline_app.api.deps import AppContext, ContextDep, Runtime, RuntimeDep
+from phishline_app.core import csrf
+from phishline_app.core.identity import current_user
+from phishline_app.db.store import DuplicateFeedbackError, StoreUnavailableError
+from phishline_app.services.feedback import parse_answer, record_feedback
+from phishline_app.services.inputs import InvalidInputError, clean_model, clean_url
+from phishline_app.services.model_client import (
+    ModelCatalog,
+    ModelServiceRejectedError,
+    ModelServiceUnavailableError,
+)
+from phishline_app.services.tickets import InvalidTicketError, PredictionTicket
+from phishline_app.views import ResultView, result_view
+
+router = APIRouter(include_in_schema=False)
+
+FORM_EXPIRED = "This form has expired. Please submit it again."
+FEEDBACK_NOT_SAVED = "Your answer could not be saved right now. Please try again in a minute."
+FEEDBACK_INVALID = "That answer could not be matched to a result. Please check the URL again."
+# Notices after feedback, chosen by a fixed code in the query: never text from the request.
+NOTICES = {
+    "recorded": "Thank you, your answer was recorded.",
+    "duplicate": "This result already had an answer; the first one counts.",
+}
+FormField = Annotated[str, Form()]
+
+
+@dataclass(frozen=True)
+class PageContent:
+    """What one rendering shows besides the form itself."""
+
+    url: str = ""
+    model: str | None = None
+    url_error: str | None = None
+    form_error: str | None = None
+    notice: str | None = None
+    unavailable: bool = False
+    result: ResultView | None = None
+    ticket: str | None = None
+
+
+def _footer_model(content: PageContent, catalog: ModelCatalog | None) -> str:
+    if content.result:
+        return f"{content.result.model} {content.result.model_version}"
+    default = catalog.find(None) if catalog else None
+    return f"{default.name} {default.version}" if default else "unavailable"
+
+
+async def _render(
+    request: Request,
+    context: AppContext,
+    runtime: Runtime,
+    content: PageContent,
+    status_code: int = 200,
+) -> HTMLResponse:
+    catalog: ModelCatalog | None = None
+    unavailable = content.unavailable
+    if not unavailable:  # a failed call just now: do not wait for a second one
+        try:
+            catalog = await runtime.client.catalog()
+        except (ModelServiceUnavailableError, ModelServiceRejectedError):
+            unavailable = True
+    selected = content.model or (catalog.default if catalog else None)
+    values: dict[str, Any] = {
+        "variant": context.settings.variant,
+        "max_url_length": context.settings.max_url_length,
+        "csrf_token": csrf.token_for(context.signer, current_user(request).user_id),
+        "content": content,
+        "unavailable": unavailable,
+        "models": catalog.models if catalog else (),
+        "selected_model": selected,
+        "app_version": context.app_version,
+        "lib_version": context.lib_version,
+        "service_version": catalog.service_version if catalog else "unavailable",
+        "footer_model": _footer_model(content, catalog),
+    }
+    return context.templates.TemplateResponse(
+        request, "index.html", values, status_code=status_code
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(
+    request: Request, context: ContextDep, runtime: RuntimeDep, feedback: str = ""
+) -> HTMLResponse:
+    return await _render(request, context, runtime, PageContent(notice=NOTICES.get(feedback)))
+
+
+@router.post("/", response_class=HTMLResponse)
+async def check(
+    request: Request,
+    *,
+    context: ContextDep,
+    runtime: RuntimeDep,
+    url: FormField = "",
+    model: FormField = "",
+    csrf_token: FormField = "",
+) -> HTMLResponse:
+    if not csrf.is_valid(context.signer, current_user(request).user_id, csrf_token):
+        return await _render(
+            request, context, runtime, PageContent(url=url, form_error=FORM_EXPIRED), 403
+        )
+    try:
+        cleaned_url = clean_url(url, context.settings.max_url_length)
+        chosen_model = clean_model(model)
+    except InvalidInputError as invalid:
+        return await _render(
+            request, context, runtime, PageContent(url=url, url_error=invalid.message), 422
+        )
+    try:
+        prediction = await runtime.client.predict(cleaned_url, chosen_model)
+    except ModelServiceUnavailableError:
+        return await _render(request, context, runtime, PageContent(url=url, unavailable=True), 503)
+    except ModelServiceRejectedError as rejected:
+        return await _render(
+            request,
+            context,
+            runtime,
+            PageContent(url=url, url_error=rejected.message),
+            rejected.status,
+        )
+    context.metrics.prediction_shown(prediction.model, prediction.label)
+    ticket = PredictionTicket.issue(cleaned_url, prediction)
+    shown = PageContent(
+        url=cleaned_url,
+        model=prediction.model,
+        result=result_view(cleaned_url, prediction),
+        ticket=ticket.seal(context.signer),
+    )
+    return await _render(request, context, runtime, shown)
+
+
+@router.post("/feedback", response_class=HTMLResponse)
+async def feedback(
+    request: Request,
+    *,
+    context: ContextDep,
+    runtime: RuntimeDep,
+    ticket: FormField = "",
+    answer: FormField = "",
+    csrf_token: FormField = "",
+) -> Response:
+    user = current_user(request)
+    if not csrf.is_valid(context.signer, user.user_id, csrf_token):
+        return await _render(request, context, runtime, PageContent(form_error=FORM_EXPIRED), 403)
+    chosen = parse_answer(answer)
+    try:
+        shown = PredictionTicket.unseal(context.signer, ticket)
+    except InvalidTicketError:
+        shown = None
+    if shown is None or chosen is None:
+        return await _render(
+            request, context, runtime, PageContent(form_error=FEEDBACK_INVALID), 400
+        )
+    try:
+        await run_in_threadpool(
+            record_feedback, runtime.store, context.metrics, shown, chosen, user.user_id
+        )
+    except DuplicateFeedbackError:
+        return RedirectResponse("/?feedback=duplicate", status_code=303)
+    except StoreUnavailableError:
+        return await _render(
+            request, context, runtime, PageContent(form_error=FEEDBACK_NOT_SAVED), 503
+        )
+    # Post/Redirect/Get: reloading the thank-you page cannot resubmit the answer.
+    return RedirectResponse("/?feedback=recorded", status_code=303)

@@ -1,0 +1,1 @@
+"""Settings, metrics and the security helpers shared by every route."""

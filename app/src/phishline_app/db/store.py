@@ -1,0 +1,107 @@
+"""Engine and sessions of the feedback store, and the one write the app makes."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from phishline_app.db.models import Base, Feedback
+
+
+class DuplicateFeedbackError(Exception):
+    """This prediction already has an answer."""
+
+
+class StoreUnavailableError(Exception):
+    """The database could not take the write; nothing was recorded."""
+
+
+def database_url(raw: str) -> URL:
+    """Parse a database URL; a bare `postgresql://` uses psycopg 3 (the installed driver)."""
+    url = make_url(raw)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _sqlite_durability(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the v1 and v2 apps share one file; synchronous=FULL makes every commit reach
+    # the disk before the app acknowledges the answer; busy_timeout waits out the other writer.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL may wait for a lock
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def open_engine(raw_url: str) -> Engine:
+    """An engine with the schema in place; SQLite files get their directory created."""
+    url = database_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database:  # none for an in-memory database
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_durability)
+    else:
+        # pre_ping replaces connections that a database restart has closed.
+        engine = create_engine(url, pool_pre_ping=True)
+    _create_schema(engine)
+    return engine
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables; safe when several apps start on one database at once.
+
+    create_all checks for a table, then creates it: another app can create it in between
+    (`phishline up` starts v1 and v2 together). Checking again then finds it.
+    """
+    try:
+        Base.metadata.create_all(engine)
+    except DBAPIError:
+        Base.metadata.create_all(engine)
+
+
+class FeedbackStore:
+    """Sessions on one engine; every write is committed before the caller answers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, raw_url: str) -> "FeedbackStore":
+        return cls(open_engine(raw_url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    def add(self, record: Feedback) -> Feedback:
+        with self.session() as session:
+            session.add(record)
+            try:
+                session.commit()
+            except IntegrityError as exc:
+                session.rollback()
+                raise DuplicateFeedbackError(record.prediction_id) from exc
+            except SQLAlchemyError as exc:
+                session.rollback()
+                raise StoreUnavailableError(str(exc)) from exc
+        return record
+
+    def reachable(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True

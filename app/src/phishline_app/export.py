@@ -1,0 +1,44 @@
+"""`phishline feedback export`: user-corrected labels as a DL-format dataset.
+
+A "yes" confirms the predicted label, a "no" flips it. One `label<TAB>url` line per answer,
+oldest first, so the training pipeline can read the file as an extra DL source.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from phishline_app.db.models import Feedback
+from phishline_app.db.store import FeedbackStore
+from phishline_app.services.feedback import corrected_label
+
+# Line breaks would split a record in two: such URLs are refused on input, skipped here.
+LINE_BREAKS = ("\n", "\r")
+
+
+def export_feedback(database_url: str, out_path: Path) -> int:
+    """Write the corrected labels to `out_path` (atomically); return how many lines."""
+    store = FeedbackStore.open(database_url)
+    try:
+        with store.session() as session:
+            records = session.scalars(select(Feedback).order_by(Feedback.id)).all()
+            lines = [
+                f"{corrected_label(record.predicted_label, record.answer)}\t{record.url}\n"
+                for record in records
+                if not any(mark in record.url for mark in LINE_BREAKS)
+            ]
+    finally:
+        store.close()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.writelines(lines)
+        Path(partial).replace(out_path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return len(lines)

@@ -1,0 +1,181 @@
+"""The JSON API: predict, feedback, models, and JSON errors for everything that goes wrong."""
+
+import pytest
+
+PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
+LEGITIMATE_URL = "https://www.google.com/"
+
+
+def error_of(response) -> dict[str, str]:
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
+    return body["error"]
+
+
+def test_predict_returns_the_prediction_and_a_feedback_token(client) -> None:
+    response = client.post("/api/predict", json={"url": PHISHING_URL})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["label"] == "phishing"
+    assert body["probability"] == pytest.approx(0.97)
+    assert body["model"] == "ensemble"
+    assert body["model_version"] == "1.0.0"
+    assert body["variant"] == "v1"
+    assert body["explanation"][0] == {
+        "feature": PHISHING_URL[:24], "kind": "ngram", "weight": 2.5,
+    }  # fmt: skip
+    assert body["feedback_token"]
+
+
+def test_predict_with_a_chosen_model(client, fake_service) -> None:
+    body = client.post("/api/predict", json={"url": LEGITIMATE_URL, "model": "linear"}).json()
+    assert body["model"] == "linear"
+    assert body["label"] == "legitimate"
+    assert fake_service.requests[-1] == {"url": LEGITIMATE_URL, "model": "linear"}
+
+
+def test_feedback_is_stored_and_reports_the_corrected_label(client) -> None:
+    token = client.post("/api/predict", json={"url": PHISHING_URL}).json()["feedback_token"]
+    response = client.post("/api/feedback", json={"feedback_token": token, "answer": "no"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["answer"] == "no"
+    assert body["corrected_label"] == "legitimate"
+    assert body["id"] > 0
+
+
+def test_yes_confirms_the_predicted_label(client) -> None:
+    token = client.post("/api/predict", json={"url": LEGITIMATE_URL}).json()["feedback_token"]
+    body = client.post("/api/feedback", json={"feedback_token": token, "answer": "yes"}).json()
+    assert body["corrected_label"] == "legitimate"
+
+
+def test_second_feedback_for_one_prediction_conflicts(client) -> None:
+    token = client.post("/api/predict", json={"url": PHISHING_URL}).json()["feedback_token"]
+    assert client.post("/api/feedback", json={"feedback_token": token, "answer": "yes"}).is_success
+    again = client.post("/api/feedback", json={"feedback_token": token, "answer": "no"})
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "duplicate_feedback"
+
+
+def test_forged_feedback_token_is_refused(client) -> None:
+    response = client.post("/api/feedback", json={"feedback_token": "e30.AAAA", "answer": "yes"})
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_token"
+
+
+def test_models_lists_what_model_service_serves(client) -> None:
+    body = client.get("/api/models").json()
+    assert [model["name"] for model in body["models"]] == ["ensemble", "linear"]
+    assert body["default"] == "ensemble"
+    assert body["service_version"] == "9.8.7"
+    assert body["models"][0] == {"name": "ensemble", "version": "1.0.0", "default": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"url": ""}, 422, "invalid_url"),
+        ({"url": "   "}, 422, "invalid_url"),
+        ({"url": "http://x.test/\nphishing\tevil"}, 422, "invalid_url"),
+        ({"url": "http://x.test/" + "a" * 2048}, 422, "url_too_long"),
+        ({"url": LEGITIMATE_URL, "model": "a b"}, 422, "unknown_model"),
+        ({"url": LEGITIMATE_URL, "model": "missing"}, 422, "unknown_model"),
+        ({"url": "reject:me"}, 422, "invalid_url"),
+        ({}, 422, "validation"),
+        ({"url": 5}, 422, "validation"),
+        ({"url": LEGITIMATE_URL, "extra": 1}, 422, "validation"),
+    ],
+)
+def test_bad_predict_input_is_a_json_4xx(client, body, status: int, code: str) -> None:
+    response = client.post("/api/predict", json=body)
+    assert response.status_code == status
+    assert error_of(response)["code"] == code
+
+
+def test_bad_feedback_answer_is_a_validation_error(client) -> None:
+    response = client.post("/api/feedback", json={"feedback_token": "x", "answer": "maybe"})
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "validation"
+    assert error["message"].startswith("body.answer:")
+
+
+def test_malformed_json_is_400(client) -> None:
+    response = client.post(
+        "/api/predict", content=b'{"url": ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_api_accepts_json_only(client, content_type: str) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/api/predict", content=b'{"url": "http://x.test/"}', headers=headers)
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_media_type"
+
+
+def test_json_with_charset_is_accepted(client) -> None:
+    response = client.post(
+        "/api/predict",
+        content=b'{"url": "http://x.test/"}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200
+
+
+def test_unknown_path_and_wrong_method_are_json(client) -> None:
+    missing = client.get("/api/nothing")
+    assert missing.status_code == 404
+    assert error_of(missing) == {"code": "not_found", "message": "Not Found"}
+    wrong = client.get("/api/predict")
+    assert wrong.status_code == 405
+    assert error_of(wrong)["code"] == "method_not_allowed"
+
+
+def test_model_service_down_is_503_then_recovers(client, fake_service) -> None:
+    fake_service.mode = "error"
+    for response in (
+        client.post("/api/predict", json={"url": PHISHING_URL}),
+        client.get("/api/models"),
+    ):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        error = error_of(response)
+        assert error["code"] == "model_service_unavailable"
+        assert "unavailable" in error["message"]
+    fake_service.mode = "ok"
+    assert client.post("/api/predict", json={"url": PHISHING_URL}).status_code == 200
+
+
+def test_unreachable_model_service_is_503(make_client) -> None:
+    client = make_client(model_service_url="http://127.0.0.1:9")
+    response = client.post("/api/predict", json={"url": PHISHING_URL})
+    assert response.status_code == 503
+    assert "(unavailable)" in error_of(response)["message"]
+
+
+def test_slow_model_service_is_503_timeout(make_client, fake_service) -> None:
+    client = make_client(model_service_timeout=0.2)
+    fake_service.delay = 0.5
+    response = client.post("/api/predict", json={"url": PHISHING_URL})
+    assert response.status_code == 503
+    assert "(timeout)" in error_of(response)["message"]
+
+
+def test_nonsense_from_model_service_is_503_bad_response(client, fake_service) -> None:
+    fake_service.mode = "garbage"
+    response = client.post("/api/predict", json={"url": PHISHING_URL})
+    assert response.status_code == 503
+    assert "(bad_response)" in error_of(response)["message"]
+
+
+def test_openapi_document_describes_the_api(client) -> None:
+    document = client.get("/api/openapi.json").json()
+    assert {"/api/predict", "/api/feedback", "/api/models"} <= set(document["paths"])
+    assert "/" not in document["paths"]
+    assert client.get("/docs").status_code == 404

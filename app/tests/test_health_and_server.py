@@ -1,0 +1,83 @@
+"""Probes, and the server that `phishline serve app` runs."""
+
+import threading
+import time
+
+import httpx
+
+from phishline_app import server
+from phishline_app.core.config import Settings
+
+
+def test_live_is_always_ok(client) -> None:
+    response = client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "live"}
+
+
+def test_ready_reports_the_database_and_model_service(client) -> None:
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready", "variant": "v1", "database": "up", "model_service": "up",
+    }  # fmt: skip
+
+
+def test_model_service_down_does_not_make_the_app_unready(make_client) -> None:
+    response = make_client(model_service_url="http://127.0.0.1:9").get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["model_service"] == "down"
+
+
+def test_build_server_uses_the_settings() -> None:
+    settings = Settings(variant="v2", host="127.0.0.2", log_level="warning")
+    config = server.build_server(settings).config
+    assert (config.host, config.port, config.log_level) == ("127.0.0.2", 8082, "warning")
+    assert config.server_header is False
+    assert config.timeout_graceful_shutdown == server.GRACEFUL_SHUTDOWN_SECONDS
+
+
+def test_run_serves_and_finishes_in_flight_requests_on_shutdown(
+    monkeypatch, tmp_path, unused_port: int, fake_service, fake_service_session
+) -> None:
+    original_build = server.build_server
+    built: list = []
+
+    def build_and_keep(settings: Settings):
+        built.append(original_build(settings))
+        return built[-1]
+
+    monkeypatch.setattr(server, "build_server", build_and_keep)
+    settings = Settings(
+        port=unused_port,
+        database_url=f"sqlite:///{tmp_path / 'feedback.db'}",
+        model_service_url=fake_service_session[1].url,
+        log_level="warning",
+    )
+    serving = threading.Thread(target=server.run, args=(settings,))
+    serving.start()
+    deadline = time.monotonic() + 10
+    while not (built and built[0].started):
+        assert time.monotonic() < deadline
+        assert serving.is_alive()
+        time.sleep(0.02)
+    base = f"http://127.0.0.1:{unused_port}"
+    assert httpx.get(f"{base}/health/live").status_code == 200
+
+    fake_service.delay = 0.5
+    answers: list[httpx.Response] = []
+    slow = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(f"{base}/api/predict", json={"url": "http://x.test/"}, timeout=5)
+        )
+    )
+    slow.start()
+    registry = built[0].config.app.state.context.metrics.registry
+    while not registry.get_sample_value("phishline_app_in_flight_requests", {"variant": "v1"}):
+        assert time.monotonic() < deadline + 10
+        time.sleep(0.01)
+    built[0].should_exit = True  # what SIGTERM does, while the request waits on model-service
+    slow.join(timeout=10)
+    serving.join(timeout=15)
+    assert not serving.is_alive()
+    assert [response.status_code for response in answers] == [200]

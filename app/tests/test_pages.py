@@ -1,0 +1,206 @@
+"""The page without JavaScript: form POSTs, verdicts, probabilities, feedback, failures."""
+
+import re
+
+from lib_version import VersionUtil
+
+PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
+LEGITIMATE_URL = "https://www.google.com/"
+
+
+def text_of(page: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:p|dd|strong|span|meter)>', page, re.S)
+    assert match, f"no element #{element_id}"
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
+
+
+def test_page_has_labelled_fields_and_the_models_of_model_service(user) -> None:
+    page = user.open()
+    assert '<label for="url">URL to check</label>' in page
+    assert '<label for="model">Model</label>' in page
+    assert re.search(r'<option value="ensemble" selected>\s*ensemble 1.0.0 \(default\)', page)
+    assert re.search(r'<option value="linear">\s*linear 1.0.0\s*</option>', page)
+    assert '<html lang="en">' in page
+    assert 'id="result"' not in page
+
+
+def test_footer_names_every_version(user) -> None:
+    page = user.open()
+    assert (
+        text_of(page, "app-version") == f"phishline-app {VersionUtil.version_of('phishline-app')}"
+    )
+    assert text_of(page, "variant") == "v1"
+    assert text_of(page, "lib-version") == VersionUtil.get_version()
+    assert text_of(page, "service-version") == "9.8.7"  # the fake's /openapi.json version
+    assert text_of(page, "model-version") == "ensemble 1.0.0"
+
+
+def test_service_version_from_the_models_list_wins_over_openapi(user, fake_service) -> None:
+    fake_service.service_version = "2.0.0"
+    assert text_of(user.open(), "service-version") == "2.0.0"
+
+
+def test_v1_says_phishing_for_a_high_probability(user) -> None:
+    response = user.check(PHISHING_URL)
+    assert response.status_code == 200
+    assert text_of(response.text, "verdict") == "Phishing"
+    assert "Looks legitimate" not in response.text
+    assert 'id="probability"' not in response.text
+
+
+def test_v1_says_looks_legitimate_for_a_low_probability(user) -> None:
+    response = user.check(LEGITIMATE_URL)
+    assert text_of(response.text, "verdict") == "Looks legitimate"
+    assert "Phishing<" not in response.text
+
+
+def test_v2_shows_97_percent_with_a_bar_for_a_clear_phishing_url(make_user) -> None:
+    page = make_user(variant="v2").check(PHISHING_URL).text
+    assert text_of(page, "probability") == "97 %"
+    assert re.search(r'<meter [^>]*value="0.9700"', page)
+    assert 'id="verdict"' not in page
+    assert text_of(page, "variant") == "v2"
+
+
+def test_v2_shows_3_percent_for_a_clear_legitimate_url(make_user) -> None:
+    page = make_user(variant="v2").check(LEGITIMATE_URL).text
+    assert text_of(page, "probability") == "3 %"
+    assert re.search(r'<meter [^>]*value="0.0300"', page)
+
+
+def test_result_lists_the_features_that_mattered_and_asks_for_feedback(user) -> None:
+    page = user.check(PHISHING_URL).text
+    assert "Is this prediction accurate?" in page
+    assert 'value="yes"' in page
+    assert 'value="no"' in page
+    features = re.findall(r'<code class="feature">(.*?)</code>', page)
+    # Strongest first; the zero-weight feature explains nothing and is left out.
+    assert features == ["http://paypal.com.secure", "num_dots"]
+    assert "points to phishing" in page
+    assert "points to legitimate" in page
+
+
+def test_chosen_model_is_sent_and_stays_selected(user, fake_service) -> None:
+    page = user.check(LEGITIMATE_URL, model="linear").text
+    assert fake_service.requests[-1] == {"url": LEGITIMATE_URL, "model": "linear"}
+    assert re.search(r'<option value="linear" selected>', page)
+    assert text_of(page, "model-version") == "linear 1.0.0"
+
+
+def test_no_model_chosen_asks_for_the_default(user, fake_service) -> None:
+    user.check(f"  {LEGITIMATE_URL}  ")
+    assert fake_service.requests[-1] == {"url": LEGITIMATE_URL, "model": None}
+
+
+def test_empty_url_is_refused_next_to_the_field(user, fake_service) -> None:
+    response = user.check("   ")
+    assert response.status_code == 422
+    assert 'aria-describedby="url-error"' in response.text
+    assert text_of(response.text, "url-error") == "Enter a URL to check."
+    assert fake_service.requests == []
+
+
+def test_overlong_url_is_refused(make_user) -> None:
+    response = make_user(max_url_length=64).check("http://example.com/" + "a" * 64)
+    assert response.status_code == 422
+    assert "longer than 64 characters" in response.text
+
+
+def test_model_service_refusal_is_shown_next_to_the_field(user) -> None:
+    response = user.check("reject:this")
+    assert response.status_code == 422
+    assert text_of(response.text, "url-error") == "not a URL we can score"
+
+
+def test_unknown_model_is_reported(user) -> None:
+    response = user.check(LEGITIMATE_URL, model="nonexistent")
+    assert response.status_code == 422
+    assert "no model nonexistent" in response.text
+
+
+def test_malformed_model_name_is_refused_before_calling_model_service(user, fake_service) -> None:
+    response = user.check(LEGITIMATE_URL, model="../etc")
+    assert response.status_code == 422
+    assert fake_service.requests == []
+
+
+def test_yes_is_recorded_then_thanked_after_a_redirect(user) -> None:
+    result = user.check(PHISHING_URL).text
+    response = user.answer(result, "yes")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/?feedback=recorded"
+    thanks = user.client.get(response.headers["location"]).text
+    assert text_of(thanks, "notice") == "Thank you, your answer was recorded."
+
+
+def test_a_second_answer_to_the_same_result_does_not_count(user) -> None:
+    result = user.check(PHISHING_URL).text
+    assert user.answer(result, "no").headers["location"] == "/?feedback=recorded"
+    second = user.answer(result, "yes")
+    assert second.headers["location"] == "/?feedback=duplicate"
+    notice = text_of(user.client.get("/?feedback=duplicate").text, "notice")
+    assert "already had an answer" in notice
+
+
+def test_unknown_notice_codes_show_nothing(user) -> None:
+    assert 'id="notice"' not in user.client.get("/?feedback=<b>hi</b>").text
+
+
+def test_an_altered_ticket_is_refused(user) -> None:
+    result = user.check(PHISHING_URL).text
+    forged = result.replace('name="ticket" value="', 'name="ticket" value="x', 1)
+    response = user.answer(forged, "yes")
+    assert response.status_code == 400
+    assert "could not be matched" in response.text
+
+
+def test_an_answer_other_than_yes_or_no_is_refused(user) -> None:
+    result = user.check(PHISHING_URL).text
+    assert user.answer(result, "maybe").status_code == 400
+
+
+def test_model_service_down_shows_a_clear_message_and_keeps_the_url(make_user) -> None:
+    user = make_user(model_service_url="http://127.0.0.1:9")  # nothing listens on port 9
+    page = user.open()
+    assert 'role="alert" id="unavailable"' in page
+    assert "Checking is unavailable right now" in page
+    assert text_of(page, "service-version") == "unavailable"
+    assert '<option value="">Default model</option>' in page
+    response = user.check(PHISHING_URL)
+    assert response.status_code == 503
+    assert "Checking is unavailable right now" in response.text
+    assert f'value="{PHISHING_URL}"' in response.text  # kept for a retry
+
+
+def test_model_service_errors_show_the_message_then_recover(user, fake_service) -> None:
+    fake_service.mode = "error"
+    assert user.check(PHISHING_URL).status_code == 503
+    fake_service.mode = "ok"
+    recovered = user.check(PHISHING_URL)
+    assert recovered.status_code == 200
+    assert text_of(recovered.text, "verdict") == "Phishing"
+
+
+def test_slow_model_service_times_out_with_the_message(make_user, fake_service) -> None:
+    user = make_user(model_service_timeout=0.2)
+    token_page = user.open()
+    fake_service.delay = 0.5
+    response = user.client.post(
+        "/",
+        data={"url": PHISHING_URL, "model": "", "csrf_token": _token(token_page)},
+    )
+    assert response.status_code == 503
+    assert "Checking is unavailable right now" in response.text
+    fake_service.delay = 0.0
+    assert user.check(PHISHING_URL).status_code == 200
+
+
+def test_nonsense_from_model_service_counts_as_unavailable(user, fake_service) -> None:
+    fake_service.mode = "garbage"
+    assert "Checking is unavailable right now" in user.open()
+
+
+def _token(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+    return match.group(1)
