@@ -40,7 +40,15 @@ def root(
     """phishline: is this link a phishing link?"""
 
 
-from phishline.commands import bench, canary, experiment, pipeline, serve, up  # noqa: E402  (after `app` on purpose)
+from phishline.commands import (  # noqa: E402  (after `app` on purpose)
+    bench,
+    canary,
+    experiment,
+    feedback,
+    pipeline,
+    serve,
+    up,
+)
 
 app.add_typer(pipeline.data_app, name="data")
 app.command("train")(pipeline.train)
@@ -50,6 +58,7 @@ app.command("up")(up.up)
 app.add_typer(bench.app, name="bench")
 app.add_typer(canary.app, name="canary")
 app.add_typer(experiment.app, name="experiment")
+app.add_typer(feedback.app, name="feedback")
 
 
 def main() -> None:
