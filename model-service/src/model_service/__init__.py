@@ -1,0 +1,1 @@
+"""phishline model-service: FastAPI inference over verified lib-ml artifacts."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: request/response schemas, dependencies, errors and routes."""

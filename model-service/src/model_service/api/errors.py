@@ -1,0 +1,93 @@
+"""Every error leaves as `{"error": {"code", "message"}}`, bad input always with a 4xx."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from model_service.api.deps import service_state
+from model_service.api.schemas import ErrorDetail, ErrorResponse
+from model_service.core.errors import ErrorCode, ServiceError
+
+logger = logging.getLogger(__name__)
+
+# How OpenAPI describes each error status the routes can answer.
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON.",
+    413: "The body or the batch is too large.",
+    415: "The body is not JSON.",
+    422: "Invalid input: a missing, empty, non-string, unreadable or too long URL, an unknown model, or a field out of range.",
+    500: "The reload failed; the previous models stay loaded.",
+    503: "No model is loaded yet.",
+}
+_CODE_OF_HTTP_STATUS = {
+    400: ErrorCode.MALFORMED_JSON,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.BODY_TOO_LARGE,
+}
+_MAX_REPORTED_PROBLEMS = 3
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: these statuses answer with an ErrorResponse."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+def error_response(
+    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _refuse(
+    request: Request,
+    status: int,
+    code: ErrorCode,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    service_state(request.app).metrics.count_error(code)
+    logger.info("request refused: %s", message, extra={"code": code.value, "status": status})
+    return error_response(status, code, message, headers)
+
+
+async def on_service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    return _refuse(request, exc.status_code, exc.code, exc.message)
+
+
+async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = exc.errors()
+    if any(problem["type"] == "json_invalid" for problem in problems):
+        detail = problems[0].get("ctx", {}).get("error", "invalid JSON")
+        return _refuse(
+            request, 400, ErrorCode.MALFORMED_JSON, f"the body is not valid JSON: {detail}"
+        )
+    described = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in problems[:_MAX_REPORTED_PROBLEMS]
+    )
+    more = len(problems) - _MAX_REPORTED_PROBLEMS
+    if more > 0:
+        described += f" (and {more} more)"
+    return _refuse(request, 422, ErrorCode.VALIDATION, described)
+
+
+async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Routing errors (404, 405 with its Allow header) and the body parser's own 400."""
+    code = _CODE_OF_HTTP_STATUS.get(exc.status_code, ErrorCode.HTTP_ERROR)
+    return _refuse(request, exc.status_code, code, str(exc.detail), exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.exception_handler(ServiceError)(on_service_error)
+    app.exception_handler(RequestValidationError)(on_validation_error)
+    app.exception_handler(HTTPException)(on_http_error)

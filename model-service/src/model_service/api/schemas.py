@@ -1,0 +1,108 @@
+"""Request and response bodies; /openapi.json and docs/api.md are generated from them."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from model_service.core.errors import ErrorCode
+
+Label = Literal["legitimate", "phishing"]
+MAX_EXPLAIN_TOP_K = 20
+
+
+class _Request(BaseModel):
+    # A misspelt field ("modle") is an error, not a silently ignored option.
+    model_config = ConfigDict(extra="forbid")
+
+
+class PredictRequest(_Request):
+    url: str = Field(
+        min_length=1,
+        description="The URL to score, with or without a scheme.",
+        examples=["http://paypal.com.account-verify.example.ru/webscr?cmd=_login"],
+    )
+    model: str | None = Field(
+        None, description="Name of a loaded model (see GET /v1/models); null for the default."
+    )
+    explain_top_k: int = Field(
+        5, ge=0, le=MAX_EXPLAIN_TOP_K, description="How many top features to explain; 0 for none."
+    )
+
+
+class BatchPredictRequest(_Request):
+    urls: list[str] = Field(
+        min_length=1,
+        description="URLs to score, at most the configured maximum batch size (1000 by default).",
+        examples=[["https://www.wikipedia.org/", "http://secure-login.example.tk/verify"]],
+    )
+    model: str | None = Field(
+        None, description="Name of a loaded model (see GET /v1/models); null for the default."
+    )
+    explain_top_k: int = Field(
+        0, ge=0, le=MAX_EXPLAIN_TOP_K, description="How many top features to explain per URL."
+    )
+
+
+class Contribution(BaseModel):
+    feature: str = Field(description="An n-gram of the URL text or a lexical feature name.")
+    kind: str = Field(description='"ngram" or "lexical".')
+    weight: float = Field(description="Additive share of the logit; positive means phishing.")
+
+
+class ScoredUrl(BaseModel):
+    url: str = Field(description="The URL as sent.")
+    label: Label
+    probability: float = Field(ge=0.0, le=1.0, description="P(phishing).")
+    explanation: list[Contribution] = Field(description="Top features by absolute weight.")
+
+
+class PredictResponse(ScoredUrl):
+    model: str = Field(description="The model that scored the URL.")
+    model_version: str = Field(description="Its version.")
+
+
+class BatchPredictResponse(BaseModel):
+    model: str = Field(description="The model that scored the URLs.")
+    model_version: str = Field(description="Its version.")
+    results: list[ScoredUrl] = Field(description="One result per URL, in request order.")
+
+
+class ModelSummary(BaseModel):
+    name: str = Field(description="What requests name it by.")
+    family: str = Field(description='"linear", "gbm" or "ensemble".')
+    version: str = Field(description="The model version recorded at training.")
+    default: bool = Field(description="Whether requests naming no model use this one.")
+    threshold: float = Field(description="P(phishing) at and above which the label is phishing.")
+    metrics: dict[str, dict[str, float]] = Field(
+        description="Scalar evaluation metrics by split, e.g. validation.f1."
+    )
+
+
+class ModelsResponse(BaseModel):
+    service_version: str = Field(description="The version of model-service itself.")
+    default: str | None = Field(description="The default model; null while none is loaded.")
+    models: list[ModelSummary]
+
+
+class LiveResponse(BaseModel):
+    status: Literal["alive"]
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["ready"]
+    models: int = Field(description="How many models are loaded.")
+    default_model: str = Field(description="The model used when a request names none.")
+
+
+class ReloadResponse(BaseModel):
+    models: list[str] = Field(description="The models now loaded.")
+    default_model: str | None = Field(description="The model used when a request names none.")
+
+
+class ErrorDetail(BaseModel):
+    code: ErrorCode = Field(description="Machine-readable reason.")
+    message: str = Field(description="What went wrong, for people.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail = Field(description="Every error response has this one field.")

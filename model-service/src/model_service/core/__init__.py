@@ -1,0 +1,1 @@
+"""Configuration, model registry, metrics and logging: everything below the HTTP layer."""

@@ -1,0 +1,47 @@
+"""Settings from flags, environment (`PHISHLINE_*`) and defaults, in that order of precedence."""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+
+def default_cache_dir() -> Path:
+    """Where downloaded model archives are extracted: the user's XDG cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "phishline" / "models"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PHISHLINE_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Bind address.")
+    port: int = Field(8081, ge=1, le=65535, description="Port.")
+    model_dir: Path = Field(Path("models"), description="Directory of model artifact dirs.")
+    model_url: AnyHttpUrl | None = Field(
+        None, description="URL of a .tar.gz of artifact dirs; replaces model_dir when set."
+    )
+    model_cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="Where model_url archives are extracted."
+    )
+    default_model: str = Field(
+        "ensemble", description="Model used when a request names none (else the first loaded)."
+    )
+    max_url_length: int = Field(2048, ge=1, description="Longest accepted URL, in characters.")
+    max_batch: int = Field(1000, ge=1, description="Most URLs in one batch request.")
+    # A full batch of maximal URLs, JSON-quoted, stays well below 4 MiB.
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1, description="Largest request body.")
+    drift_window: int = Field(1000, ge=1, description="Recent URLs per model kept for drift.")
+    shutdown_timeout: int = Field(
+        10, ge=1, description="Seconds in-flight requests get to finish on SIGTERM."
+    )
+    log_level: LogLevel = Field("info", description="Log level.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lowercase_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value

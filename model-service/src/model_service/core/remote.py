@@ -1,0 +1,89 @@
+"""Models published as a release asset: a .tar.gz of artifact dirs, downloaded and extracted
+once per archive content into a cache dir."""
+
+import hashlib
+import logging
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from lib_ml import find_artifacts
+from model_service.core.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+MAX_ARCHIVE_BYTES = 1 << 30  # far above any artifact set; stops a runaway download
+DOWNLOAD_TIMEOUT_SECONDS = 60.0
+
+
+class ModelSourceError(ModelLoadError):
+    """The model archive cannot be downloaded or is not a safe, readable .tar.gz."""
+
+
+def fetch_models(url: str, cache_dir: Path) -> Path:
+    """Download the archive at url and return the directory holding its artifact dirs."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".download-") as staging_name:
+        staging = Path(staging_name)
+        archive = staging / "models.tar.gz"
+        digest = _download(url, archive)
+        target = cache_dir / digest
+        if not target.is_dir():
+            extracted = staging / "extracted"
+            _extract(archive, extracted)
+            # Extraction happens in staging and is renamed into place, so a crash never leaves
+            # a half-extracted directory that a later start would trust.
+            try:
+                extracted.rename(target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+    logger.info("models fetched", extra={"url": url, "directory": str(target)})
+    return _artifact_root(target)
+
+
+def _download(url: str, destination: Path) -> str:
+    """Stream url into destination; returns the sha256 of the content."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with (
+            httpx.stream(
+                "GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_SECONDS
+            ) as reply,
+            destination.open("wb") as out,
+        ):
+            reply.raise_for_status()
+            for chunk in reply.iter_bytes():
+                size += len(chunk)
+                if size > MAX_ARCHIVE_BYTES:
+                    raise ModelSourceError(f"{url} is larger than {MAX_ARCHIVE_BYTES} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+    except httpx.HTTPError as exc:
+        raise ModelSourceError(f"cannot download the models from {url}: {exc}") from exc
+    return digest.hexdigest()
+
+
+def _extract(archive: Path, destination: Path) -> None:
+    """Extract with the "data" filter: no absolute paths, no `..`, no links leaving the
+    destination, no devices; a member that breaks these rules fails the whole archive."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(destination, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise ModelSourceError(f"the model archive is not a safe, readable .tar.gz: {exc}") from exc
+
+
+def _artifact_root(extracted: Path) -> Path:
+    """Archives hold the artifact dirs either at the top or inside one wrapping folder."""
+    if find_artifacts(extracted):
+        return extracted
+    children = [child for child in extracted.iterdir() if child.is_dir()]
+    if len(children) == 1 and find_artifacts(children[0]):
+        return children[0]
+    raise ModelSourceError(f"the model archive holds no model artifacts ({extracted})")

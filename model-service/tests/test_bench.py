@@ -1,0 +1,107 @@
+"""The benchmark, run briefly: it must measure every case without failed requests."""
+
+import asyncio
+import contextlib
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from model_service import bench
+from model_service.bench import run_bench, sample_urls
+from model_service.bench.loadgen import LoadResult, generate_load, http_request
+from model_service.bench.service import running_service
+
+
+@pytest.mark.slow
+def test_bench_measures_every_case(artifact_root: Path) -> None:
+    results = run_bench(artifact_root, seconds=0.3, connections=2, batch_size=20)
+    for case in (
+        "bare_json",
+        "single_predict",
+        "single_predict_no_explanation",
+        "batch_predict_linear",
+    ):
+        assert results[case]["requests_per_s"] > 0, case
+        assert results[case]["failures"] == 0, case
+        assert 0 < results[case]["p50_ms"] <= results[case]["p99_ms"], case
+    single = results["single_predict"]
+    assert single["ratio_to_bare"] == pytest.approx(  # both sides are rounded figures
+        single["requests_per_s"] / results["bare_json"]["requests_per_s"], abs=0.001
+    )
+    assert single["at_half_rate"]["rate_per_s"] == pytest.approx(
+        single["requests_per_s"] / 2, rel=0.01
+    )
+    batch = results["batch_predict_linear"]
+    assert batch["items_per_s"] == pytest.approx(batch["requests_per_s"] * 20, abs=2)
+    assert 0 < results["rss_mib"] <= results["peak_rss_mib"]
+
+
+def test_sample_urls_are_distinct_and_reproducible() -> None:
+    urls = sample_urls(500)
+    assert len(set(urls)) == 500
+    assert urls == sample_urls(500)
+    assert urls != sample_urls(500, seed=1)
+
+
+def test_http_request_encoding() -> None:
+    assert (
+        http_request("GET", "/x") == b"GET /x HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n"
+    )
+    post = http_request("POST", "/y", b"{}")
+    assert post.endswith(b"Content-Type: application/json\r\n\r\n{}")
+
+
+def test_load_result_statistics() -> None:
+    result = LoadResult(requests=4, failures=1, seconds=2.0, latencies=[0.001, 0.002, 0.003])
+    assert result.throughput == 2.0
+    assert result.percentile_ms(50) == pytest.approx(2.0)
+    assert math.isnan(LoadResult(0, 0, 1.0, []).percentile_ms(99))
+
+
+def test_open_loop_keeps_its_rate_and_counts_failures() -> None:
+    """Against a tiny server answering 404: the rate holds and every answer is a failure."""
+
+    async def scenario() -> LoadResult:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(asyncio.IncompleteReadError):  # the client hung up
+                while await reader.readuntil(b"\r\n\r\n"):
+                    writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno")
+                    await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            return await generate_load(
+                "127.0.0.1", port, [http_request("GET", "/")], 2, 1.0, rate=50
+            )
+        finally:
+            server.close()
+
+    result = asyncio.run(scenario())
+    assert 40 <= result.requests <= 52
+    assert result.failures == result.requests
+    assert result.latencies == []
+
+
+def test_main_prints_the_figures_as_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(bench, "run_bench", lambda: {"rss_mib": 100.0})
+    bench.main()
+    assert json.loads(capsys.readouterr().out) == {"rss_mib": 100.0}
+
+
+@pytest.mark.slow
+def test_a_service_that_cannot_start_is_reported_with_its_log(
+    models_copy: Path, tamper: Callable[[Path], Path]
+) -> None:
+    tamper(models_copy / "linear")
+    with (
+        pytest.raises(RuntimeError, match=r"exited during start-up:(.|\n)*sha256"),
+        running_service(models_copy),
+    ):
+        pytest.fail("the service must not start")

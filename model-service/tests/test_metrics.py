@@ -1,0 +1,201 @@
+"""/metrics exports exactly the documented names, types and labels, and they move."""
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from model_service.core.config import Settings
+from model_service.core.drift import MIN_DRIFT_SAMPLES, DriftMonitor
+from model_service.core.registry import ModelRegistry
+
+REPO = Path(__file__).resolve().parents[2]
+MetricValue = Callable[..., float | None]
+
+
+def documented() -> dict[str, tuple[str, set[str]]]:
+    """name -> (type, labels) from the model-service table of docs/metrics.md."""
+    text = (REPO / "docs" / "metrics.md").read_text(encoding="utf-8")
+    section = text.split("## model-service", 1)[1].split("\n## ", 1)[0]
+    table = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[0].startswith("`phishline_"):
+            kind = cells[1].split()[0].lower()  # "Gauge (=1)" is a gauge
+            table[cells[0].strip("`")] = (kind, set(re.findall(r"`(\w+)`", cells[2])))
+    return table
+
+
+def exported(text: str) -> dict[str, tuple[str, set[str]]]:
+    families = {}
+    for family in text_string_to_metric_families(text):
+        name = family.name + ("_total" if family.type == "counter" else "")
+        labels = {
+            key
+            for sample in family.samples
+            for key in sample.labels
+            if key not in ("le", "quantile")
+        }
+        families[name] = (family.type, labels)
+    return families
+
+
+@pytest.fixture
+def busy_client(client: TestClient) -> TestClient:
+    """A client whose service has scored enough URLs for every series to exist."""
+    urls = [f"http://host{i}.example.com/page{i}" for i in range(MIN_DRIFT_SAMPLES)]
+    assert (
+        client.post("/v1/predict/batch", json={"urls": urls, "model": "linear"}).status_code == 200
+    )
+    assert client.post("/v1/predict", json={"url": "https://www.google.com/"}).status_code == 200
+    assert client.post("/v1/predict", json={"url": ""}).status_code == 422
+    return client
+
+
+def test_every_documented_metric_is_exported_with_its_type_and_labels(
+    busy_client: TestClient,
+) -> None:
+    expected = documented()
+    assert len(expected) == 11
+    actual = exported(busy_client.get("/metrics").text)
+    for name, (kind, labels) in expected.items():
+        assert name in actual, f"{name} is documented but not exported"
+        assert actual[name] == (kind, labels), name
+    ours = {
+        name for name in actual if name.startswith("phishline_") and not name.endswith("_created")
+    }
+    assert ours == set(expected), "exported metrics missing from docs/metrics.md"
+    assert {kind for kind, _ in actual.values()} >= {"counter", "gauge", "histogram", "summary"}
+
+
+def test_metrics_count_what_happened(busy_client: TestClient, metric_value: MetricValue) -> None:
+    text = busy_client.get("/metrics").text
+    assert (
+        metric_value(
+            text, "phishline_model_predictions_total", model="ensemble", label="legitimate"
+        )
+        == 1
+    )
+    linear = sum(
+        metric_value(text, "phishline_model_predictions_total", model="linear", label=label) or 0
+        for label in ("legitimate", "phishing")
+    )
+    assert linear == MIN_DRIFT_SAMPLES
+    assert metric_value(text, "phishline_model_errors_total", reason="validation") == 1
+    assert metric_value(text, "phishline_model_errors_total", reason="internal") == 0
+    assert (
+        metric_value(
+            text,
+            "phishline_model_http_requests_total",
+            method="POST",
+            route="/v1/predict",
+            status="422",
+        )
+        == 1
+    )
+    assert metric_value(text, "phishline_model_loaded_models") == 3
+    assert (
+        metric_value(
+            text, "phishline_model_info", model="ensemble", family="ensemble", default="true"
+        )
+        == 1
+    )
+    assert metric_value(text, "phishline_model_info", model="gbm", default="false") == 1
+    assert (
+        metric_value(text, "phishline_model_inference_duration_seconds_count", model="linear") == 1
+    )
+    assert (
+        metric_value(text, "phishline_model_url_length_characters_count") == MIN_DRIFT_SAMPLES + 1
+    )
+    assert metric_value(text, "phishline_model_in_flight_requests") == 1  # this scrape
+    assert (
+        metric_value(text, "phishline_model_request_duration_seconds_count", route="/v1/predict")
+        == 2
+    )
+
+
+def test_drift_is_exported_once_enough_urls_were_seen(
+    busy_client: TestClient, metric_value: MetricValue
+) -> None:
+    text = busy_client.get("/metrics").text
+    for feature in ("url_length", "digit_ratio", "letter_ratio", "special_ratio"):
+        psi = metric_value(text, "phishline_model_input_drift_psi", model="linear", feature=feature)
+        assert psi is not None
+        assert psi >= 0.0
+    # The ensemble has seen one URL: too few for a meaningful PSI.
+    assert (
+        metric_value(
+            text, "phishline_model_input_drift_psi", model="ensemble", feature="url_length"
+        )
+        is None
+    )
+
+
+def test_unrouted_requests_share_one_route_label(
+    client: TestClient, metric_value: MetricValue
+) -> None:
+    for path in ("/a", "/b", "/c"):
+        client.get(path)
+    client.request("BREW", "/v1/models")
+    text = client.get("/metrics").text
+    assert (
+        metric_value(text, "phishline_model_http_requests_total", route="unmatched", status="404")
+        == 3
+    )
+    assert (
+        metric_value(text, "phishline_model_http_requests_total", method="OTHER", status="405") == 1
+    )
+
+
+def test_reload_updates_the_model_series(
+    models_copy: Path,
+    registry: ModelRegistry,
+    make_client: Callable[..., TestClient],
+    metric_value: MetricValue,
+) -> None:
+    client = make_client(Settings(model_dir=models_copy), registry)
+    urls = [f"http://host{i}.example.com/" for i in range(MIN_DRIFT_SAMPLES)]
+    client.post("/v1/predict/batch", json={"urls": urls, "model": "gbm"})
+    assert (
+        metric_value(
+            client.get("/metrics").text,
+            "phishline_model_input_drift_psi",
+            model="gbm",
+            feature="url_length",
+        )
+        is not None
+    )
+    for artifact in ("gbm", "ensemble"):
+        shutil.rmtree(models_copy / artifact)
+    assert client.post("/admin/reload").status_code == 200
+    text = client.get("/metrics").text
+    assert metric_value(text, "phishline_model_loaded_models") == 1
+    assert metric_value(text, "phishline_model_info", model="gbm") is None
+    assert metric_value(text, "phishline_model_info", model="linear", default="true") == 1
+    assert (
+        metric_value(text, "phishline_model_input_drift_psi", model="gbm", feature="url_length")
+        is None
+    )
+    assert metric_value(text, "phishline_model_reloads_total", result="success") == 1
+
+
+def test_drift_reports_are_recomputed_only_when_the_window_changed(registry: ModelRegistry) -> None:
+    monitor = DriftMonitor(window=MIN_DRIFT_SAMPLES)
+    models = {"linear": registry.models["linear"]}
+    monitor.record("linear", ["a.com/x"] * (MIN_DRIFT_SAMPLES - 1))
+    assert monitor.stale_windows(models) == {}
+    monitor.record("linear", ["a.com/x"])
+    stale = monitor.stale_windows(models)
+    assert len(stale["linear"].urls) == MIN_DRIFT_SAMPLES
+    monitor.update(stale)
+    assert monitor.stale_windows(models) == {}
+    first = monitor.reports(models)["linear"]["url_length"]
+    monitor.record(
+        "linear", ["http://a-much-longer-host.example.com/with/a/long/path"] * MIN_DRIFT_SAMPLES
+    )
+    monitor.update(monitor.stale_windows(models))
+    assert monitor.reports(models)["linear"]["url_length"] != first

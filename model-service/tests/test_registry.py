@@ -1,0 +1,166 @@
+"""Loading, verifying and reloading models (the SIGHUP path and the admin endpoint)."""
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lib_ml import TamperedArtifactError
+from model_service.core.config import Settings
+from model_service.core.errors import ModelLoadError
+from model_service.core.metrics import ServiceMetrics
+from model_service.core.registry import (
+    ModelRegistry,
+    ModelStore,
+    NoModelsError,
+    UnknownModelError,
+    load_registry,
+)
+from model_service.server import reload_on_signal
+
+
+def test_registry_loads_every_artifact(registry: ModelRegistry) -> None:
+    assert sorted(registry.models) == ["ensemble", "gbm", "linear"]
+    assert registry.default == "ensemble"
+    assert registry.get(None) is registry.models["ensemble"]
+    assert registry.get("gbm").family == "gbm"
+
+
+def test_registry_is_read_only(registry: ModelRegistry) -> None:
+    with pytest.raises(TypeError):
+        registry.models["other"] = registry.models["gbm"]  # type: ignore[index]
+
+
+def test_unknown_model_names_the_loaded_ones(registry: ModelRegistry) -> None:
+    with pytest.raises(UnknownModelError, match="ensemble, gbm, linear"):
+        registry.get("nope")
+
+
+def test_empty_registry_has_no_default() -> None:
+    with pytest.raises(NoModelsError):
+        ModelRegistry().get(None)
+
+
+def test_default_falls_back_to_the_first_loaded(
+    models_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shutil.rmtree(models_copy / "ensemble")
+    registry = ModelRegistry.from_directory(models_copy, "ensemble")
+    assert registry.default == "gbm"
+    assert "default model 'ensemble' is not loaded" in caplog.text
+
+
+def test_a_directory_holding_one_artifact_loads_it(artifact_root: Path) -> None:
+    registry = ModelRegistry.from_directory(artifact_root / "linear", "ensemble")
+    assert list(registry.models) == ["linear"]
+
+
+def test_two_artifacts_with_one_name_are_refused(registry: ModelRegistry) -> None:
+    linear = registry.models["linear"]
+    with pytest.raises(ModelLoadError, match="both named 'linear'"):
+        ModelRegistry.from_predictors([linear, linear], "linear")
+
+
+def test_tampered_artifact_is_refused_with_the_reason(
+    models_copy: Path, tamper: Callable[[Path], Path]
+) -> None:
+    damaged = tamper(models_copy / "gbm")
+    with pytest.raises(ModelLoadError, match="sha256") as caught:
+        ModelRegistry.from_directory(models_copy, "ensemble")
+    assert isinstance(caught.value.__cause__, TamperedArtifactError)
+    assert str(damaged) in str(caught.value)
+
+
+def test_missing_model_dir_gives_an_empty_registry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = load_registry(Settings(model_dir=tmp_path / "absent"))
+    assert registry.models == {}
+    assert "no model artifacts found" in caplog.text
+
+
+def test_create_app_refuses_tampered_artifacts(
+    models_copy: Path, tamper: Callable[[Path], Path], make_client: Callable[..., TestClient]
+) -> None:
+    tamper(models_copy / "linear")
+    with pytest.raises(ModelLoadError, match="linear"):
+        make_client(Settings(model_dir=models_copy))
+
+
+class _Store:
+    """A store over a private copy of the artifacts, with its metrics."""
+
+    def __init__(self, models_dir: Path, registry: ModelRegistry):
+        self.dir = models_dir
+        self.metrics = ServiceMetrics()
+        settings = Settings(model_dir=models_dir)
+        self.store = ModelStore(registry, lambda: load_registry(settings), self.metrics)
+
+    def reloads(self, result: str) -> float:
+        value = self.metrics.registry.get_sample_value(
+            "phishline_model_reloads_total", {"result": result}
+        )
+        assert value is not None
+        return value
+
+
+@pytest.fixture
+def store(models_copy: Path, registry: ModelRegistry) -> _Store:
+    return _Store(models_copy, registry)
+
+
+def test_reload_swaps_in_new_models(store: _Store) -> None:
+    before = store.store.current
+    shutil.rmtree(store.dir / "gbm")
+    after = store.store.reload()
+    assert store.store.current is after is not before
+    assert sorted(after.models) == ["ensemble", "linear"]
+    assert before.models["gbm"].family == "gbm"  # requests holding the old snapshot keep it
+    assert store.reloads("success") == 1
+
+
+@pytest.mark.parametrize("damage", ["tamper", "empty"])
+def test_signal_reload_keeps_the_old_models_when_the_new_ones_are_bad(
+    store: _Store, tamper: Callable[[Path], Path], damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = store.store.current
+    if damage == "tamper":
+        tamper(store.dir / "ensemble")
+    else:
+        for artifact in list(store.dir.iterdir()):
+            shutil.rmtree(artifact)
+    reload_on_signal(store.store)
+    assert store.store.current is before
+    assert store.reloads("failure") == 1
+    assert store.reloads("success") == 0
+    assert "keeping the loaded models" in caplog.text
+
+
+def test_signal_reload_loads_good_models(store: _Store) -> None:
+    reload_on_signal(store.store)
+    assert store.store.current.models["linear"] is not None
+    assert store.reloads("success") == 1
+
+
+def test_admin_reload(
+    models_copy: Path,
+    registry: ModelRegistry,
+    tamper: Callable[[Path], Path],
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(Settings(model_dir=models_copy), registry)
+    shutil.rmtree(models_copy / "gbm")
+    reloaded = client.post("/admin/reload")
+    assert reloaded.status_code == 200
+    assert reloaded.json() == {"models": ["ensemble", "linear"], "default_model": "ensemble"}
+    assert client.post("/v1/predict", json={"url": "a.com", "model": "gbm"}).status_code == 422
+
+    tamper(models_copy / "linear")
+    failed = client.post("/admin/reload")
+    assert failed.status_code == 500
+    assert failed.json()["error"]["code"] == "reload_failed"
+    assert "sha256" in failed.json()["error"]["message"]
+    kept = client.post("/v1/predict", json={"url": "a.com", "model": "linear"})
+    assert kept.status_code == 200  # the old, verified linear model still serves

@@ -1,0 +1,186 @@
+"""Models from a URL: a .tar.gz release asset served by a local HTTP server."""
+
+import hashlib
+import io
+import tarfile
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from model_service.core import remote
+from model_service.core.config import Settings
+from model_service.core.remote import ModelSourceError, fetch_models
+from model_service.server import run
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output clean."""
+
+
+@pytest.fixture
+def release(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A directory served over HTTP on 127.0.0.1, and its base URL."""
+    served = tmp_path / "release"
+    served.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield served, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def pack(archive: Path, members: dict[str, Path], prefix: str = "") -> None:
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, source in members.items():
+            tar.add(source, arcname=prefix + name)
+
+
+def pack_raw(archive: Path, build: Callable[[tarfile.TarFile], None]) -> None:
+    with tarfile.open(archive, "w:gz") as tar:
+        build(tar)
+
+
+def test_service_loads_models_from_a_url(
+    release: tuple[Path, str],
+    artifact_root: Path,
+    tmp_path: Path,
+    make_client: Callable[..., TestClient],
+) -> None:
+    served, base = release
+    pack(served / "models.tar.gz", {p.name: p for p in artifact_root.iterdir()})
+    settings = Settings(
+        model_url=f"{base}/models.tar.gz",
+        model_dir=tmp_path / "unused",
+        model_cache_dir=tmp_path / "cache",
+    )
+    client = make_client(settings)
+    assert [m["name"] for m in client.get("/v1/models").json()["models"]] == [
+        "ensemble",
+        "gbm",
+        "linear",
+    ]
+    assert (
+        client.post("/v1/predict", json={"url": "https://www.google.com/"}).json()["label"]
+        == "legitimate"
+    )
+    assert client.post("/admin/reload").status_code == 200  # same archive: the cached extraction
+
+
+def test_archives_may_wrap_the_artifacts_in_one_folder(
+    release: tuple[Path, str], artifact_root: Path, tmp_path: Path
+) -> None:
+    served, base = release
+    pack(served / "wrapped.tar.gz", {"linear": artifact_root / "linear"}, prefix="models/")
+    root = fetch_models(f"{base}/wrapped.tar.gz", tmp_path / "cache")
+    assert root.name == "models"
+    assert (root / "linear" / "model.json").is_file()
+
+
+def test_same_archive_is_extracted_once(
+    release: tuple[Path, str], artifact_root: Path, tmp_path: Path
+) -> None:
+    served, base = release
+    pack(served / "one.tar.gz", {"linear": artifact_root / "linear"})
+    first = fetch_models(f"{base}/one.tar.gz", tmp_path / "cache")
+    marker = first / "marker"
+    marker.write_text("kept")
+    assert fetch_models(f"{base}/one.tar.gz", tmp_path / "cache") == first
+    assert marker.is_file()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # no staging left
+
+
+def test_a_concurrent_extraction_of_the_same_archive_is_reused(
+    release: tuple[Path, str], artifact_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served, base = release
+    pack(served / "one.tar.gz", {"linear": artifact_root / "linear"})
+    real_extract = remote._extract
+
+    def another_process_finishes_first(archive: Path, destination: Path) -> None:
+        real_extract(archive, destination)
+        cache = destination.parent.parent  # <cache>/<staging>/extracted
+        real_extract(archive, cache / hashlib.sha256(archive.read_bytes()).hexdigest())
+
+    monkeypatch.setattr(remote, "_extract", another_process_finishes_first)
+    root = fetch_models(f"{base}/one.tar.gz", tmp_path / "cache")
+    assert (root / "linear" / "model.json").is_file()
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def _escaping_member(tar: tarfile.TarFile) -> None:
+    payload = b"owned"
+    member = tarfile.TarInfo("../escaped.txt")
+    member.size = len(payload)
+    tar.addfile(member, io.BytesIO(payload))
+
+
+def _escaping_link(tar: tarfile.TarFile) -> None:
+    member = tarfile.TarInfo("linear")
+    member.type = tarfile.SYMTYPE
+    member.linkname = "/etc"
+    tar.addfile(member)
+
+
+@pytest.mark.parametrize("build", [_escaping_member, _escaping_link])
+def test_unsafe_archives_are_refused(
+    release: tuple[Path, str], tmp_path: Path, build: Callable[[tarfile.TarFile], None]
+) -> None:
+    served, base = release
+    pack_raw(served / "evil.tar.gz", build)
+    cache = tmp_path / "cache"
+    with pytest.raises(ModelSourceError, match="not a safe, readable"):
+        fetch_models(f"{base}/evil.tar.gz", cache)
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not any(cache.rglob("escaped.txt"))
+    assert list(cache.iterdir()) == []
+
+
+def test_archive_without_artifacts_is_refused(release: tuple[Path, str], tmp_path: Path) -> None:
+    served, base = release
+    (tmp_path / "readme.txt").write_text("no models here")
+    pack(served / "empty.tar.gz", {"readme.txt": tmp_path / "readme.txt"})
+    with pytest.raises(ModelSourceError, match="no model artifacts"):
+        fetch_models(f"{base}/empty.tar.gz", tmp_path / "cache")
+
+
+def test_not_a_tarball_is_refused(release: tuple[Path, str], tmp_path: Path) -> None:
+    served, base = release
+    (served / "models.tar.gz").write_bytes(b"<html>not found</html>")
+    with pytest.raises(ModelSourceError, match="not a safe, readable"):
+        fetch_models(f"{base}/models.tar.gz", tmp_path / "cache")
+
+
+def test_http_errors_are_reported(release: tuple[Path, str], tmp_path: Path) -> None:
+    _, base = release
+    with pytest.raises(ModelSourceError, match="cannot download"):
+        fetch_models(f"{base}/missing.tar.gz", tmp_path / "cache")
+
+
+def test_oversized_downloads_stop(
+    release: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served, base = release
+    (served / "big.tar.gz").write_bytes(b"x" * 4096)
+    monkeypatch.setattr(remote, "MAX_ARCHIVE_BYTES", 1024)
+    with pytest.raises(ModelSourceError, match="larger than 1024 bytes"):
+        fetch_models(f"{base}/big.tar.gz", tmp_path / "cache")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_start_up_refuses_an_unreachable_model_url(
+    release: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, base = release
+    settings = Settings(model_url=f"{base}/missing.tar.gz", model_cache_dir=tmp_path / "cache")
+    with pytest.raises(SystemExit, match="model-service cannot start: cannot download"):
+        run(settings)
