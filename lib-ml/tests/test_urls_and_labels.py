@@ -68,7 +68,8 @@ def test_userinfo_is_kept_as_a_signal() -> None:
         ("http://a.com/\x00", "control"),
         ("http://a.com:99999/", "parsed"),
         ("x" * (MAX_URL_LENGTH + 1), "longer"),
-        ("http://\udcff.com/", "internationalized"),
+        ("http://\udcff.com/", "Unicode"),
+        ("http://a.com/\ud800", "Unicode"),
     ],
 )
 def test_invalid_input_raises(raw: str, reason: str) -> None:

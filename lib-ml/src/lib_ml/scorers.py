@@ -118,6 +118,12 @@ class TreeScorer:
         if self.feature.size and int(self.feature.max()) >= n_features:
             raise ArtifactError("a tree splits on a feature the featurizer does not produce")
         self.depth = self._max_depth()
+        leaf = self.feature < 0
+        itself = np.arange(self.feature.size, dtype=np.int32)
+        self._walk_feature = np.where(leaf, 0, self.feature)
+        self._walk_threshold = np.where(leaf, np.inf, self.threshold)
+        self._walk_left = np.where(leaf, itself, self.left)
+        self._walk_right = np.where(leaf, itself, self.right)
 
     def _max_depth(self) -> int:
         depth = 0
@@ -173,22 +179,27 @@ class TreeScorer:
     def _walk(
         self, X: FloatArray, contributions: npt.NDArray[np.float64] | None
     ) -> npt.NDArray[np.int32]:
+        """Leaf index per (row, tree). Leaves loop to themselves (feature 0, threshold +inf,
+        both children = self), so every level is the same few gathers with no masks, and
+        the walk stops as soon as no node moves."""
         X = np.asarray(X, dtype=np.float64)
+        n_columns = X.shape[1]
+        flat = X.ravel()
         rows = np.arange(X.shape[0])[:, np.newaxis]
         nodes = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
         for _ in range(self.depth):
-            split = self.feature[nodes]
-            internal = split >= 0
-            go_left = X[rows, np.where(internal, split, 0)] <= self.threshold[nodes]
-            children = np.where(go_left, self.left[nodes], self.right[nodes])
-            following = np.where(internal, children, nodes)
+            features = self._walk_feature[nodes]
+            go_left = flat[rows * n_columns + features] <= self._walk_threshold[nodes]
+            following = np.where(go_left, self._walk_left[nodes], self._walk_right[nodes])
             if contributions is not None:
-                gain = np.where(internal, self.value[following] - self.value[nodes], 0.0)
+                # A leaf's self-loop adds 0: value[following] - value[nodes] vanishes.
                 np.add.at(
                     contributions,
-                    (np.broadcast_to(rows, split.shape), np.where(internal, split, 0)),
-                    gain,
+                    (np.broadcast_to(rows, features.shape), features),
+                    self.value[following] - self.value[nodes],
                 )
+            if np.array_equal(following, nodes):
+                break
             nodes = following
         return nodes
 

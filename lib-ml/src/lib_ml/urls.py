@@ -76,6 +76,10 @@ def normalize_url(raw: str) -> NormalizedUrl:
         raise InvalidUrlError(f"the URL is longer than {MAX_URL_LENGTH} characters")
     if _CONTROL.search(url):
         raise InvalidUrlError("the URL contains control characters")
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates: not text any featurizer can read
+        raise InvalidUrlError("the URL is not valid Unicode") from exc
     match = _SCHEME.match(url)
     # "host:8080/path" parses as scheme "host"; only a known scheme shape with "//" counts.
     if match and match.group(2):
