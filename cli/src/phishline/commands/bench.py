@@ -13,6 +13,17 @@ console = Console()
 REPORTS = Path("reports") / "bench"
 
 
+def require_models(model_dir: Path) -> None:
+    """Refuse at once a directory without artifacts: the service would never become ready."""
+    from lib_ml import find_artifacts
+
+    if not find_artifacts(model_dir):
+        raise typer.BadParameter(
+            f"no model artifacts in {model_dir}; train first (`phishline train`)",
+            param_hint="--model-dir",
+        )
+
+
 def save(name: str, payload: Any) -> Path:
     REPORTS.mkdir(parents=True, exist_ok=True)
     path = REPORTS / f"{name}.json"
@@ -38,3 +49,75 @@ def bench_train(
         )  # fmt: skip
     console.print(table)
     console.print(f"saved {save('train', results)}")
+
+
+@app.command("serve")
+def bench_serve(
+    model_dir: Annotated[Path, typer.Option(help="Directory of model artifacts.")] = Path("models"),
+    seconds: Annotated[float, typer.Option(help="Seconds per measured case.")] = 5.0,
+    connections: Annotated[int, typer.Option(help="Keep-alive connections of the load.")] = 16,
+    batch_size: Annotated[int, typer.Option(help="URLs per batch request.")] = 1000,
+    log_level: Annotated[str, typer.Option(help="model-service's log level.")] = "info",
+) -> None:
+    """model-service alone: throughput, latency, CPU per request and memory of one process."""
+    from model_service.bench import run_bench
+
+    require_models(model_dir)
+    results = run_bench(model_dir, seconds, connections, batch_size, log_level)
+    table = Table("case", "req/s", "items/s", "p50 ms", "p99 ms", "failures", "CPU ms/req")
+    for case in ("bare_json", "single_predict", "single_predict_no_explanation",
+                 "batch_predict_linear"):  # fmt: skip
+        row = results[case]
+        table.add_row(
+            case, f"{row['requests_per_s']:,.0f}", f"{row['items_per_s']:,.0f}",
+            f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}", str(row["failures"]),
+            f"{row['server_cpu_ms_per_request']:.2f}",
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"RSS {results['rss_mib']} MiB (peak {results['peak_rss_mib']} MiB)")
+    console.print(f"saved {save('serve', results)}")
+
+
+@app.command("e2e")
+def bench_e2e(
+    model_dir: Annotated[Path, typer.Option(help="Directory of model artifacts.")] = Path("models"),
+    concurrency: Annotated[
+        str, typer.Option(help="Comma-separated numbers of concurrent clients.")
+    ] = "1,2,4,8,16,32",
+    seconds: Annotated[float, typer.Option(help="Seconds per concurrency level.")] = 5.0,
+    sustain_seconds: Annotated[
+        float, typer.Option(help="Seconds of the run at 80 % of the maximum.")
+    ] = 10.0,
+    soak: Annotated[
+        bool, typer.Option("--soak", help="Sustain the 80 % load for --soak-seconds instead.")
+    ] = False,
+    soak_seconds: Annotated[float, typer.Option(help="Length of the --soak run.")] = 600.0,
+    variant: Annotated[str, typer.Option(help="App variant in front of model-service.")] = "v1",
+    log_level: Annotated[str, typer.Option(help="Both servers' log level.")] = "info",
+) -> None:
+    """The app and model-service as real processes: throughput and latency against concurrency
+    (through the app and straight to model-service), then 80 % of the app's maximum sustained,
+    with both servers' memory. JSON, Markdown and PNG plots under reports/bench/."""
+    from phishline.bench_e2e.measure import run_e2e_bench
+    from phishline.bench_e2e.report import write_report
+
+    require_models(model_dir)
+    levels = tuple(int(level) for level in concurrency.split(","))
+    results = run_e2e_bench(
+        model_dir, levels, seconds, soak_seconds if soak else sustain_seconds, variant, log_level
+    )
+    table = Table("target", "clients", "req/s", "p50 ms", "p99 ms", "errors")
+    for row in results["sweep"]:
+        table.add_row(
+            row["target"], str(row["concurrency"]), f"{row['requests_per_s']:.1f}",
+            f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}", str(row["errors"]),
+        )  # fmt: skip
+    console.print(table)
+    run = results["sustained"]
+    console.print(
+        f"sustained {run['seconds']:g} s at {run['target_rate_per_s']} req/s: "
+        f"{run['errors']} errors of {run['requests']}, p99 {run['p99_ms']:.1f} ms, RSS growth "
+        + ", ".join(f"{name} {m['growth']:+.1%}" for name, m in run["rss_mib"].items())
+    )
+    for path in (save("e2e", results), *write_report(results, REPORTS)):
+        console.print(f"saved {path}")
