@@ -11,6 +11,7 @@ import numpy.typing as npt
 from lib_ml.artifact import Artifact, ArtifactError, read_artifact
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.labels import LABEL_MAP, decode_label
+from lib_ml.mutants import mutant_set
 from lib_ml.scorers import (
     Contribution,
     LinearScorer,
@@ -115,9 +116,24 @@ class Predictor:
         members = self._member_logits(urls)
         return self.stacker.logits(members) if self.stacker is not None else members[0]
 
-    def predict_proba(self, urls: Sequence[str]) -> npt.NDArray[np.float64]:
-        """P(phishing) per URL, same length and order as `urls`; raises BatchInputError."""
-        return sigmoid(self.logits_normalized(normalize_batch(urls)))
+    def predict_proba(
+        self, urls: Sequence[str], *, repair: bool = False
+    ) -> npt.NDArray[np.float64]:
+        """P(phishing) per URL, same length and order as `urls`; raises BatchInputError.
+        With `repair`, each URL's is the mean over its mutant set (`lib_ml.mutants`)."""
+        return self._probabilities(urls, normalize_batch(urls), repair)
+
+    def _probabilities(
+        self, urls: Sequence[str], normalized: list[NormalizedUrl], repair: bool
+    ) -> npt.NDArray[np.float64]:
+        if not repair:
+            return sigmoid(self.logits_normalized(normalized))
+        # One batch over all mutants of all URLs, then the mean per URL.
+        groups = [mutant_set(url) for url in urls]
+        sizes = np.array([len(group) for group in groups], dtype=np.int64)
+        probabilities = sigmoid(self.logits_normalized([m for group in groups for m in group]))
+        owner = np.repeat(np.arange(len(groups)), sizes)
+        return np.bincount(owner, weights=probabilities) / sizes
 
     def label_of(self, probability: float) -> str:
         return decode_label(int(probability >= self.threshold))
@@ -139,9 +155,11 @@ class Predictor:
             ]
         return top_contributions(shares, top_k)
 
-    def predict(self, urls: Sequence[str], explain_top_k: int = 0) -> list[Prediction]:
+    def predict(
+        self, urls: Sequence[str], explain_top_k: int = 0, *, repair: bool = False
+    ) -> list[Prediction]:
         normalized = normalize_batch(urls)
-        probabilities = sigmoid(self.logits_normalized(normalized))
+        probabilities = self._probabilities(urls, normalized, repair)
         return [
             Prediction(
                 url=raw,
