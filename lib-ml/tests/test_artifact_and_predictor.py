@@ -181,3 +181,14 @@ def test_properties(artifacts: Path) -> None:
     assert predictor.metrics["validation"]["f1"] == 1.0
     assert predictor.label_of(0.5) == "phishing"
     assert predictor.label_of(0.49) == "legitimate"
+
+
+def test_truncated_weights_with_a_matching_hash_are_refused_clearly(copy_of) -> None:  # type: ignore[no-untyped-def]
+    directory = copy_of("linear")
+    path = directory / "linear.npz"
+    path.write_bytes(path.read_bytes()[:100])
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["files"]["linear.npz"] = sha256_file(path)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="not a readable"):
+        read_artifact(directory)

@@ -51,10 +51,9 @@ def truncate_weights_and_rehash(artifact: Path) -> str:
     return name
 
 
-# Known gaps: model-service's registry turns only ArtifactError and OSError into its clear
-# refusal, and lib-ml raises neither for these (see docs/reliability.md).
+# Known gap: model-service's registry turns only ArtifactError and OSError into its clear
+# refusal, and lib-ml raises neither for this (see docs/reliability.md).
 UNCHECKED_MANIFEST = "lib-ml's Predictor raises ValueError on a mistyped model.json field"
-UNREADABLE_NPZ = "lib-ml's read_artifact lets numpy's zipfile.BadZipFile through"
 
 
 @pytest.mark.parametrize(
@@ -64,10 +63,7 @@ UNREADABLE_NPZ = "lib-ml's read_artifact lets numpy's zipfile.BadZipFile through
         pytest.param(
             mistype_threshold, marks=pytest.mark.xfail(strict=True, reason=UNCHECKED_MANIFEST)
         ),
-        pytest.param(
-            truncate_weights_and_rehash,
-            marks=pytest.mark.xfail(strict=True, reason=UNREADABLE_NPZ),
-        ),
+        truncate_weights_and_rehash,
     ],
 )
 def test_serve_model_refuses_a_corrupt_artifact_clearly(

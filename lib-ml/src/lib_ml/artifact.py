@@ -123,9 +123,10 @@ def read_artifact(directory: Path) -> Artifact:
                 f"recorded in {MANIFEST} (the file was modified or corrupted)"
             )
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            # Our own handle: numpy leaks the one it opens when the archive is unreadable.
+            with path.open("rb") as stream, np.load(stream, allow_pickle=False) as npz:
                 weights[file_name] = {key: npz[key] for key in npz.files}
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise ArtifactError(f"{path} is not a readable .npz file: {exc}") from exc
     return Artifact(manifest=manifest, weights=weights)
 
