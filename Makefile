@@ -14,7 +14,7 @@ SRC := $(foreach p,$(PACKAGES),$(p)/src)
 CHECKOV := .venv-checkov/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv bootstrap system run test lint typecheck pylint fmt cov lock clean
+.PHONY: help venv bootstrap system run test lint typecheck pylint fmt cov lock clean mutation
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ cov: $(INSTALLED) $(CHECKOV)  ## tests with the branch coverage report (fails un
 	$(BIN)/pytest --cov --cov-report=term --cov-report=xml $(PYTEST_ARGS)
 
 test: bootstrap $(CHECKOV) lint cov  ## everything CI checks
+
+mutation: $(INSTALLED)  ## mutation testing of lib-ml (mutmut, long): writes reports/mutation.md
+	$(BIN)/phishline report mutation
 
 lock:  ## recompile the hashed requirements files (no index URL is recorded)
 	$(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header \

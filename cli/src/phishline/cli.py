@@ -46,6 +46,7 @@ from phishline.commands import (  # noqa: E402  (after `app` on purpose)
     experiment,
     feedback,
     pipeline,
+    report,
     serve,
     up,
 )
@@ -56,6 +57,7 @@ app.command("evaluate")(pipeline.evaluate)
 app.add_typer(serve.app, name="serve")
 app.command("up")(up.up)
 app.add_typer(bench.app, name="bench")
+app.add_typer(report.app, name="report")
 app.add_typer(canary.app, name="canary")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(feedback.app, name="feedback")

@@ -1,0 +1,170 @@
+"""`phishline report ...`: each command prints its figures and saves its report; the heavy
+computations behind them are tested in model-training/tests/ml."""
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from phishline import app
+
+runner = CliRunner()
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_lists_its_commands() -> None:
+    result = runner.invoke(app, ["report", "--help"])
+    assert result.exit_code == 0
+    for command in ("data", "feature-cost", "mutamorphic", "mutation", "ml-test-score"):
+        assert command in result.output
+
+
+def write_split(path: Path, offset: int, duplicate_of: int | None = None) -> None:
+    """30 URLs on their own domains, half of them phishing."""
+    lines = []
+    for i in range(30):
+        site = duplicate_of * 30 + i if duplicate_of is not None else offset * 30 + i
+        label = "phishing" if i % 2 else "legitimate"
+        lines.append(f"{label}\thttp://site{site}.com/page/{i % 7}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_report_data_saves_the_plots_and_fails_on_a_leak(tmp_path: Path) -> None:
+    for offset, name in enumerate(("train", "val", "test")):
+        write_split(tmp_path / "prepared" / f"{name}.txt", offset)
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "data",
+            "--prepared",
+            str(tmp_path / "prepared"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "leakage: ok" in result.output
+    assert "url_length" in result.output
+    assert (tmp_path / "out" / "url_length.png").read_bytes().startswith(PNG)
+    write_split(tmp_path / "prepared" / "test.txt", 2, duplicate_of=0)  # test = train's sites
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "data",
+            "--prepared",
+            str(tmp_path / "prepared"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "leakage: 60 problems" in result.output
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+<testcase classname="model-training.tests.ml.model.test_quality" name="test_models_are_numerically_stable[gbm]"/>
+<testcase classname="model-training.tests.ml.model.test_quality" name="test_a_model_with_a_non_finite_weight_is_caught"/>
+</testsuite></testsuites>
+"""
+
+
+def test_report_ml_test_score_from_a_junit_file(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    out = tmp_path / "score.md"
+    result = runner.invoke(
+        app, ["report", "ml-test-score", "--junit", str(tmp_path / "junit.xml"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Models are numerically stable" in result.output
+    assert "Monitoring: 1/7" in result.output
+    assert "ML Test Score: 0" in result.output
+    assert "### Monitor 5. Models are numerically stable: passed, 1 point" in out.read_text()
+
+
+class FakeModel:
+    """Scores URLs by their length, which the rewrites change."""
+
+    name = "fake"
+    threshold = 0.5
+
+    def predict_proba(self, urls: list[str], **_options: Any) -> Any:
+        return np.array([(len(u) % 10) / 10 for u in urls], dtype=np.float64)
+
+
+def test_report_mutamorphic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lib_ml
+
+    monkeypatch.setattr(lib_ml.Predictor, "load", staticmethod(lambda _directory: FakeModel()))
+    (tmp_path / "urls.txt").write_text(
+        "phishing\thttp://a.com/x/y?b=1&c=2\nlegitimate\thttps://b.org/\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "mutamorphic",
+            "--model-dir",
+            str(tmp_path),
+            "--data",
+            str(tmp_path / "urls.txt"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "query_order" in result.output
+    assert (
+        (tmp_path / "out" / "mutamorphic.md")
+        .read_text()
+        .startswith("# Mutamorphic test: fake on 2 URLs")
+    )
+
+
+def test_report_feature_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_training import feature_cost
+
+    cost = feature_cost.GroupCost(
+        "ngram",
+        "linear",
+        12.5,
+        3.0,
+        1.0,
+        0.5,
+        {"f1": 0.9, "roc_auc": 0.95, "log_loss": 0.2},
+        0.0123,
+    )
+    seen: list[int | None] = []
+
+    def fake_report(limit: int | None = None) -> tuple[list[Any], list[Path]]:
+        seen.append(limit)
+        return [cost], [tmp_path / "feature_cost.md"]
+
+    monkeypatch.setattr(feature_cost, "feature_cost_report", fake_report)
+    result = runner.invoke(app, ["report", "feature-cost", "--limit", "300"])
+    assert result.exit_code == 0, result.output
+    assert seen == [300]
+    assert "+0.0123" in result.output
+    assert "feature_cost.md" in result.output
+
+
+def test_report_mutation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_training import mutation
+
+    def fake_report(max_children: int = 2) -> Path:
+        path = tmp_path / "mutation.md"
+        path.write_text(
+            mutation.render_markdown({("lib_ml.urls", "f"): Counter(killed=3, survived=1)})
+        )
+        assert max_children == 4
+        return path
+
+    monkeypatch.setattr(mutation, "mutation_report", fake_report)
+    result = runner.invoke(app, ["report", "mutation", "--max-children", "4"])
+    assert result.exit_code == 0, result.output
+    assert "Mutation score: 75.0%" in result.output

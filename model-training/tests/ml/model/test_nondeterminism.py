@@ -1,0 +1,109 @@
+"""Non-determinism: the same seed gives bit-identical weights and metrics; different seeds
+give test F1 scores within a spread from params.yaml. A trainer that ignores its seed and an
+unstable training are caught."""
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lib_ml import Predictor
+from lib_ml.artifact import read_manifest
+from model_training import train as train_module
+from model_training.metrics import classification_metrics
+from model_training.train import Split
+
+# Differ between two runs by design: the build time and the measured training time.
+VOLATILE = ("created", "training_seconds")
+
+
+def differences(first: Path, second: Path) -> list[str]:
+    """What differs between two model directories: weight files (sha256) and manifests."""
+    found = []
+    for family in sorted(p.name for p in first.iterdir()):
+        a, b = (read_manifest(root / family) for root in (first, second))
+        found += [
+            f"{family}: {key}"
+            for key in sorted(set(a) | set(b))
+            if key not in VOLATILE and a.get(key) != b.get(key)
+        ]
+    return found
+
+
+def test_same_seed_gives_bit_identical_weights_and_metrics(
+    models: Path, train_small: Callable[..., Path], tmp_path: Path
+) -> None:
+    again = train_small(tmp_path / "again")
+    assert differences(models, again) == []
+
+
+def test_a_trainer_that_ignores_its_seed_is_caught(
+    train_small: Callable[..., Path], tmp_path: Path, monkeypatch: Any
+) -> None:
+    fit_linear = train_module.fit_linear
+
+    def unseeded(urls: Any, y: Any, params: Any, _seed: int) -> Any:
+        return fit_linear(urls, y, params, secrets.randbelow(2**31))
+
+    monkeypatch.setattr(train_module, "fit_linear", unseeded)
+    first = train_small(tmp_path / "first", families=("linear",))
+    second = train_small(tmp_path / "second", families=("linear",))
+    assert "linear: files" in differences(first, second)
+
+
+def test_f1_differs_little_between_seeds(
+    models: Path,
+    train_small: Callable[..., Path],
+    training_params: dict[str, Any],
+    splits: dict[str, Split],
+    thresholds: dict[str, Any],
+    tmp_path: Path,
+    record_testsuite_property: Any,
+) -> None:
+    limits = thresholds["nondeterminism"]
+    assert len(limits["seeds"]) >= 3
+    f1 = []
+    for seed in limits["seeds"]:
+        # The default seed's models are already trained.
+        trained = (
+            models
+            if seed == training_params["seed"]
+            else train_small(tmp_path / str(seed), seed=seed)
+        )
+        model = Predictor.load(trained / "ensemble")
+        scores = model.predict_proba(splits["test"].raw)
+        f1.append(classification_metrics(splits["test"].y, scores, model.threshold)["f1"])
+    seeds = ", ".join(
+        f"{seed}: {value:.4f}" for seed, value in zip(limits["seeds"], f1, strict=True)
+    )
+    record_testsuite_property("test F1 of the sample-trained ensemble per seed", seeds)
+    assert max(f1) - min(f1) <= limits["max_f1_spread"], f1
+
+
+def test_an_unstable_training_is_caught(
+    train_small: Callable[..., Path],
+    splits: dict[str, Split],
+    training_params: dict[str, Any],
+    thresholds: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    # A broken configuration: boosting steps 100 times too long on 10 % bags of the data
+    # overshoot, so the model depends on the seed more than on the data.
+    gbm = {
+        **training_params["gbm"],
+        "learning_rate": 5.0,
+        "bagging_fraction": 0.1,
+        "feature_fraction": 0.3,
+    }
+    monkeypatch.setitem(training_params, "gbm", gbm)
+    test = splits["test"]
+    f1 = []
+    for seed in thresholds["nondeterminism"]["seeds"]:
+        model = Predictor.load(
+            train_small(tmp_path / str(seed), seed=seed, families=("gbm",)) / "gbm"
+        )
+        f1.append(
+            classification_metrics(test.y, model.predict_proba(test.raw), model.threshold)["f1"]
+        )
+    assert max(f1) - min(f1) > thresholds["nondeterminism"]["max_f1_spread"], f1
