@@ -82,6 +82,9 @@ def test_pickled_npz_is_never_loaded(copy_of) -> None:  # type: ignore[no-untype
         (lambda m: m.update(family="forest"), "unknown model family"),
         (lambda m: m.update(label_map={"phishing": 0, "legitimate": 1}), "label map"),
         (lambda m: m["files"].update({"../x.npz": "0"}), "missing"),
+        (lambda m: m.update(threshold="high"), "'threshold' must be int or float, not str"),
+        (lambda m: m.update(name=None), "'name' must be str"),
+        (lambda m: m["featurizer"].pop("ngram"), "missing or mistyped"),
     ],
 )
 def test_invalid_manifests_are_refused(copy_of, mutate, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -51,18 +51,11 @@ def truncate_weights_and_rehash(artifact: Path) -> str:
     return name
 
 
-# Known gap: model-service's registry turns only ArtifactError and OSError into its clear
-# refusal, and lib-ml raises neither for this (see docs/reliability.md).
-UNCHECKED_MANIFEST = "lib-ml's Predictor raises ValueError on a mistyped model.json field"
-
-
 @pytest.mark.parametrize(
     "damage",
     [
         truncate_manifest,
-        pytest.param(
-            mistype_threshold, marks=pytest.mark.xfail(strict=True, reason=UNCHECKED_MANIFEST)
-        ),
+        mistype_threshold,
         truncate_weights_and_rehash,
     ],
 )

@@ -18,11 +18,16 @@ import numpy.typing as npt
 
 FORMAT_VERSION = 1
 MANIFEST = "model.json"
-REQUIRED_KEYS = (
-    "format_version", "name", "family", "version", "created", "training_data_sha256",
-    "params", "metrics", "label_map", "threshold", "featurizer", "feature_distributions",
-    "files",
-)  # fmt: skip
+
+
+# The JSON type of each required model.json value (bool is refused where a number is due).
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "format_version": (int,), "name": (str,), "family": (str,), "version": (str,),
+    "created": (str,), "training_data_sha256": (str,), "params": (dict,), "metrics": (dict,),
+    "label_map": (dict,), "threshold": (int, float), "featurizer": (dict,),
+    "feature_distributions": (dict,), "files": (dict,),
+}  # fmt: skip
+REQUIRED_KEYS = tuple(FIELD_TYPES)
 
 Arrays = dict[str, npt.NDArray[Any]]
 
@@ -99,6 +104,13 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     missing = [key for key in REQUIRED_KEYS if key not in manifest]
     if missing:
         raise ArtifactError(f"{path} lacks the keys {missing}")
+    for key, expected in FIELD_TYPES.items():
+        value = manifest[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise ArtifactError(
+                f"{path}: {key!r} must be {' or '.join(t.__name__ for t in expected)}, "
+                f"not {type(value).__name__} ({value!r:.60})"
+            )
     if manifest["format_version"] != FORMAT_VERSION:
         raise ArtifactError(
             f"{path} has format_version {manifest['format_version']!r}; "

@@ -88,7 +88,14 @@ class Predictor:
 
     @classmethod
     def load(cls, directory: Path | str) -> "Predictor":
-        return cls(read_artifact(Path(directory)))
+        """Read, verify and load an artifact; any defect is an ArtifactError naming it."""
+        artifact = read_artifact(Path(directory))
+        try:
+            return cls(artifact)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(
+                f"{directory}: model.json holds a missing or mistyped value ({exc!r})"
+            ) from exc
 
     @property
     def name(self) -> str:
