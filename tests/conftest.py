@@ -32,6 +32,7 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     random.Random(0).shuffle(examples)
     params = load_params(REPO)["train"]
     params["linear"]["hash_bits"] = 16
+    params["gbm"]["num_threads"] = 1  # few rows: OpenMP's spin-up costs more than it saves
     models = tmp_path_factory.mktemp("models")
     build_models(
         Split.from_examples(examples[:3000]),

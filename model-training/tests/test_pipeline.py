@@ -38,6 +38,8 @@ def write_project(root: Path, mirror: Path, ebbu: dict[str, list[str]]) -> None:
     params = load_params(REPO)
     params["data"] = {"mirror": str(mirror), "sources": [{"name": "ebbu", "files": files}]}
     params["train"]["linear"]["hash_bits"] = 16
+    # One thread: on a few thousand rows OpenMP's spin-up costs more than it saves.
+    params["train"]["gbm"]["num_threads"] = 1
     params["evaluate"]["external"] = [
         {"name": "again", "format": "dl", "paths": ["external/sample.txt"]}
     ]

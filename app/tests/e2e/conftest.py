@@ -137,6 +137,7 @@ def trained_models(e2e_dir: Path) -> Path:
     examples = examples[:4000]
     params = load_params(REPO)["train"]
     params["linear"]["hash_bits"] = 16
+    params["gbm"]["num_threads"] = 1  # few rows: OpenMP spin-up costs more than it saves
     models = e2e_dir / "models"
     build_models(
         Split.from_examples(examples[:3000]), Split.from_examples(examples[3000:]), params, models
