@@ -4,7 +4,6 @@ Every family writes a lib-ml artifact under models/<family>/ with its validation
 the decision threshold chosen on the validation split.
 """
 
-import hashlib
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from lib_ml import LABEL_MAP, NormalizedUrl, normalize_url, write_artifact
+from lib_ml.artifact import sha256_file
 from lib_ml.drift import reference_distributions
 from lib_ml.features import (
     LEXICAL_FEATURES,
@@ -140,12 +140,8 @@ def fit_stacker(member_logits: Sequence[Logits], y: npt.NDArray[np.int64], seed:
     return Stacker(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]))
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _created() -> str:
-    """Build time; SOURCE_DATA_EPOCH-style override keeps artifacts reproducible."""
+    """Build time; SOURCE_DATE_EPOCH, when set, makes artifacts reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
     return moment.isoformat(timespec="seconds")
@@ -210,7 +206,11 @@ def train_families(
 
 
 def manifest_for(
-    model: Trained, val: Split, train: Split, params: dict[str, Any], data_sha256: str
+    model: Trained,
+    val: Split,
+    params: dict[str, Any],
+    data_sha256: str,
+    feature_distributions: dict[str, Any],
 ) -> dict[str, Any]:
     probabilities = sigmoid(model.val_logits)
     threshold = best_f1_threshold(val.y, probabilities)
@@ -229,7 +229,7 @@ def manifest_for(
         "label_map": LABEL_MAP,
         "threshold": threshold,
         "featurizer": featurizer,
-        "feature_distributions": reference_distributions(train.texts),
+        "feature_distributions": feature_distributions,
         "training_seconds": round(model.seconds, 3),
     }
     if "stacker" in model.extra:
@@ -250,7 +250,7 @@ def train(root: Path | None = None) -> list[dict[str, Any]]:
         progress.advance(task)
         return build_models(
             train_split, val_split, params, paths.models,
-            data_sha256=_sha256(paths.prepared / "train.txt"), progress=progress,
+            data_sha256=sha256_file(paths.prepared / "train.txt"), progress=progress,
         )  # fmt: skip
 
 
@@ -264,9 +264,10 @@ def build_models(
 ) -> list[dict[str, Any]]:
     """Train the configured families and write one artifact each under models_dir/<family>."""
     models = train_families(train_split, val_split, params, progress)
+    distributions = reference_distributions(train_split.texts)  # the same for every family
     manifests = []
     for model in models:
-        manifest = manifest_for(model, val_split, train_split, params, data_sha256)
+        manifest = manifest_for(model, val_split, params, data_sha256, distributions)
         write_artifact(models_dir / model.family, manifest, model.weights)
         manifests.append(manifest)
     return manifests
