@@ -10,9 +10,10 @@ from lib_ml.drift import reference_distributions
 from lib_ml.features import (
     LEXICAL_FEATURES,
     NgramConfig,
-    document_frequency_idf,
+    document_frequencies,
     lexical_matrix,
     ngram_counts,
+    smoothed_idf,
     tfidf_rows,
 )
 from lib_ml.predictor import LINEAR_FILE, TREES_FILE
@@ -59,7 +60,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     normalized = [normalize_url(u) for u in urls]
     config = NgramConfig(1, 4, 14, host_ngrams=True)
     counts = ngram_counts(normalized, config)
-    idf = document_frequency_idf(counts)
+    idf = smoothed_idf(document_frequencies(counts), counts.shape[0])
     linear = LogisticRegression(C=10.0).fit(tfidf_rows(counts, idf), y)
     linear_arrays = {
         "coef": linear.coef_[0].astype(np.float32),

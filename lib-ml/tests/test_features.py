@@ -9,12 +9,13 @@ from lib_ml.features import (
     LEXICAL_FEATURES,
     NgramConfig,
     concat_row_entries,
-    document_frequency_idf,
+    document_frequencies,
     hash_ngrams,
     lexical_matrix,
     lexical_vector,
     ngram_counts,
     ngram_hash,
+    smoothed_idf,
     tfidf_rows,
 )
 
@@ -79,7 +80,7 @@ def test_concat_row_entries_equals_sum() -> None:
 
 def test_tfidf_rows_are_unit_length_and_idf_weighted() -> None:
     counts = hash_ngrams(["abc", "abd", ""], CONFIG)
-    idf = document_frequency_idf(counts)
+    idf = smoothed_idf(document_frequencies(counts), counts.shape[0])
     rows = tfidf_rows(counts, idf)
     norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
     # Row norms are over entries (duplicates apart), so the summed row is unit length only

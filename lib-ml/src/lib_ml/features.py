@@ -169,11 +169,6 @@ def smoothed_idf(df: npt.NDArray[np.int64], n_docs: int) -> FloatArray:
     return idf
 
 
-def document_frequency_idf(counts: sp.csr_matrix) -> FloatArray:
-    """The smoothed idf of one batch of counts."""
-    return smoothed_idf(document_frequencies(counts), counts.shape[0])
-
-
 # --- lexical features -------------------------------------------------------------------
 
 SUSPICIOUS_WORDS: tuple[str, ...] = (
