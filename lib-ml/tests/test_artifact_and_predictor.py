@@ -17,6 +17,7 @@ from lib_ml import (
 )
 from lib_ml.artifact import MANIFEST, sha256_file
 from lib_ml.features import lexical_matrix
+from lib_ml.scorers import TreeScorer
 from lib_ml.urls import normalize_url
 
 from .conftest import LEGITIMATE, PHISHING, training_set
@@ -169,7 +170,7 @@ def test_linear_explanations_name_ngrams_and_host_space(artifacts: Path) -> None
     assert predictor.linear is not None
     # The shares add up to the logit (the intercept aside).
     url = normalize_url(PHISHING[0])
-    total = sum(c.weight for c in predictor.linear.explain(url))
+    total = sum(c.weight for c in predictor.linear.explain(url, top_k=10_000))
     logit = predictor.linear.logits([url])[0] - predictor.linear.intercept
     assert total == pytest.approx(logit, rel=1e-4)
 
@@ -195,3 +196,57 @@ def test_truncated_weights_with_a_matching_hash_are_refused_clearly(copy_of) -> 
     (directory / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="not a readable"):
         read_artifact(directory)
+
+
+def _stump(threshold: float) -> dict[str, np.ndarray]:
+    """One split on feature 0 (left leaf -1, right leaf +1) and a single-leaf tree (0.25)."""
+    return {
+        "feature": np.array([0, -1, -1, -1], dtype=np.int32),
+        "threshold": np.array([threshold, 0.0, 0.0, 0.0]),
+        "left": np.array([1, -1, -1, -1], dtype=np.int32),
+        "right": np.array([2, -1, -1, -1], dtype=np.int32),
+        "value": np.array([0.0, -1.0, 1.0, 0.25]),
+        "roots": np.array([0, 3], dtype=np.int32),
+    }
+
+
+def test_thresholds_compare_exactly_on_float32_inputs() -> None:
+    # A float64 threshold just below a float32 value rounds *up* to it in float32; the
+    # scorer must still send that value right, as LightGBM does.
+    boundary = np.float32(0.1)
+    threshold = float(np.nextafter(np.float64(boundary), -np.inf))
+    assert np.float32(threshold) == boundary
+    trees = TreeScorer(_stump(threshold), n_features=1)
+    X = np.array([[boundary], [np.nextafter(boundary, np.float32(0))]], dtype=np.float32)
+    np.testing.assert_array_equal(trees.logits(X), [1.25, -0.75])
+    np.testing.assert_array_equal(trees.contributions(X), [[1.0], [-1.0]])
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda a: a.update(left=np.array([0, -1, -1, -1], dtype=np.int32)),  # a loop
+        lambda a: a.update(right=np.array([3, -1, -1, -1], dtype=np.int32)),  # another tree
+        lambda a: a.update(value=np.zeros(3)),
+        lambda a: a.update(roots=np.array([1, 3], dtype=np.int32)),
+        lambda a: a.update(roots=np.array([], dtype=np.int32)),
+    ],
+)
+def test_malformed_tree_arrays_are_refused(corrupt) -> None:  # type: ignore[no-untyped-def]
+    arrays = _stump(0.5)
+    corrupt(arrays)
+    with pytest.raises(ArtifactError, match="tree ensemble"):
+        TreeScorer(arrays, n_features=1)
+
+
+def test_linear_explanation_sums_a_repeated_ngram_once(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "linear")
+    assert predictor.linear is not None
+    url = normalize_url("http://abab.example/abab")
+    explanation = predictor.linear.explain(url, top_k=10_000)
+    names = [c.feature for c in explanation]
+    assert len(names) == len(set(names))  # "ab" occurs four times, listed once
+    for name in names:
+        gram = name.removeprefix("host:")
+        assert gram in (url.host if name.startswith("host:") else url.text)
+    assert predictor.linear.explain(url, top_k=2) == explanation[:2]

@@ -10,16 +10,31 @@ from lib_ml.features import (
     NgramConfig,
     concat_row_entries,
     document_frequencies,
+    hash_entries,
     hash_ngrams,
     lexical_matrix,
     lexical_vector,
     ngram_counts,
-    ngram_hash,
     smoothed_idf,
     tfidf_rows,
 )
 
 CONFIG = NgramConfig(1, 3, 12)
+
+
+def ngram_hash(gram: bytes, config: NgramConfig, salt: int = 0) -> int:
+    """The bucket of one n-gram, written out byte by byte from the scheme `hash_entries`
+    documents, on plain Python ints."""
+    h = 0
+    for byte in gram:
+        h = ((h * 16777619) & 0xFFFFFFFF) ^ byte
+    h = (h + len(gram) * 0x9E3779B9 + salt * 0x7F4A7C15) & 0xFFFFFFFF
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h & (config.n_features - 1)
 
 
 def reference_counts(text: str, config: NgramConfig) -> dict[int, int]:
@@ -126,3 +141,20 @@ def test_psi_rejects_mismatched_bins() -> None:
 
 def test_histogram_sums_to_one() -> None:
     assert histogram(np.array([1.0, 2.0, 3.0]), [1.5, 2.5]).sum() == pytest.approx(1.0)
+
+
+def test_per_text_salts_equal_separate_calls() -> None:
+    together = hash_entries(["abc", "de", "abc"], CONFIG, [0, 1, 1])
+    for index, (text, salt) in enumerate([("abc", 0), ("de", 1), ("abc", 1)]):
+        alone = hash_entries([text], CONFIG, salt)
+        rows = slice(together.starts[index], together.starts[index + 1])
+        np.testing.assert_array_equal(together.alive[rows], alone.alive[: len(text) + 1])
+        live = together.alive[rows] > 0  # dead entries cross into the next text: no meaning
+        np.testing.assert_array_equal(together.keys[rows][live], alone.keys[: len(text) + 1][live])
+    assert not np.array_equal(together.keys[0], together.keys[7])  # same "abc", other salt
+
+
+@pytest.mark.parametrize(("orders", "bits"), [((3, 2), 12), ((0, 2), 12), ((1, 2), 32)])
+def test_invalid_ngram_configs_are_refused(orders: tuple[int, int], bits: int) -> None:
+    with pytest.raises(ValueError, match=r"range|hash_bits"):
+        NgramConfig(*orders, hash_bits=bits)

@@ -17,9 +17,7 @@ from lib_ml.urls import NormalizedUrl, split_host
 
 FloatArray = npt.NDArray[np.float32]
 
-_FNV_PRIME_INT = 16777619
-_FNV_PRIME = np.uint32(_FNV_PRIME_INT)
-_MASK32 = 0xFFFFFFFF
+_FNV_PRIME = np.uint32(16777619)
 _GOLDEN = 0x9E3779B9
 _SALT_STEP = 0x7F4A7C15
 HOST_SALT = 1
@@ -35,6 +33,12 @@ class NgramConfig:
     ngram_max: int = 5
     hash_bits: int = 20
     host_ngrams: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ngram_min <= self.ngram_max:
+            raise ValueError(f"n-gram orders {self.ngram_min}..{self.ngram_max} are not a range")
+        if not 1 <= self.hash_bits <= 31:  # buckets are int32 indices
+            raise ValueError(f"hash_bits must be within 1..31, not {self.hash_bits}")
 
     @property
     def n_features(self) -> int:
@@ -52,25 +56,6 @@ def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     h *= np.uint32(0xC2B2AE35)
     h ^= h >> np.uint32(16)
     return h
-
-
-def _order_salt(n: int, salt: int) -> np.uint32:
-    return np.uint32((n * _GOLDEN + salt * _SALT_STEP) & 0xFFFFFFFF)
-
-
-def ngram_hash(gram: bytes, config: NgramConfig, salt: int = 0) -> int:
-    """The bucket of one n-gram; the scalar twin of `hash_ngrams` (same 32-bit arithmetic on
-    Python ints, which is far cheaper than numpy scalars), used for explanations."""
-    h = 0
-    for byte in gram:
-        h = ((h * _FNV_PRIME_INT) & _MASK32) ^ byte
-    h = (h + int(_order_salt(len(gram), salt))) & _MASK32
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & _MASK32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & _MASK32
-    h ^= h >> 16
-    return h & (config.n_features - 1)
 
 
 def ngram_counts(urls: Sequence[NormalizedUrl], config: NgramConfig) -> sp.csr_matrix:
@@ -101,41 +86,73 @@ def concat_row_entries(first: sp.csr_matrix, second: sp.csr_matrix) -> sp.csr_ma
     return sp.csr_matrix((data, indices, a + b), shape=first.shape)
 
 
-def hash_ngrams(texts: Sequence[str], config: NgramConfig, salt: int = 0) -> sp.csr_matrix:
-    """Term counts of all byte n-grams, one row per text, vectorized over the whole batch.
+@dataclass(frozen=True, slots=True)
+class HashedNgrams:
+    """Every byte n-gram of a batch of texts, before bucketing. The texts are joined with NUL
+    separators (normalization rejects NUL) and each byte position p gets one entry per
+    n-gram order k: `keys[p, k]` hashes the n-gram of order `ngram_min + k` that ends at p,
+    and `alive[p, k]` is 0 where that n-gram would cross a separator. Text i owns positions
+    `starts[i]:starts[i + 1]`, so rows are fixed-stride slices and nothing is compacted."""
 
-    Texts are joined with NUL separators (normalization rejects NUL) and every position gets
-    one entry per n-gram order; entries that would cross a separator get the value 0, so each
-    row is a fixed-stride slice and no compaction is needed. Rows may hold duplicate columns:
-    products and row sums are exact; call `sum_duplicates` before fitting.
+    joined: bytes
+    keys: npt.NDArray[np.uint32]  # (positions, orders), the full 32-bit hashes
+    alive: FloatArray  # (positions, orders), 1.0 or 0.0
+    starts: npt.NDArray[np.int64]  # (texts + 1,)
+
+    def buckets(self, config: NgramConfig) -> npt.NDArray[np.int32]:
+        masked = self.keys & np.uint32(config.n_features - 1)
+        return masked.view(np.int32)  # hash_bits <= 31, so no bucket index turns negative
+
+
+def hash_entries(
+    texts: Sequence[str], config: NgramConfig, salt: int | Sequence[int] = 0
+) -> HashedNgrams:
+    """The n-grams of `texts` under `config`, vectorized over the whole batch. `salt` (one for
+    all texts, or one per text) moves a text's n-grams into a separate hash space.
+
+    The n-gram of order n starting at byte p hashes its bytes with 32-bit FNV-1a-style
+    rolling arithmetic, plus a constant for (n, salt), through MurmurHash3's finalizer. A
+    fixed number of numpy operations per batch: for one URL the cost is per call, not per byte.
     """
     orders = config.ngram_max - config.ngram_min + 1
     joined = ("\0".join(texts) + "\0").encode("utf-8")
     total = len(joined)
     buf = np.frombuffer(joined + b"\0" * config.ngram_max, dtype=np.uint8)
-    ends = np.flatnonzero(buf[:total] == 0)
-    lengths = np.diff(ends, prepend=-1)  # bytes per text, its separator included
-    cols = np.empty((total, orders), dtype=np.uint32)
-    values = np.zeros((total, orders), dtype=np.float32)
+    separators = np.flatnonzero(buf[:total] == 0)
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    starts[1:] = separators[: len(texts)] + 1
+    # Bytes left before the next separator decide which orders fit at each position.
+    room = separators[np.searchsorted(separators, np.arange(total))] - np.arange(total)
+    order_range = np.arange(config.ngram_min, config.ngram_max + 1)
+    alive = (room[:, np.newaxis] >= order_range).astype(np.float32)
+    keys = np.empty((total, orders), dtype=np.uint32)
     rolling = np.zeros(total, dtype=np.uint32)
-    alive = np.ones(total, dtype=bool)
-    mask = np.uint32(config.n_features - 1)
     with np.errstate(over="ignore"):
         for n in range(1, config.ngram_max + 1):
-            window = buf[n - 1 : n - 1 + total]
-            alive &= window != 0
             rolling *= _FNV_PRIME
-            rolling ^= window
-            if n < config.ngram_min:
-                continue
-            column = n - config.ngram_min
-            mixed = _fmix32(rolling + _order_salt(n, salt))
-            cols[:, column] = mixed & mask
-            values[:, column] = alive
-    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths * orders, out=indptr[1:])
+            rolling ^= buf[n - 1 : n - 1 + total]
+            if n >= config.ngram_min:
+                keys[:, n - config.ngram_min] = rolling
+        keys += (order_range * _GOLDEN).astype(np.uint32)
+        if isinstance(salt, int):
+            keys += np.uint32((salt * _SALT_STEP) & 0xFFFFFFFF)
+        else:
+            per_text = np.asarray(salt, dtype=np.uint32) * np.uint32(_SALT_STEP)
+            keys += np.repeat(np.append(per_text, np.uint32(0)), np.diff(starts, append=total))[
+                :, np.newaxis
+            ]
+        _fmix32(keys)
+    return HashedNgrams(joined, keys, alive, starts)
+
+
+def hash_ngrams(texts: Sequence[str], config: NgramConfig, salt: int = 0) -> sp.csr_matrix:
+    """Term counts of all byte n-grams, one row per text (`hash_entries` bucketed). Rows may
+    hold duplicate columns: products and row sums are exact; call `sum_duplicates` before
+    fitting."""
+    hashed = hash_entries(texts, config, salt)
+    orders = hashed.keys.shape[1]
     return sp.csr_matrix(
-        (values.ravel(), cols.ravel().view(np.int32), indptr),
+        (hashed.alive.ravel(), hashed.buckets(config).ravel(), hashed.starts * orders),
         shape=(len(texts), config.n_features),
     )
 

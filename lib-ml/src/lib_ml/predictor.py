@@ -55,6 +55,10 @@ def normalize_batch(urls: Sequence[str]) -> list[NormalizedUrl]:
     return normalized
 
 
+def _scaled(contributions: list[Contribution], scale: float) -> list[Contribution]:
+    return [Contribution(c.feature, c.kind, scale * c.weight) for c in contributions]
+
+
 class Predictor:
     """A verified, loaded artifact of any family."""
 
@@ -150,16 +154,9 @@ class Predictor:
         shares: list[Contribution] = []
         weights = self.stacker.coef if self.stacker is not None else (1.0, 1.0)
         if self.linear is not None:
-            scale = weights[0]
-            shares += [
-                Contribution(c.feature, c.kind, scale * c.weight) for c in self.linear.explain(url)
-            ]
+            shares += _scaled(self.linear.explain(url, top_k), weights[0])
         if self.trees is not None:
-            scale = weights[-1]
-            shares += [
-                Contribution(c.feature, c.kind, scale * c.weight)
-                for c in self.trees.explain(lexical_matrix([url])[0])
-            ]
+            shares += _scaled(self.trees.explain(lexical_matrix([url])[0], top_k), weights[-1])
         return top_contributions(shares, top_k)
 
     def predict(

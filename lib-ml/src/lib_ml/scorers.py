@@ -1,25 +1,26 @@
-"""The model families as plain numpy arrays: a linear model over hashed n-grams, a tree
+"""The model families, stored as plain arrays: a linear model over hashed n-grams, a tree
 ensemble (converted from LightGBM's JSON dump) over lexical features, and their stacker.
 Each returns logits (log-odds of phishing) for a batch.
 """
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import onnx
+import onnx.helper
+import onnxruntime
 
 from lib_ml.artifact import Arrays, ArtifactError
 from lib_ml.features import (
     HOST_SALT,
     LEXICAL_FEATURES,
     FloatArray,
+    HashedNgrams,
     NgramConfig,
-    ngram_counts,
-    ngram_hash,
-    tfidf_rows,
+    hash_entries,
 )
 from lib_ml.urls import NormalizedUrl
 
@@ -38,7 +39,12 @@ def top_contributions(contributions: Sequence[Contribution], top_k: int) -> list
 
 
 class LinearScorer:
-    """Logistic regression over idf-weighted, L2-normalized hashed byte n-grams."""
+    """Logistic regression over idf-weighted, L2-normalized hashed byte n-grams.
+
+    Scoring works on the n-gram entries directly (`hash_entries`), with no sparse matrix:
+    for a few URLs, building one costs more than the arithmetic. The sums match
+    `tfidf_rows(ngram_counts(...)) @ coef`, the matrices training fits on.
+    """
 
     def __init__(self, config: NgramConfig, coef: FloatArray, intercept: float, idf: FloatArray):
         if coef.shape != (config.n_features,) or idf.shape != (config.n_features,):
@@ -65,42 +71,132 @@ class LinearScorer:
             "idf": self.idf,
         }
 
+    def _hash(self, urls: Sequence[NormalizedUrl]) -> tuple[HashedNgrams, int]:
+        """The n-grams of the URL texts, followed by those of the hosts in their own salted
+        space when `host_ngrams` is set (one call: its cost is per call, not per byte);
+        returns them and how many texts each URL owns."""
+        texts = [u.text for u in urls]
+        if not self.config.host_ngrams:
+            return hash_entries(texts, self.config), 1
+        hosts = [u.host for u in urls]
+        return hash_entries(
+            texts + hosts, self.config, [0] * len(urls) + [HOST_SALT] * len(urls)
+        ), 2
+
     def logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
-        features = tfidf_rows(ngram_counts(urls, self.config), self.idf)
-        return np.asarray(features @ self.coef, dtype=np.float64) + self.intercept
+        hashed, spaces = self._hash(urls)
+        buckets = hashed.buckets(self.config)
+        weighted = hashed.alive * self.idf[buckets]
+        # Every text owns at least its separator's position, so no segment is empty.
+        row_starts = hashed.starts[:-1] * hashed.keys.shape[1]
+        dot = np.add.reduceat((weighted * self.coef[buckets]).ravel(), row_starts, dtype=np.float64)
+        squares = np.add.reduceat((weighted * weighted).ravel(), row_starts, dtype=np.float64)
+        dot = dot.reshape(spaces, len(urls)).sum(axis=0)
+        norms = np.sqrt(squares.reshape(spaces, len(urls)).sum(axis=0))
+        norms[norms == 0.0] = 1.0
+        return np.asarray(dot / norms + self.intercept, dtype=np.float64)
 
-    def _grams(self, text: str, salt: int, counts: dict[tuple[bytes, int], int]) -> None:
-        raw = text.encode("utf-8")
-        for n in range(self.config.ngram_min, self.config.ngram_max + 1):
-            for start in range(len(raw) - n + 1):
-                counts[raw[start : start + n], salt] += 1
-
-    def explain(self, url: NormalizedUrl) -> list[Contribution]:
-        """Each distinct n-gram's share of the logit (bucket collisions are shared alike).
-        Host n-grams of the extra host space are named `host:<gram>`."""
-        counts: dict[tuple[bytes, int], int] = defaultdict(int)
-        self._grams(url.text, 0, counts)
-        if self.config.host_ngrams:
-            self._grams(url.host, HOST_SALT, counts)
-        buckets = {key: ngram_hash(key[0], self.config, key[1]) for key in counts}
-        # The norm is taken over entries, as in `tfidf_rows`: sum of count * idf^2.
-        norm = float(np.sqrt(sum(c * float(self.idf[buckets[k]]) ** 2 for k, c in counts.items())))
+    def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
+        """The top_k distinct n-grams by absolute share of the logit; a repeated n-gram counts
+        once with its summed share. Host n-grams of the extra host space are named
+        `host:<gram>`. N-grams are told apart by their full 32-bit hash and order, not by
+        their bucket."""
+        hashed, _ = self._hash([url])
+        positions, order_index = np.nonzero(hashed.alive)
+        weighted = self.idf[hashed.buckets(self.config)[positions, order_index]].astype(np.float64)
+        norm = float(np.sqrt(weighted @ weighted))
         if norm == 0.0:
             return []
-        return [
-            Contribution(
-                feature=("host:" if salt else "") + gram.decode("utf-8", "replace"),
-                kind="ngram",
-                weight=count
-                * float(self.idf[buckets[gram, salt]] * self.coef[buckets[gram, salt]])
-                / norm,
+        shares = weighted * self.coef[hashed.buckets(self.config)[positions, order_index]]
+        in_host = positions >= hashed.starts[1]
+        keys = (
+            (in_host.astype(np.uint64) << np.uint64(40))
+            | (order_index.astype(np.uint64) << np.uint64(32))
+            | hashed.keys[positions, order_index].astype(np.uint64)
+        )
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        totals = np.bincount(inverse, weights=shares, minlength=unique.size) / norm
+        contributions = []
+        for group in np.argsort(-np.abs(totals), kind="stable")[:top_k].tolist():
+            entry = first[group]
+            begin = int(positions[entry])
+            gram = hashed.joined[begin : begin + int(order_index[entry]) + self.config.ngram_min]
+            prefix = "host:" if in_host[entry] else ""
+            contributions.append(
+                Contribution(
+                    prefix + gram.decode("utf-8", "replace"), "ngram", float(totals[group])
+                )
             )
-            for (gram, salt), count in counts.items()
-        ]
+        return contributions
+
+
+def _onnx_trees(
+    scorer: "TreeScorer", leaf_rows: npt.NDArray[np.int64]
+) -> "onnxruntime.InferenceSession":
+    """An ONNX Runtime session whose output j for a row is the leaf that tree j reaches
+    (the row of that leaf in `leaf_rows` order, as a float: exact below 2**24).
+
+    ONNX compares float32 inputs with float32 thresholds: each threshold is rounded down to
+    the largest float32 not above it, which keeps `x <= threshold` exact for every float32 x.
+    """
+    n_nodes = scorer.feature.size
+    tree = np.repeat(np.arange(scorer.roots.size), np.diff(np.append(scorer.roots, n_nodes)))
+    local = np.arange(n_nodes) - scorer.roots[tree]
+    leaf = scorer.feature < 0
+    threshold = scorer.threshold.astype(np.float32)
+    rounded_up = threshold.astype(np.float64) > scorer.threshold
+    threshold[rounded_up] = np.nextafter(threshold[rounded_up], np.float32(-np.inf))
+    leaves = np.flatnonzero(leaf)
+    node = onnx.helper.make_node(
+        "TreeEnsembleRegressor", ["X"], ["Y"], domain="ai.onnx.ml",
+        n_targets=scorer.roots.size, aggregate_function="SUM", post_transform="NONE",
+        nodes_treeids=tree.tolist(), nodes_nodeids=local.tolist(),
+        nodes_featureids=np.where(leaf, 0, scorer.feature).tolist(),
+        nodes_modes=np.where(leaf, "LEAF", "BRANCH_LEQ").tolist(),
+        nodes_values=np.where(leaf, 0.0, threshold).tolist(),
+        nodes_truenodeids=np.where(leaf, 0, scorer.left - scorer.roots[tree]).tolist(),
+        nodes_falsenodeids=np.where(leaf, 0, scorer.right - scorer.roots[tree]).tolist(),
+        target_treeids=tree[leaves].tolist(), target_nodeids=local[leaves].tolist(),
+        target_ids=tree[leaves].tolist(), target_weights=leaf_rows.astype(np.float64).tolist(),
+    )  # fmt: skip
+    graph = onnx.helper.make_graph(
+        [node],
+        "trees",
+        [
+            onnx.helper.make_tensor_value_info(
+                "X", onnx.TensorProto.FLOAT, [None, scorer.n_features]
+            )
+        ],
+        [
+            onnx.helper.make_tensor_value_info(
+                "Y", onnx.TensorProto.FLOAT, [None, scorer.roots.size]
+            )
+        ],
+    )
+    model = onnx.helper.make_model(
+        graph,
+        opset_imports=[onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)],
+    )
+    options = onnxruntime.SessionOptions()
+    # One scoring call is microseconds of work: threads would cost more than they save,
+    # and servers scale by processes.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    try:
+        return onnxruntime.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime's errors share no public base class
+        raise ArtifactError(f"the trees do not form a valid tree ensemble: {exc}") from exc
 
 
 class TreeScorer:
-    """A boosted tree ensemble flattened into node arrays and evaluated level by level."""
+    """A boosted tree ensemble, flattened into node arrays (the artifact's format) and
+    evaluated by ONNX Runtime's tree ensemble operator, built in memory from those arrays.
+
+    Each tree's reached leaf comes back, so logits and path contributions (Saabas) are
+    lookups into per-leaf tables computed once at load time.
+    """
 
     ARRAYS = ("feature", "threshold", "left", "right", "value", "roots")
 
@@ -115,25 +211,44 @@ class TreeScorer:
         self.value = arrays["value"].astype(np.float64)
         self.roots = arrays["roots"].astype(np.int32)
         self.n_features = n_features
-        if self.feature.size and int(self.feature.max()) >= n_features:
-            raise ArtifactError("a tree splits on a feature the featurizer does not produce")
-        self.depth = self._max_depth()
-        leaf = self.feature < 0
-        itself = np.arange(self.feature.size, dtype=np.int32)
-        self._walk_feature = np.where(leaf, 0, self.feature)
-        self._walk_threshold = np.where(leaf, np.inf, self.threshold)
-        self._walk_left = np.where(leaf, itself, self.left)
-        self._walk_right = np.where(leaf, itself, self.right)
+        self._check_structure()
+        leaves = np.flatnonzero(self.feature < 0)
+        self._leaf_value = self.value[leaves]
+        self._leaf_contributions = self._path_contributions()[leaves]
+        self._session = _onnx_trees(self, np.arange(leaves.size))
 
-    def _max_depth(self) -> int:
-        depth = 0
-        frontier = self.roots
-        while True:
-            internal = frontier[self.feature[frontier] >= 0]
-            if internal.size == 0:
-                return depth
-            frontier = np.concatenate([self.left[internal], self.right[internal]])
-            depth += 1
+    def _check_structure(self) -> None:
+        """Trees in pre-order, as `from_lightgbm_dump` writes them: each tree a contiguous
+        run starting at its root, children after their parent (so no walk can loop)."""
+        n_nodes = self.feature.size
+        same_length = all(
+            getattr(self, key).shape == (n_nodes,) for key in self.ARRAYS if key != "roots"
+        )
+        if not same_length or self.roots.size == 0 or n_nodes >= 1 << 24:
+            raise ArtifactError("the tree arrays do not describe a tree ensemble")
+        if int(self.feature.max()) >= self.n_features:
+            raise ArtifactError("a tree splits on a feature the featurizer does not produce")
+        internal = np.flatnonzero(self.feature >= 0)
+        tree_end = np.append(self.roots[1:], n_nodes)
+        tree = np.searchsorted(self.roots, internal, side="right") - 1
+        ordered = self.roots[0] == 0 and bool(np.all(np.diff(self.roots) > 0))
+        for children in (self.left[internal], self.right[internal]):
+            if not ordered or np.any(children <= internal) or np.any(children >= tree_end[tree]):
+                raise ArtifactError("the tree arrays do not describe a tree ensemble")
+
+    def _path_contributions(self) -> npt.NDArray[np.float64]:
+        """Per node, the change of the running value along the path from its root, by the
+        feature of each split passed (Saabas); parents come before children."""
+        contributions = np.zeros((self.feature.size, self.n_features))
+        frontier = self.roots[self.feature[self.roots] >= 0]
+        while frontier.size:  # level by level; ends because children follow their parents
+            split_on = self.feature[frontier]
+            for children in (self.left[frontier], self.right[frontier]):
+                contributions[children] = contributions[frontier]
+                contributions[children, split_on] += self.value[children] - self.value[frontier]
+            following = np.concatenate([self.left[frontier], self.right[frontier]])
+            frontier = following[self.feature[following] >= 0]
+        return contributions
 
     def to_arrays(self) -> Arrays:
         return {key: getattr(self, key) for key in self.ARRAYS}
@@ -176,49 +291,29 @@ class TreeScorer:
         }
         return cls(arrays, n_features=int(dump["max_feature_idx"]) + 1)
 
-    def _walk(
-        self, X: FloatArray, contributions: npt.NDArray[np.float64] | None
-    ) -> npt.NDArray[np.int32]:
-        """Leaf index per (row, tree). Leaves loop to themselves (feature 0, threshold +inf,
-        both children = self), so every level is the same few gathers with no masks, and
-        the walk stops as soon as no node moves."""
-        X = np.asarray(X, dtype=np.float64)
-        n_columns = X.shape[1]
-        flat = X.ravel()
-        rows = np.arange(X.shape[0])[:, np.newaxis]
-        nodes = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
-        for _ in range(self.depth):
-            features = self._walk_feature[nodes]
-            go_left = flat[rows * n_columns + features] <= self._walk_threshold[nodes]
-            following = np.where(go_left, self._walk_left[nodes], self._walk_right[nodes])
-            if contributions is not None:
-                # A leaf's self-loop adds 0: value[following] - value[nodes] vanishes.
-                np.add.at(
-                    contributions,
-                    (np.broadcast_to(rows, features.shape), features),
-                    self.value[following] - self.value[nodes],
-                )
-            if np.array_equal(following, nodes):
-                break
-            nodes = following
-        return nodes
+    def _leaves(self, X: FloatArray) -> npt.NDArray[np.intp]:
+        """Per (row, tree), the row in the per-leaf tables of the leaf it reaches."""
+        inputs = np.ascontiguousarray(X, dtype=np.float32)
+        (reached,) = self._session.run(None, {"X": inputs})
+        return np.asarray(reached, dtype=np.intp)
 
     def logits(self, X: FloatArray) -> npt.NDArray[np.float64]:
-        return np.asarray(self.value[self._walk(X, None)].sum(axis=1), dtype=np.float64)
+        return np.asarray(self._leaf_value[self._leaves(X)].sum(axis=1), dtype=np.float64)
 
     def contributions(self, X: FloatArray) -> npt.NDArray[np.float64]:
-        """Per-feature path contributions (Saabas); rows sum to logit minus the bias below."""
-        out = np.zeros((X.shape[0], self.n_features), dtype=np.float64)
-        self._walk(X, out)
-        return out
+        """Per-feature path contributions (Saabas); rows sum to logit minus the roots' values."""
+        return np.asarray(self._leaf_contributions[self._leaves(X)].sum(axis=1), dtype=np.float64)
 
-    def explain(self, x: FloatArray) -> list[Contribution]:
+    def explain(self, x: FloatArray, top_k: int) -> list[Contribution]:
         shares = self.contributions(x[np.newaxis, :])[0]
-        return [
-            Contribution(feature=name, kind="lexical", weight=float(share))
-            for name, share in zip(LEXICAL_FEATURES, shares, strict=True)
-            if share != 0.0
-        ]
+        return top_contributions(
+            [
+                Contribution(feature=name, kind="lexical", weight=float(share))
+                for name, share in zip(LEXICAL_FEATURES, shares, strict=True)
+                if share != 0.0
+            ],
+            top_k,
+        )
 
 
 @dataclass(frozen=True, slots=True)
