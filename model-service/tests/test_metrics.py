@@ -4,13 +4,16 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from model_service.core.config import Settings
 from model_service.core.drift import MIN_DRIFT_SAMPLES, DriftMonitor
+from model_service.core.metrics import URL_LENGTH_BUCKETS, BulkHistogram
 from model_service.core.registry import ModelRegistry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -199,3 +202,30 @@ def test_drift_reports_are_recomputed_only_when_the_window_changed(registry: Mod
     )
     monitor.update(monitor.stale_windows(models))
     assert monitor.reports(models)["linear"]["url_length"] != first
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+def test_bulk_histogram_buckets_like_prometheus(chunk: int) -> None:
+    """Few values (bisect) and many (numpy) land in the same `le` buckets as
+    prometheus_client's own Histogram, edges included."""
+    values = [0, 1, 16, 17, 32, 100, 8192, 9000] * 5
+    bulk = BulkHistogram("bulk", "test", URL_LENGTH_BUCKETS)
+    reference_registry = CollectorRegistry()
+    reference = Histogram("ref", "test", buckets=URL_LENGTH_BUCKETS, registry=reference_registry)
+    for start in range(0, len(values), chunk):
+        bulk.observe_many(values[start : start + chunk])
+    for value in values:
+        reference.observe(value)
+    (family,) = bulk.collect()
+
+    def le(sample: Any) -> float | None:
+        return float(sample.labels["le"]) if "le" in sample.labels else None
+
+    got = {(s.name, le(s)): s.value for s in family.samples}
+    expected = {
+        (s.name.replace("ref", "bulk"), le(s)): s.value
+        for metric in reference_registry.collect()
+        for s in metric.samples
+        if not s.name.endswith("_created")
+    }
+    assert got == expected

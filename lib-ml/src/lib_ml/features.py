@@ -5,7 +5,8 @@ so an artifact reproduces them exactly without stored code.
 
 import math
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from lib_ml.urls import NormalizedUrl, split_host
+from lib_ml.urls import MAX_URL_LENGTH, NormalizedUrl, split_host
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -223,17 +224,24 @@ LEXICAL_FEATURES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# c * log2(c) for every count a character can reach in a URL normalization accepts.
+_C_LOG2_C = [0.0] + [c * math.log2(c) for c in range(1, MAX_URL_LENGTH + 1)]
+
+
 def _entropy(text: str) -> float:
+    """Shannon entropy in bits: log2(n) - sum(c log2 c) / n over the character counts c."""
     if not text:
         return 0.0
-    counts: dict[str, int] = {}
-    for char in text:
-        counts[char] = counts.get(char, 0) + 1
     length = len(text)
-    return -sum(c / length * math.log2(c / length) for c in counts.values())
+    return math.log2(length) - sum(map(_C_LOG2_C.__getitem__, Counter(text).values())) / length
 
 
 _TOKENS = re.compile(r"[A-Za-z0-9]+")
+_DOMAIN_IN_PATH = re.compile(r"[a-z0-9-]+\.(com|net|org)\b")
+
+
+def _count(predicate: Callable[[str], bool], text: str) -> int:
+    return sum(map(predicate, text))
 
 
 def lexical_vector(url: NormalizedUrl) -> list[float]:
@@ -245,33 +253,35 @@ def lexical_vector(url: NormalizedUrl) -> list[float]:
     tokens = _TOKENS.findall(text)
     path = url.path
     rest = (path + "?" + url.query).lower()
-    digits = sum(ch.isdigit() for ch in text)
-    upper = sum(ch.isupper() for ch in text)
-    special = sum(not ch.isalnum() for ch in text)
+    # map() over str methods: several times faster than generator expressions, same counts.
+    digits = _count(str.isdigit, text)
+    upper = _count(str.isupper, text)
     length = len(text)
+    special = length - _count(str.isalnum, text)
     is_ip = bool(_IPV4.match(host)) or ":" in host
     suffix = parts.suffix
     return [
         length, len(host), len(path), len(url.query), len(url.fragment),
-        host.count("."), host.count("-"), sum(ch.isdigit() for ch in host),
+        host.count("."), host.count("-"), _count(str.isdigit, host),
         parts.subdomain.count(".") + 1 if parts.subdomain else 0, len(parts.subdomain),
-        len(parts.domain), sum(ch.isdigit() for ch in parts.domain), parts.domain.count("-"),
+        len(parts.domain), _count(str.isdigit, parts.domain), parts.domain.count("-"),
         len(suffix), float(suffix in COMMON_TLDS),
         float(len(suffix.rsplit(".", 1)[-1]) == 2 if suffix else 0.0),
         float(is_ip), float("xn--" in host), float(bool(url.port)), float(bool(url.userinfo)),
         path.count("/"), path.count("."), path.count("-"), path.count("_"),
-        sum(ch.isdigit() for ch in path), float("//" in path),
+        _count(str.isdigit, path), float("//" in path),
         float(path.lower().endswith(RISKY_EXTENSIONS)), float("~" in path),
         url.query.count("&") + 1 if url.query else 0,
         text.count("%"), text.count("@"), digits / length, upper / length, special / length,
         _entropy(lower), _entropy(host), max((len(t) for t in tokens), default=0),
         len(tokens), (sum(map(len, tokens)) / len(tokens)) if tokens else 0.0,
-        sum(word in lower for word in SUSPICIOUS_WORDS),
-        float(any(b in parts.subdomain or b in rest for b in BRAND_WORDS)),
-        float(any(b in parts.domain for b in BRAND_WORDS)),
+        sum(map(lower.__contains__, SUSPICIOUS_WORDS)),
+        float(any(map(parts.subdomain.__contains__, BRAND_WORDS))
+              or any(map(rest.__contains__, BRAND_WORDS))),
+        float(any(map(parts.domain.__contains__, BRAND_WORDS))),
         float(parts.registered_domain in SHORTENERS), float(bool(_HEX_RUN.search(lower))),
         float(host.startswith("www.")),
-        float(bool(re.search(r"[a-z0-9-]+\.(com|net|org)\b", rest))),
+        float(bool(_DOMAIN_IN_PATH.search(rest))),
     ]  # fmt: skip
 
 

@@ -2,8 +2,10 @@
 
 lib-ml scores a batch for little more than the cost of one URL (the per-call overhead
 dominates a single URL), so under concurrent load this multiplies single-predict throughput,
-while a lone request is scored at once: the flush runs as soon as the event loop has taken
-in the requests that were already waiting, with no timer (docs/performance.md has figures).
+while a lone request is scored at once. There is no timer: the flush runs on the next turn
+of the event loop, unless other requests are in flight and may still be on their way here
+(reading or validating their bodies); then it waits for them, a few turns at most
+(docs/performance.md has figures).
 """
 
 import asyncio
@@ -18,6 +20,17 @@ MAX_COALESCED = 64
 # Explanations cost lib-ml milliseconds per URL and gain nothing from batching: explained
 # batches stay small so that one flush never stalls the loop for long.
 MAX_COALESCED_EXPLAINED = 4
+# Event-loop turns a flush may wait for in-flight requests to join: a request takes about
+# two turns from its first bytes to the batcher, and requests that are only sending their
+# answers leave within a turn or two.
+MAX_WAIT_TURNS = 3
+
+
+@dataclass
+class InFlightRequests:
+    """How many HTTP requests the server is handling now (the request middleware counts)."""
+
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +48,9 @@ class _Pending:
 
 
 class PredictionBatcher:
-    def __init__(self) -> None:
+    def __init__(self, in_flight: InFlightRequests | None = None) -> None:
         self._pending: dict[tuple[int, int], _Pending] = {}
+        self._in_flight = in_flight or InFlightRequests()
 
     async def predict(self, predictor: Predictor, url: str, explain_top_k: int) -> Scored:
         """Score one URL together with whatever else is waiting for the same model and
@@ -47,13 +61,20 @@ class PredictionBatcher:
         pending = self._pending.get(key)
         if pending is None:
             pending = self._pending[key] = _Pending(predictor, explain_top_k)
-            loop.call_soon(self._flush, key)
+            loop.call_soon(self._flush_when_settled, key, MAX_WAIT_TURNS)
         future: asyncio.Future[Scored] = loop.create_future()
         pending.urls.append(url)
         pending.futures.append(future)
         if len(pending.urls) >= (MAX_COALESCED_EXPLAINED if explain_top_k else MAX_COALESCED):
             self._flush(key)
         return await future
+
+    def _flush_when_settled(self, key: tuple[int, int], turns_left: int) -> None:
+        waiting = sum(len(pending.urls) for pending in self._pending.values())
+        if turns_left and self._in_flight.count > waiting:
+            asyncio.get_running_loop().call_soon(self._flush_when_settled, key, turns_left - 1)
+        else:
+            self._flush(key)
 
     def _flush(self, key: tuple[int, int]) -> None:
         pending = self._pending.pop(key, None)
