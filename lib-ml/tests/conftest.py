@@ -7,15 +7,8 @@ import pytest
 
 from lib_ml import LABEL_MAP, write_artifact
 from lib_ml.drift import reference_distributions
-from lib_ml.features import (
-    LEXICAL_FEATURES,
-    NgramConfig,
-    document_frequencies,
-    lexical_matrix,
-    ngram_counts,
-    smoothed_idf,
-    tfidf_rows,
-)
+from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
+from lib_ml.matrices import document_frequencies, ngram_counts, smoothed_idf, tfidf_rows
 from lib_ml.predictor import LINEAR_FILE, TREES_FILE
 from lib_ml.scorers import TreeScorer
 from lib_ml.urls import normalize_url

@@ -216,7 +216,7 @@ def test_thresholds_compare_exactly_on_float32_inputs() -> None:
     boundary = np.float32(0.1)
     threshold = float(np.nextafter(np.float64(boundary), -np.inf))
     assert np.float32(threshold) == boundary
-    trees = TreeScorer(_stump(threshold), n_features=1)
+    trees = TreeScorer.from_node_arrays(_stump(threshold), n_features=1)
     X = np.array([[boundary], [np.nextafter(boundary, np.float32(0))]], dtype=np.float32)
     np.testing.assert_array_equal(trees.logits(X), [1.25, -0.75])
     np.testing.assert_array_equal(trees.contributions(X), [[1.0], [-1.0]])
@@ -233,10 +233,19 @@ def test_thresholds_compare_exactly_on_float32_inputs() -> None:
     ],
 )
 def test_malformed_tree_arrays_are_refused(corrupt) -> None:  # type: ignore[no-untyped-def]
-    arrays = _stump(0.5)
+    arrays = TreeScorer.from_node_arrays(_stump(0.5), n_features=1).to_arrays()
     corrupt(arrays)
     with pytest.raises(ArtifactError, match="tree ensemble"):
         TreeScorer(arrays, n_features=1)
+
+
+def test_an_onnx_model_that_does_not_fit_the_arrays_is_refused() -> None:
+    arrays = TreeScorer.from_node_arrays(_stump(0.5), n_features=1).to_arrays()
+    with pytest.raises(ArtifactError, match="cannot be loaded"):
+        TreeScorer({**arrays, "onnx": np.frombuffer(b"not onnx", dtype=np.uint8)}, n_features=1)
+    wider = TreeScorer.from_node_arrays(_stump(0.5), n_features=2).to_arrays()
+    with pytest.raises(ArtifactError, match="maps"):
+        TreeScorer({**arrays, "onnx": wider["onnx"]}, n_features=1)
 
 
 def test_linear_explanation_sums_a_repeated_ngram_once(artifacts: Path) -> None:

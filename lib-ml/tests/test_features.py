@@ -8,12 +8,14 @@ from lib_ml.drift import drift_report, histogram, psi, reference_distributions
 from lib_ml.features import (
     LEXICAL_FEATURES,
     NgramConfig,
-    concat_row_entries,
-    document_frequencies,
     hash_entries,
-    hash_ngrams,
     lexical_matrix,
     lexical_vector,
+)
+from lib_ml.matrices import (
+    concat_row_entries,
+    document_frequencies,
+    hash_ngrams,
     ngram_counts,
     smoothed_idf,
     tfidf_rows,

@@ -9,8 +9,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import onnx
-import onnx.helper
 import onnxruntime
 
 from lib_ml.artifact import Arrays, ArtifactError
@@ -43,7 +41,7 @@ class LinearScorer:
 
     Scoring works on the n-gram entries directly (`hash_entries`), with no sparse matrix:
     for a few URLs, building one costs more than the arithmetic. The sums match
-    `tfidf_rows(ngram_counts(...)) @ coef`, the matrices training fits on.
+    `tfidf_rows(ngram_counts(...)) @ coef` of `lib_ml.matrices`, which training fits on.
     """
 
     def __init__(self, config: NgramConfig, coef: FloatArray, intercept: float, idf: FloatArray):
@@ -130,75 +128,79 @@ class LinearScorer:
         return contributions
 
 
-def _onnx_trees(
-    scorer: "TreeScorer", leaf_rows: npt.NDArray[np.int64]
-) -> "onnxruntime.InferenceSession":
-    """An ONNX Runtime session whose output j for a row is the leaf that tree j reaches
-    (the row of that leaf in `leaf_rows` order, as a float: exact below 2**24).
+def tree_ensemble_onnx(arrays: Arrays, n_features: int) -> bytes:
+    """The trees as a serialized ONNX model whose output j for a row is the leaf that tree j
+    reaches: its index among the leaves in node order, as a float (exact below 2**24).
 
     ONNX compares float32 inputs with float32 thresholds: each threshold is rounded down to
     the largest float32 not above it, which keeps `x <= threshold` exact for every float32 x.
+    Built once at training time; serving only deserializes it, so it never imports `onnx`.
     """
-    n_nodes = scorer.feature.size
-    tree = np.repeat(np.arange(scorer.roots.size), np.diff(np.append(scorer.roots, n_nodes)))
-    local = np.arange(n_nodes) - scorer.roots[tree]
-    leaf = scorer.feature < 0
-    threshold = scorer.threshold.astype(np.float32)
-    rounded_up = threshold.astype(np.float64) > scorer.threshold
+    import onnx.helper  # pylint: disable=import-outside-toplevel  # training-time only
+
+    feature, roots = arrays["feature"], arrays["roots"]
+    n_nodes = feature.size
+    tree = np.repeat(np.arange(roots.size), np.diff(np.append(roots, n_nodes)))
+    local = np.arange(n_nodes) - roots[tree]
+    leaf = feature < 0
+    exact = np.asarray(arrays["threshold"], dtype=np.float64)
+    threshold = exact.astype(np.float32)
+    rounded_up = threshold.astype(np.float64) > exact
     threshold[rounded_up] = np.nextafter(threshold[rounded_up], np.float32(-np.inf))
     leaves = np.flatnonzero(leaf)
     node = onnx.helper.make_node(
         "TreeEnsembleRegressor", ["X"], ["Y"], domain="ai.onnx.ml",
-        n_targets=scorer.roots.size, aggregate_function="SUM", post_transform="NONE",
+        n_targets=roots.size, aggregate_function="SUM", post_transform="NONE",
         nodes_treeids=tree.tolist(), nodes_nodeids=local.tolist(),
-        nodes_featureids=np.where(leaf, 0, scorer.feature).tolist(),
+        nodes_featureids=np.where(leaf, 0, feature).tolist(),
         nodes_modes=np.where(leaf, "LEAF", "BRANCH_LEQ").tolist(),
         nodes_values=np.where(leaf, 0.0, threshold).tolist(),
-        nodes_truenodeids=np.where(leaf, 0, scorer.left - scorer.roots[tree]).tolist(),
-        nodes_falsenodeids=np.where(leaf, 0, scorer.right - scorer.roots[tree]).tolist(),
+        nodes_truenodeids=np.where(leaf, 0, arrays["left"] - roots[tree]).tolist(),
+        nodes_falsenodeids=np.where(leaf, 0, arrays["right"] - roots[tree]).tolist(),
         target_treeids=tree[leaves].tolist(), target_nodeids=local[leaves].tolist(),
-        target_ids=tree[leaves].tolist(), target_weights=leaf_rows.astype(np.float64).tolist(),
+        target_ids=tree[leaves].tolist(), target_weights=np.arange(leaves.size, dtype=np.float64).tolist(),
     )  # fmt: skip
+    tensor = onnx.helper.make_tensor_value_info
     graph = onnx.helper.make_graph(
         [node],
         "trees",
-        [
-            onnx.helper.make_tensor_value_info(
-                "X", onnx.TensorProto.FLOAT, [None, scorer.n_features]
-            )
-        ],
-        [
-            onnx.helper.make_tensor_value_info(
-                "Y", onnx.TensorProto.FLOAT, [None, scorer.roots.size]
-            )
-        ],
+        [tensor("X", onnx.TensorProto.FLOAT, [None, n_features])],
+        [tensor("Y", onnx.TensorProto.FLOAT, [None, roots.size])],
     )
-    model = onnx.helper.make_model(
-        graph,
-        opset_imports=[onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)],
-    )
+    opsets = [onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)]
+    model = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="phishline lib-ml")
+    return bytes(model.SerializeToString())
+
+
+def _session(model: bytes, n_features: int, n_trees: int) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     # One scoring call is microseconds of work: threads would cost more than they save,
     # and servers scale by processes.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     try:
-        return onnxruntime.InferenceSession(
-            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
+        session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's errors share no public base class
-        raise ArtifactError(f"the trees do not form a valid tree ensemble: {exc}") from exc
+        raise ArtifactError(f"the trees' ONNX model cannot be loaded: {exc}") from exc
+    (inputs,), (outputs,) = session.get_inputs(), session.get_outputs()
+    if inputs.shape[1:] != [n_features] or outputs.shape[1:] != [n_trees]:
+        raise ArtifactError(
+            f"the trees' ONNX model maps {inputs.shape[1:]} features to {outputs.shape[1:]} "
+            f"trees; the node arrays have {n_features} and {n_trees}"
+        )
+    return session
 
 
 class TreeScorer:
-    """A boosted tree ensemble, flattened into node arrays (the artifact's format) and
-    evaluated by ONNX Runtime's tree ensemble operator, built in memory from those arrays.
+    """A boosted tree ensemble, flattened into node arrays, and evaluated by ONNX Runtime's
+    tree ensemble operator (`tree_ensemble_onnx`, stored next to the arrays as `onnx`).
 
     Each tree's reached leaf comes back, so logits and path contributions (Saabas) are
     lookups into per-leaf tables computed once at load time.
     """
 
-    ARRAYS = ("feature", "threshold", "left", "right", "value", "roots")
+    ARRAYS = ("feature", "threshold", "left", "right", "value", "roots", "onnx")
+    NODE_ARRAYS = ARRAYS[:-1]
 
     def __init__(self, arrays: Arrays, n_features: int):
         missing = [key for key in self.ARRAYS if key not in arrays]
@@ -210,19 +212,20 @@ class TreeScorer:
         self.right = arrays["right"].astype(np.int32)
         self.value = arrays["value"].astype(np.float64)
         self.roots = arrays["roots"].astype(np.int32)
+        self.onnx = np.asarray(arrays["onnx"], dtype=np.uint8)
         self.n_features = n_features
         self._check_structure()
         leaves = np.flatnonzero(self.feature < 0)
         self._leaf_value = self.value[leaves]
         self._leaf_contributions = self._path_contributions()[leaves]
-        self._session = _onnx_trees(self, np.arange(leaves.size))
+        self._session = _session(self.onnx.tobytes(), n_features, self.roots.size)
 
     def _check_structure(self) -> None:
         """Trees in pre-order, as `from_lightgbm_dump` writes them: each tree a contiguous
         run starting at its root, children after their parent (so no walk can loop)."""
         n_nodes = self.feature.size
         same_length = all(
-            getattr(self, key).shape == (n_nodes,) for key in self.ARRAYS if key != "roots"
+            getattr(self, key).shape == (n_nodes,) for key in self.NODE_ARRAYS if key != "roots"
         )
         if not same_length or self.roots.size == 0 or n_nodes >= 1 << 24:
             raise ArtifactError("the tree arrays do not describe a tree ensemble")
@@ -289,7 +292,13 @@ class TreeScorer:
             "value": np.asarray(value, dtype=np.float64),
             "roots": np.asarray(roots, dtype=np.int32),
         }
-        return cls(arrays, n_features=int(dump["max_feature_idx"]) + 1)
+        return cls.from_node_arrays(arrays, n_features=int(dump["max_feature_idx"]) + 1)
+
+    @classmethod
+    def from_node_arrays(cls, arrays: Arrays, n_features: int) -> "TreeScorer":
+        """A scorer over node arrays, with their ONNX model built now (needs `onnx`)."""
+        model = tree_ensemble_onnx(arrays, n_features)
+        return cls({**arrays, "onnx": np.frombuffer(model, dtype=np.uint8)}, n_features)
 
     def _leaves(self, X: FloatArray) -> npt.NDArray[np.intp]:
         """Per (row, tree), the row in the per-leaf tables of the leaf it reaches."""

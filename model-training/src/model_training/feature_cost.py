@@ -19,7 +19,8 @@ import memray
 import numpy as np
 
 from lib_ml import NormalizedUrl, Predictor
-from lib_ml.features import lexical_matrix, ngram_counts, tfidf_rows
+from lib_ml.features import lexical_matrix
+from lib_ml.matrices import ngram_counts, tfidf_rows
 from model_training.config import Paths, load_params, project_root
 from model_training.metrics import classification_metrics
 from model_training.prepare import SPLITS

@@ -21,15 +21,8 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from lib_ml import LABEL_MAP, NormalizedUrl, normalize_url, write_artifact
 from lib_ml.artifact import sha256_file
 from lib_ml.drift import reference_distributions
-from lib_ml.features import (
-    LEXICAL_FEATURES,
-    NgramConfig,
-    document_frequencies,
-    lexical_matrix,
-    smoothed_idf,
-    text_ngram_counts,
-    tfidf_rows,
-)
+from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
+from lib_ml.matrices import document_frequencies, smoothed_idf, text_ngram_counts, tfidf_rows
 from lib_ml.predictor import LINEAR_FILE, TREES_FILE
 from lib_ml.scorers import LinearScorer, Stacker, TreeScorer, sigmoid
 from model_training.config import Paths, load_params, project_root

@@ -8,7 +8,8 @@ import pytest
 
 from lib_ml import features as lib_features
 from lib_ml import normalize_url
-from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix, ngram_counts
+from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
+from lib_ml.matrices import ngram_counts
 from model_training import data_checks
 from model_training.data_checks import FEATURE_SCHEMA, feature_schema_problems, schema_problems
 from model_training.sources import Example

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from lib_ml import Predictor, normalize_url
-from lib_ml.features import lexical_matrix, ngram_counts, tfidf_rows
+from lib_ml.features import lexical_matrix
+from lib_ml.matrices import ngram_counts, tfidf_rows
 from model_training.feature_cost import measure
 from model_training.train import Split
 
