@@ -259,3 +259,18 @@ def test_linear_explanation_sums_a_repeated_ngram_once(artifacts: Path) -> None:
         gram = name.removeprefix("host:")
         assert gram in (url.host if name.startswith("host:") else url.text)
     assert predictor.linear.explain(url, top_k=2) == explanation[:2]
+
+
+def test_members_with_the_same_weight_files_are_loaded_once(artifacts: Path, copy_of) -> None:  # type: ignore[no-untyped-def]
+    linear, gbm, ensemble = (Predictor.load(artifacts / f) for f in ("linear", "gbm", "ensemble"))
+    assert ensemble.linear is linear.linear
+    assert ensemble.trees is gbm.trees
+    retrained = copy_of("linear")
+    arrays = dict(read_artifact(retrained).weights["linear.npz"])
+    arrays["intercept"] = arrays["intercept"] + 1.0
+    write_artifact(retrained, read_artifact(retrained).manifest, {"linear.npz": arrays})
+    other = Predictor.load(retrained)
+    assert other.linear is not linear.linear
+    assert other.linear is not None
+    assert linear.linear is not None
+    assert other.linear.intercept == linear.linear.intercept + 1.0

@@ -1,9 +1,10 @@
 """Load an artifact once and predict one URL or a batch."""
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,20 @@ def normalize_batch(urls: Sequence[str]) -> list[NormalizedUrl]:
     return normalized
 
 
+# Scorers are immutable, and an ensemble embeds the very weight files of its members (same
+# sha256): loaded once, they are shared, which saves a service ~25 MB per pair.
+_SCORERS: "weakref.WeakValueDictionary[tuple[Any, ...], Any]" = weakref.WeakValueDictionary()
+Scorer = TypeVar("Scorer", LinearScorer, TreeScorer)
+
+
+def _shared(key: tuple[Any, ...], load: Callable[[], Scorer]) -> Scorer:
+    """The scorer of a verified weight file (key: file name, sha256, featurizer), loaded once."""
+    scorer: Scorer | None = _SCORERS.get(key)
+    if scorer is None:
+        scorer = _SCORERS[key] = load()
+    return scorer
+
+
 def _scaled(contributions: list[Contribution], scale: float) -> list[Contribution]:
     return [Contribution(c.feature, c.kind, scale * c.weight) for c in contributions]
 
@@ -75,11 +90,17 @@ class Predictor:
         self.trees: TreeScorer | None = None
         if self.family in ("linear", "ensemble"):
             config = NgramConfig(**featurizer["ngram"])
-            self.linear = LinearScorer.from_arrays(config, self._weights(artifact, LINEAR_FILE))
+            self.linear = _shared(
+                (LINEAR_FILE, manifest["files"].get(LINEAR_FILE), config),
+                lambda: LinearScorer.from_arrays(config, self._weights(artifact, LINEAR_FILE)),
+            )
         if self.family in ("gbm", "ensemble"):
             if list(featurizer["lexical"]) != list(LEXICAL_FEATURES):
                 raise ArtifactError("the artifact's lexical features differ from this lib-ml's")
-            self.trees = TreeScorer(self._weights(artifact, TREES_FILE), len(LEXICAL_FEATURES))
+            self.trees = _shared(
+                (TREES_FILE, manifest["files"].get(TREES_FILE), len(LEXICAL_FEATURES)),
+                lambda: TreeScorer(self._weights(artifact, TREES_FILE), len(LEXICAL_FEATURES)),
+            )
         self.stacker = Stacker.from_dict(manifest["stacker"]) if self.family == "ensemble" else None
         self.threshold = float(manifest["threshold"])
 

@@ -217,7 +217,7 @@ class TreeScorer:
         self._check_structure()
         leaves = np.flatnonzero(self.feature < 0)
         self._leaf_value = self.value[leaves]
-        self._leaf_contributions = self._path_contributions()[leaves]
+        self._leaf_contributions = self._leaf_path_contributions(leaves)
         self._session = _session(self.onnx.tobytes(), n_features, self.roots.size)
 
     def _check_structure(self) -> None:
@@ -239,19 +239,27 @@ class TreeScorer:
             if not ordered or np.any(children <= internal) or np.any(children >= tree_end[tree]):
                 raise ArtifactError("the tree arrays do not describe a tree ensemble")
 
-    def _path_contributions(self) -> npt.NDArray[np.float64]:
-        """Per node, the change of the running value along the path from its root, by the
-        feature of each split passed (Saabas); parents come before children."""
-        contributions = np.zeros((self.feature.size, self.n_features))
-        frontier = self.roots[self.feature[self.roots] >= 0]
-        while frontier.size:  # level by level; ends because children follow their parents
-            split_on = self.feature[frontier]
-            for children in (self.left[frontier], self.right[frontier]):
-                contributions[children] = contributions[frontier]
-                contributions[children, split_on] += self.value[children] - self.value[frontier]
-            following = np.concatenate([self.left[frontier], self.right[frontier]])
-            frontier = following[self.feature[following] >= 0]
-        return contributions
+    def _leaf_path_contributions(self, leaves: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """Per leaf, the change of the running value along the path from its root, by the
+        feature of each split passed (Saabas). Walks all leaves up to their roots together,
+        so memory stays at the (leaves x features) result."""
+        parent = np.full(self.feature.size, -1, dtype=np.intp)
+        internal = np.flatnonzero(self.feature >= 0)
+        parent[self.left[internal]] = internal
+        parent[self.right[internal]] = internal
+        contributions = np.zeros((leaves.size, self.n_features))
+        rows = np.arange(leaves.size)
+        node = leaves.copy()
+        while True:  # ends: parents come before their children, roots have none
+            climbing = parent[node] >= 0
+            if not climbing.any():
+                return contributions
+            rows, node = rows[climbing], node[climbing]
+            above = parent[node]
+            np.add.at(
+                contributions, (rows, self.feature[above]), self.value[node] - self.value[above]
+            )
+            node = above
 
     def to_arrays(self) -> Arrays:
         return {key: getattr(self, key) for key in self.ARRAYS}
