@@ -10,8 +10,8 @@ from lib_ml.drift import reference_distributions
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.matrices import document_frequencies, ngram_counts, smoothed_idf, tfidf_rows
 from lib_ml.predictor import LINEAR_FILE, TREES_FILE
-from lib_ml.scorers import TreeScorer
-from lib_ml.urls import normalize_url
+from lib_ml.scorers import LinearScorer, TreeScorer
+from lib_ml.urls import NormalizedUrl, normalize_url
 
 PHISHING = [
     "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login",
@@ -43,30 +43,53 @@ def training_set(size: int = 400, seed: int = 0) -> tuple[list[str], np.ndarray]
     return urls, np.array(labels)
 
 
-@pytest.fixture(scope="session")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """linear/, gbm/ and ensemble/ artifacts fitted on a small set, with known parameters."""
+def fit_view(
+    urls: list[NormalizedUrl], y: np.ndarray, config: NgramConfig
+) -> dict[str, np.ndarray]:
+    """Weights of a linear model over one view, as training writes them."""
     from sklearn.linear_model import LogisticRegression
 
-    root = tmp_path_factory.mktemp("models")
-    urls, y = training_set()
-    normalized = [normalize_url(u) for u in urls]
-    config = NgramConfig(1, 4, 14, host_ngrams=True)
-    counts = ngram_counts(normalized, config)
+    counts = ngram_counts(urls, config)
     idf = smoothed_idf(document_frequencies(counts), counts.shape[0])
-    linear = LogisticRegression(C=10.0).fit(tfidf_rows(counts, idf), y)
-    linear_arrays = {
-        "coef": linear.coef_[0].astype(np.float32),
-        "intercept": linear.intercept_.astype(np.float64),
+    model = LogisticRegression(C=10.0).fit(tfidf_rows(counts, idf), y)
+    return {
+        "coef": model.coef_[0].astype(np.float32),
+        "intercept": model.intercept_.astype(np.float64),
         "idf": idf,
     }
+
+
+def fit_trees(X: np.ndarray, y: np.ndarray) -> tuple[lgb.Booster, TreeScorer]:
     booster = lgb.train(
         {"objective": "binary", "num_leaves": 7, "min_data_in_leaf": 5, "verbosity": -1,
          "deterministic": True, "num_threads": 1, "seed": 0},
-        lgb.Dataset(lexical_matrix(normalized), label=y),
+        lgb.Dataset(X, label=y),
         num_boost_round=20,
     )  # fmt: skip
-    trees = TreeScorer.from_lightgbm_dump(booster.dump_model())
+    return booster, TreeScorer.from_lightgbm_dump(booster.dump_model())
+
+
+VIEW_FILES = {"url": LINEAR_FILE, "host": "view_host.npz", "path": "view_path.npz"}
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """linear/, gbm/ and ensemble/ artifacts fitted on a small set, with known parameters."""
+    root = tmp_path_factory.mktemp("models")
+    urls, y = training_set()
+    normalized = [normalize_url(u) for u in urls]
+    configs = {
+        "url": NgramConfig(1, 4, 14, host_ngrams=True),
+        "host": NgramConfig(1, 4, 12, view="host"),
+        "path": NgramConfig(1, 4, 14, view="path"),
+    }
+    views = {name: fit_view(normalized, y, config) for name, config in configs.items()}
+    lexical = lexical_matrix(normalized)
+    booster, trees = fit_trees(lexical, y)
+    view_logits = [
+        LinearScorer.from_arrays(configs[name], views[name]).logits(normalized) for name in views
+    ]
+    _, stacked_trees = fit_trees(np.column_stack([lexical, *view_logits]).astype(np.float32), y)
     common = {
         "version": "0.1.0", "created": "2026-01-01T00:00:00+00:00",
         "training_data_sha256": "0" * 64, "params": {}, "metrics": {"validation": {"f1": 1.0}},
@@ -75,9 +98,10 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }  # fmt: skip
     write_artifact(
         root / "linear",
-        {**common, "name": "linear", "family": "linear", "featurizer": {"ngram": config.to_dict()}},
-        {LINEAR_FILE: linear_arrays},
-    )
+        {**common, "name": "linear", "family": "linear",
+         "featurizer": {"ngram": configs["url"].to_dict()}},
+        {LINEAR_FILE: views["url"]},
+    )  # fmt: skip
     write_artifact(
         root / "gbm",
         {**common, "name": "gbm", "family": "gbm",
@@ -87,9 +111,13 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_artifact(
         root / "ensemble",
         {**common, "name": "ensemble", "family": "ensemble",
-         "featurizer": {"ngram": config.to_dict(), "lexical": list(LEXICAL_FEATURES)},
-         "stacker": {"coef": [0.6, 0.4], "intercept": 0.0}},
-        {LINEAR_FILE: linear_arrays, TREES_FILE: trees.to_arrays()},
+         "featurizer": {
+             "lexical": list(LEXICAL_FEATURES),
+             "views": [{"file": VIEW_FILES[name], "ngram": configs[name].to_dict()}
+                       for name in configs],
+         },
+         "stacker": {"coef": [0.8], "intercept": 0.1}},
+        {**{VIEW_FILES[name]: views[name] for name in configs}, TREES_FILE: stacked_trees.to_arrays()},
     )  # fmt: skip
     (root / "booster.txt").write_text(booster.model_to_string(), encoding="utf-8")
     return root

@@ -16,7 +16,7 @@ from lib_ml import (
     write_artifact,
 )
 from lib_ml.artifact import MANIFEST, sha256_file
-from lib_ml.features import lexical_matrix
+from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.scorers import TreeScorer
 from lib_ml.urls import normalize_url
 
@@ -39,7 +39,7 @@ def test_find_artifacts_lists_each_directory(artifacts: Path) -> None:
 
 def test_manifest_records_sha256_of_every_weight_file(artifacts: Path) -> None:
     manifest = json.loads((artifacts / "ensemble" / MANIFEST).read_text())
-    assert set(manifest["files"]) == {"linear.npz", "trees.npz"}
+    assert set(manifest["files"]) == {"linear.npz", "view_host.npz", "view_path.npz", "trees.npz"}
     for name, digest in manifest["files"].items():
         assert sha256_file(artifacts / "ensemble" / name) == digest
 
@@ -262,9 +262,9 @@ def test_linear_explanation_sums_a_repeated_ngram_once(artifacts: Path) -> None:
 
 
 def test_members_with_the_same_weight_files_are_loaded_once(artifacts: Path, copy_of) -> None:  # type: ignore[no-untyped-def]
-    linear, gbm, ensemble = (Predictor.load(artifacts / f) for f in ("linear", "gbm", "ensemble"))
-    assert ensemble.linear is linear.linear
-    assert ensemble.trees is gbm.trees
+    linear, ensemble = (Predictor.load(artifacts / f) for f in ("linear", "ensemble"))
+    assert ensemble.linear is linear.linear  # the url view is the linear family's linear.npz
+    assert Predictor.load(artifacts / "gbm").trees is Predictor.load(artifacts / "gbm").trees
     retrained = copy_of("linear")
     arrays = dict(read_artifact(retrained).weights["linear.npz"])
     arrays["intercept"] = arrays["intercept"] + 1.0
@@ -274,3 +274,39 @@ def test_members_with_the_same_weight_files_are_loaded_once(artifacts: Path, cop
     assert other.linear is not None
     assert linear.linear is not None
     assert other.linear.intercept == linear.linear.intercept + 1.0
+
+
+def test_ensemble_stacks_view_logits_into_the_trees(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "ensemble")
+    assert [v.config.view for v in predictor.views] == ["url", "host", "path"]
+    urls = [normalize_url(u) for u in PHISHING + LEGITIMATE]
+    inputs = predictor.tree_inputs(urls)
+    assert inputs.shape == (len(urls), len(LEXICAL_FEATURES) + 3)
+    np.testing.assert_allclose(inputs[:, -2], predictor.views[1].logits(urls), rtol=1e-6)
+    assert predictor.trees is not None
+    assert predictor.stacker is not None
+    expected = predictor.stacker.logits([predictor.trees.logits(inputs)])
+    np.testing.assert_allclose(predictor.logits_normalized(urls), expected)
+
+
+def test_ensemble_explanations_pass_view_shares_to_their_ngrams(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "ensemble")
+    assert predictor.trees is not None
+    url = normalize_url(PHISHING[0])
+    path_share = predictor.trees.contributions(predictor.tree_inputs([url]))[0, -1]
+    explanation = predictor.predict_one(PHISHING[0], explain_top_k=500).explanation
+    names = [c.feature for c in explanation]
+    assert len(names) == len(set(names))
+    assert "lexical" in {c.kind for c in explanation}
+    of_path_view = [c for c in explanation if c.feature.startswith("path:")]
+    assert bool(of_path_view) == (path_share != 0.0)
+    assert all(type(c.weight) is float for c in explanation)
+    weights = [abs(c.weight) for c in explanation]
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_views_other_than_url_take_no_host_ngrams() -> None:
+    with pytest.raises(ValueError, match="url view only"):
+        NgramConfig(view="path", host_ngrams=True)
+    with pytest.raises(ValueError, match="unknown view"):
+        NgramConfig(view="query")

@@ -180,7 +180,8 @@ def test_the_mutant_set_of_a_non_url_raises() -> None:
 
 
 def test_repair_is_the_mean_over_the_mutant_set(artifacts: Path) -> None:
-    predictor = Predictor.load(artifacts / "ensemble")
+    # The linear model: the small test ensemble's trees are too coarse to see the rewrites.
+    predictor = Predictor.load(artifacts / "linear")
     urls = PHISHING + LEGITIMATE
     repaired = predictor.predict_proba(urls, repair=True)
     expected = [sigmoid(predictor.logits_normalized(mutant_set(u))).mean() for u in urls]

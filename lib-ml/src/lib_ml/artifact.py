@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-FORMAT_VERSION = 1
+# 2: trees carry their ONNX model; ensembles stack views' logits into the trees.
+FORMAT_VERSION = 2
 MANIFEST = "model.json"
 
 

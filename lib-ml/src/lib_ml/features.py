@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lib_ml.urls import MAX_URL_LENGTH, NormalizedUrl, split_host
+from lib_ml.urls import MAX_URL_LENGTH, HostParts, NormalizedUrl, split_host
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -23,22 +23,41 @@ _SALT_STEP = 0x7F4A7C15
 HOST_SALT = 1
 
 
+# What a linear model reads of a URL (`view_text`): the scheme-free URL text, the host alone
+# between anchors, or what follows the host. Models on separate views weigh the same n-gram
+# differently by where it occurs; the ensemble stacks them.
+VIEWS = ("url", "host", "path")
+
+
+def view_text(url: NormalizedUrl, view: str) -> str:
+    if view == "url":
+        return url.text
+    if view == "host":
+        return f"^{url.host}$"
+    return url.after_host or "/"
+
+
 @dataclass(frozen=True, slots=True)
 class NgramConfig:
-    """Byte n-grams of the scheme-free URL text, hashed into 2**hash_bits buckets; with
-    `host_ngrams`, the host's n-grams count once more in their own (salted) buckets, so that
-    "paypal" in a host and "paypal" in a path can weigh differently."""
+    """Byte n-grams of one view of the scheme-free URL, hashed into 2**hash_bits buckets; with
+    `host_ngrams` (url view only), the host's n-grams count once more in their own (salted)
+    buckets, so that "paypal" in a host and "paypal" in a path can weigh differently."""
 
     ngram_min: int = 1
     ngram_max: int = 5
     hash_bits: int = 20
     host_ngrams: bool = False
+    view: str = "url"
 
     def __post_init__(self) -> None:
         if not 1 <= self.ngram_min <= self.ngram_max:
             raise ValueError(f"n-gram orders {self.ngram_min}..{self.ngram_max} are not a range")
         if not 1 <= self.hash_bits <= 31:  # buckets are int32 indices
             raise ValueError(f"hash_bits must be within 1..31, not {self.hash_bits}")
+        if self.view not in VIEWS:
+            raise ValueError(f"unknown view {self.view!r}; expected one of {VIEWS}")
+        if self.host_ngrams and self.view != "url":
+            raise ValueError("host_ngrams adds the host's n-grams to the url view only")
 
     @property
     def n_features(self) -> int:
@@ -151,6 +170,14 @@ LEXICAL_FEATURES: tuple[str, ...] = (
     "url_entropy", "host_entropy", "longest_token", "token_count", "mean_token_length",
     "suspicious_words", "brand_in_subdomain_or_path", "brand_in_domain", "is_shortener",
     "hex_run", "www_prefix", "domain_in_path",
+    # character structure and randomness
+    "host_vowel_ratio", "domain_vowel_ratio", "domain_max_consonant_run", "url_max_digit_run",
+    "host_max_digit_run", "url_max_consonant_run", "random_tokens", "host_labels",
+    "longest_host_label", "path_share", "has_file_extension", "file_extension_length",
+    "brand_lookalike_in_host", "brand_lookalike_domain", "equals_signs", "ampersands",
+    "subdomain_digits", "file_name_length", "first_directory_length", "path_uppercase",
+    "letter_ratio", "distinct_char_ratio", "char_class_changes", "www_or_http_in_path",
+    "path_tokens", "query_tokens", "domain_entropy", "domain_pronounceable",
 )  # fmt: skip
 
 
@@ -172,6 +199,81 @@ _DOMAIN_IN_PATH = re.compile(r"[a-z0-9-]+\.(com|net|org)\b")
 
 def _count(predicate: Callable[[str], bool], text: str) -> int:
     return sum(map(predicate, text))
+
+
+_VOWELS = frozenset("aeiou")
+_DIGIT_RUN = re.compile(r"\d+")
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]+")
+_HEX_TOKEN = re.compile(r"[0-9a-fA-F]{8,}")
+_BASE64ISH_TOKEN = re.compile(r"[A-Za-z0-9_\-]{12,}")
+_FILE_EXTENSION = re.compile(r"\.([a-z0-9]{1,5})$")
+_CLASS_RUN = re.compile(r"\d+|[^\W\d_]+|[\W_]+")
+
+
+def _one_deletion(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+# Symmetric-delete index: two words within one edit share a one-deletion variant.
+_BRAND_VARIANTS: dict[str, frozenset[str]] = {}
+for _brand in BRAND_WORDS:
+    for _variant in _one_deletion(_brand):
+        _BRAND_VARIANTS[_variant] = _BRAND_VARIANTS.get(_variant, frozenset()) | {_brand}
+
+
+def _brand_lookalike(label: str) -> bool:
+    """Within about one edit of a brand word without being it (paypa1, gooogle, amazom)."""
+    if len(label) < 4:
+        return False
+    near = frozenset().union(*(_BRAND_VARIANTS.get(v, frozenset()) for v in _one_deletion(label)))
+    return bool(near - {label})
+
+
+def _longest(pattern: re.Pattern[str], text: str) -> int:
+    return max(map(len, pattern.findall(text)), default=0)
+
+
+def _vowel_ratio(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    return sum(c in _VOWELS for c in letters) / len(letters) if letters else 0.0
+
+
+def _random_looking(token: str) -> bool:
+    """Hex of 8+ characters, or 12+ base64-like characters mixing letters and digits."""
+    if _HEX_TOKEN.fullmatch(token):
+        return True
+    return bool(_BASE64ISH_TOKEN.fullmatch(token)) and _count(str.isdigit, token) not in (
+        0,
+        len(token),
+    )
+
+
+def _structure_features(url: NormalizedUrl, parts: HostParts, lower: str) -> list[float]:
+    """The second group of LEXICAL_FEATURES: character structure and randomness."""
+    text, host, path, domain = url.text, url.host, url.path, parts.domain
+    labels = host.split(".")
+    path_tokens = _TOKENS.findall(path)
+    query_tokens = _TOKENS.findall(url.query)
+    file_name = path.rsplit("/", 1)[-1]
+    extension = _FILE_EXTENSION.search(file_name.lower())
+    first_directory = next((d for d in path.split("/") if d), "")
+    tail = (path + url.query).lower()
+    length = len(text)
+    domain_consonants = _longest(_CONSONANT_RUN, domain)
+    return [
+        _vowel_ratio(host), _vowel_ratio(domain), domain_consonants,
+        _longest(_DIGIT_RUN, text), _longest(_DIGIT_RUN, host), _longest(_CONSONANT_RUN, lower),
+        sum(map(_random_looking, path_tokens + query_tokens)), len(labels),
+        max(map(len, labels)), len(path) / length, float(extension is not None),
+        len(extension.group(1)) if extension else 0,
+        float(any(map(_brand_lookalike, labels[:-1] or labels))), float(_brand_lookalike(domain)),
+        text.count("="), text.count("&"), _count(str.isdigit, parts.subdomain), len(file_name),
+        len(first_directory), _count(str.isupper, path),
+        _count(str.isalpha, text) / length, len(set(lower)) / length,
+        (len(_CLASS_RUN.findall(lower)) - 1) / length, float("www" in tail or "http" in tail),
+        len(path_tokens), len(query_tokens), _entropy(domain),
+        float(domain_consonants <= 3 <= len(domain) and not _count(str.isdigit, domain)),
+    ]  # fmt: skip
 
 
 def lexical_vector(url: NormalizedUrl) -> list[float]:
@@ -212,6 +314,7 @@ def lexical_vector(url: NormalizedUrl) -> list[float]:
         float(parts.registered_domain in SHORTENERS), float(bool(_HEX_RUN.search(lower))),
         float(host.startswith("www.")),
         float(bool(_DOMAIN_IN_PATH.search(rest))),
+        *_structure_features(url, parts, lower),
     ]  # fmt: skip
 
 

@@ -10,19 +10,21 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from lib_ml.features import HOST_SALT, FloatArray, NgramConfig, hash_entries
+from lib_ml.features import HOST_SALT, FloatArray, NgramConfig, hash_entries, view_text
 from lib_ml.urls import NormalizedUrl
 
 
 def ngram_counts(urls: Sequence[NormalizedUrl], config: NgramConfig) -> sp.csr_matrix:
     """The n-gram term counts of a batch of normalized URLs under `config`."""
-    return text_ngram_counts([u.text for u in urls], [u.host for u in urls], config)
+    return text_ngram_counts(
+        [view_text(u, config.view) for u in urls], [u.host for u in urls], config
+    )
 
 
 def text_ngram_counts(
     texts: Sequence[str], hosts: Sequence[str], config: NgramConfig
 ) -> sp.csr_matrix:
-    """`ngram_counts` from the URLs' texts and hosts (plain strings are lighter to keep)."""
+    """`ngram_counts` from the URLs' view texts and hosts (plain strings are lighter to keep)."""
     counts = hash_ngrams(texts, config)
     if config.host_ngrams:
         counts = concat_row_entries(counts, hash_ngrams(hosts, config, HOST_SALT))

@@ -70,12 +70,31 @@ def _shared(key: tuple[Any, ...], load: Callable[[], Scorer]) -> Scorer:
     return scorer
 
 
+_NEGLIGIBLE = 1e-9
+
+
 def _scaled(contributions: list[Contribution], scale: float) -> list[Contribution]:
-    return [Contribution(c.feature, c.kind, scale * c.weight) for c in contributions]
+    return [Contribution(c.feature, c.kind, float(scale * c.weight)) for c in contributions]
+
+
+def _merged(contributions: list[Contribution]) -> list[Contribution]:
+    """One contribution per feature name (views can share an n-gram)."""
+    totals: dict[tuple[str, str], float] = {}
+    for c in contributions:
+        totals[c.feature, c.kind] = totals.get((c.feature, c.kind), 0.0) + c.weight
+    return [Contribution(feature, kind, weight) for (feature, kind), weight in totals.items()]
 
 
 class Predictor:
-    """A verified, loaded artifact of any family."""
+    """A verified, loaded artifact of any family:
+
+    - linear: a `LinearScorer` over the url view (`featurizer.ngram`, `linear.npz`);
+    - gbm: a `TreeScorer` over the lexical features (`featurizer.lexical`, `trees.npz`);
+    - ensemble: linear scorers over several views (`featurizer.views`: each names its weight
+      file and n-gram config), whose logits join the lexical features as inputs of a
+      `TreeScorer` (`trees.npz`), calibrated by a one-input `Stacker`. Training fits the trees
+      on out-of-fold logits of the views, so they learn how far to trust each view.
+    """
 
     def __init__(self, artifact: Artifact):
         manifest = artifact.manifest
@@ -86,23 +105,35 @@ class Predictor:
         if manifest["label_map"] != LABEL_MAP:
             raise ArtifactError(f"label map {manifest['label_map']} differs from {LABEL_MAP}")
         featurizer = manifest["featurizer"]
-        self.linear: LinearScorer | None = None
-        self.trees: TreeScorer | None = None
-        if self.family in ("linear", "ensemble"):
-            config = NgramConfig(**featurizer["ngram"])
-            self.linear = _shared(
-                (LINEAR_FILE, manifest["files"].get(LINEAR_FILE), config),
-                lambda: LinearScorer.from_arrays(config, self._weights(artifact, LINEAR_FILE)),
+        self.views: tuple[LinearScorer, ...] = ()
+        if self.family == "linear":
+            self.views = (self._linear(artifact, LINEAR_FILE, featurizer["ngram"]),)
+        if self.family == "ensemble":
+            self.views = tuple(
+                self._linear(artifact, view["file"], view["ngram"]) for view in featurizer["views"]
             )
+            if not self.views:
+                raise ArtifactError("an ensemble needs at least one view")
+        self.trees: TreeScorer | None = None
         if self.family in ("gbm", "ensemble"):
             if list(featurizer["lexical"]) != list(LEXICAL_FEATURES):
                 raise ArtifactError("the artifact's lexical features differ from this lib-ml's")
+            n_inputs = len(LEXICAL_FEATURES) + len(self.views)
             self.trees = _shared(
-                (TREES_FILE, manifest["files"].get(TREES_FILE), len(LEXICAL_FEATURES)),
-                lambda: TreeScorer(self._weights(artifact, TREES_FILE), len(LEXICAL_FEATURES)),
+                (TREES_FILE, manifest["files"].get(TREES_FILE), n_inputs),
+                lambda: TreeScorer(self._weights(artifact, TREES_FILE), n_inputs),
             )
         self.stacker = Stacker.from_dict(manifest["stacker"]) if self.family == "ensemble" else None
+        if self.stacker is not None and len(self.stacker.coef) != 1:
+            raise ArtifactError("the ensemble's stacker calibrates one input, the trees' logit")
         self.threshold = float(manifest["threshold"])
+
+    def _linear(self, artifact: Artifact, file_name: str, ngram: dict[str, Any]) -> LinearScorer:
+        config = NgramConfig(**ngram)
+        return _shared(
+            (file_name, self.manifest["files"].get(file_name), config),
+            lambda: LinearScorer.from_arrays(config, self._weights(artifact, file_name)),
+        )
 
     @staticmethod
     def _weights(artifact: Artifact, file_name: str) -> dict[str, npt.NDArray[Any]]:
@@ -134,19 +165,26 @@ class Predictor:
     def metrics(self) -> dict[str, Any]:
         return dict(self.manifest["metrics"])
 
-    def _member_logits(self, urls: Sequence[NormalizedUrl]) -> list[npt.NDArray[np.float64]]:
-        logits = []
-        if self.linear is not None:
-            logits.append(self.linear.logits(urls))
-        if self.trees is not None:
-            logits.append(self.trees.logits(lexical_matrix(urls)))
-        return logits
+    @property
+    def linear(self) -> LinearScorer | None:
+        """The url-view linear model: the linear family's, or the ensemble's first view."""
+        return self.views[0] if self.views else None
+
+    def tree_inputs(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float32]:
+        """What the trees read: the lexical features, then (ensemble) each view's logit."""
+        lexical = lexical_matrix(urls)
+        if self.family != "ensemble":
+            return lexical
+        logits = [view.logits(urls) for view in self.views]
+        return np.column_stack([lexical, *logits]).astype(np.float32)
 
     def logits_normalized(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
         if not urls:
             return np.zeros(0, dtype=np.float64)
-        members = self._member_logits(urls)
-        return self.stacker.logits(members) if self.stacker is not None else members[0]
+        if self.trees is None:
+            return self.views[0].logits(urls)
+        logits = self.trees.logits(self.tree_inputs(urls))
+        return self.stacker.logits([logits]) if self.stacker is not None else logits
 
     def predict_proba(
         self, urls: Sequence[str], *, repair: bool = False
@@ -171,14 +209,28 @@ class Predictor:
         return decode_label(int(probability >= self.threshold))
 
     def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
-        """Top features by absolute share of the (stacked) logit."""
-        shares: list[Contribution] = []
-        weights = self.stacker.coef if self.stacker is not None else (1.0, 1.0)
-        if self.linear is not None:
-            shares += _scaled(self.linear.explain(url, top_k), weights[0])
-        if self.trees is not None:
-            shares += _scaled(self.trees.explain(lexical_matrix([url])[0], top_k), weights[-1])
-        return top_contributions(shares, top_k)
+        """Top features by absolute share of the logit. Trees share their logit among their
+        inputs by path contributions (Saabas); an ensemble view's share is passed on to its
+        n-grams in proportion to their shares of that view's logit."""
+        if self.trees is None:
+            return self.views[0].explain(url, top_k)
+        inputs = self.tree_inputs([url])
+        shares = self.trees.contributions(inputs)[0]
+        lexical = len(LEXICAL_FEATURES)
+        contributions = [
+            Contribution(name, "lexical", float(share))
+            for name, share in zip(LEXICAL_FEATURES, shares[:lexical], strict=True)
+            if share != 0.0
+        ]
+        for view, logit, share in zip(
+            self.views, inputs[0, lexical:], shares[lexical:], strict=True
+        ):
+            own = float(logit) - view.intercept  # what the view's n-grams add up to
+            if share != 0.0 and abs(own) > _NEGLIGIBLE:
+                contributions += _scaled(view.explain(url, top_k), share / own)
+        if self.stacker is not None:
+            contributions = _scaled(contributions, self.stacker.coef[0])
+        return top_contributions(_merged(contributions), top_k)
 
     def predict(
         self, urls: Sequence[str], explain_top_k: int = 0, *, repair: bool = False

@@ -14,11 +14,11 @@ import onnxruntime
 from lib_ml.artifact import Arrays, ArtifactError
 from lib_ml.features import (
     HOST_SALT,
-    LEXICAL_FEATURES,
     FloatArray,
     HashedNgrams,
     NgramConfig,
     hash_entries,
+    view_text,
 )
 from lib_ml.urls import NormalizedUrl
 
@@ -51,6 +51,8 @@ class LinearScorer:
                 f"expected ({config.n_features},) for hash_bits={config.hash_bits}"
             )
         self.config = config
+        # How explanations name n-grams of views other than the whole URL: "path:/login".
+        self._prefix = "" if config.view == "url" else f"{config.view}:"
         self.coef = coef.astype(np.float32)
         self.intercept = float(intercept)
         self.idf = idf.astype(np.float32)
@@ -70,10 +72,10 @@ class LinearScorer:
         }
 
     def _hash(self, urls: Sequence[NormalizedUrl]) -> tuple[HashedNgrams, int]:
-        """The n-grams of the URL texts, followed by those of the hosts in their own salted
+        """The n-grams of the URLs' view texts, followed by those of the hosts in their own salted
         space when `host_ngrams` is set (one call: its cost is per call, not per byte);
         returns them and how many texts each URL owns."""
-        texts = [u.text for u in urls]
+        texts = [view_text(u, self.config.view) for u in urls]
         if not self.config.host_ngrams:
             return hash_entries(texts, self.config), 1
         hosts = [u.host for u in urls]
@@ -97,8 +99,8 @@ class LinearScorer:
     def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
         """The top_k distinct n-grams by absolute share of the logit; a repeated n-gram counts
         once with its summed share. Host n-grams of the extra host space are named
-        `host:<gram>`. N-grams are told apart by their full 32-bit hash and order, not by
-        their bucket."""
+        `host:<gram>`, n-grams of other views `<view>:<gram>`. N-grams are told apart by
+        their full 32-bit hash and order, not by their bucket."""
         hashed, _ = self._hash([url])
         positions, order_index = np.nonzero(hashed.alive)
         weighted = self.idf[hashed.buckets(self.config)[positions, order_index]].astype(np.float64)
@@ -119,7 +121,7 @@ class LinearScorer:
             entry = first[group]
             begin = int(positions[entry])
             gram = hashed.joined[begin : begin + int(order_index[entry]) + self.config.ngram_min]
-            prefix = "host:" if in_host[entry] else ""
+            prefix = "host:" if in_host[entry] else self._prefix
             contributions.append(
                 Contribution(
                     prefix + gram.decode("utf-8", "replace"), "ngram", float(totals[group])
@@ -320,17 +322,6 @@ class TreeScorer:
     def contributions(self, X: FloatArray) -> npt.NDArray[np.float64]:
         """Per-feature path contributions (Saabas); rows sum to logit minus the roots' values."""
         return np.asarray(self._leaf_contributions[self._leaves(X)].sum(axis=1), dtype=np.float64)
-
-    def explain(self, x: FloatArray, top_k: int) -> list[Contribution]:
-        shares = self.contributions(x[np.newaxis, :])[0]
-        return top_contributions(
-            [
-                Contribution(feature=name, kind="lexical", weight=float(share))
-                for name, share in zip(LEXICAL_FEATURES, shares, strict=True)
-                if share != 0.0
-            ],
-            top_k,
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,9 +40,12 @@ class NormalizedUrl:
         out = self.host
         if self.userinfo:
             out = f"{self.userinfo}@{out}"
-        if self.port:
-            out = f"{out}:{self.port}"
-        out += self.path
+        return out + self.after_host
+
+    @property
+    def after_host(self) -> str:
+        """[:port]/path?query#fragment: what follows the host in `text`."""
+        out = f":{self.port}{self.path}" if self.port else self.path
         if self.query:
             out = f"{out}?{self.query}"
         if self.fragment:

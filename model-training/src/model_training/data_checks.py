@@ -35,15 +35,24 @@ _COUNTS = (
     "domain_digits", "domain_hyphens", "suffix_length", "path_depth", "path_dots",
     "path_hyphens", "path_underscores", "path_digits", "query_params", "percent_escapes",
     "at_signs", "longest_token", "token_count", "suspicious_words",
+    "domain_max_consonant_run", "url_max_digit_run", "host_max_digit_run",
+    "url_max_consonant_run", "random_tokens", "host_labels", "longest_host_label",
+    "file_extension_length", "equals_signs", "ampersands", "subdomain_digits",
+    "file_name_length", "first_directory_length", "path_uppercase", "path_tokens",
+    "query_tokens",
 )  # fmt: skip
 _BINARY = (
     "suffix_is_common", "suffix_is_country", "host_is_ip", "host_is_punycode", "has_port",
     "has_userinfo", "path_has_double_slash", "path_risky_extension", "path_tilde",
     "brand_in_subdomain_or_path", "brand_in_domain", "is_shortener", "hex_run", "www_prefix",
-    "domain_in_path",
+    "domain_in_path", "has_file_extension", "brand_lookalike_in_host", "brand_lookalike_domain",
+    "www_or_http_in_path", "domain_pronounceable",
 )  # fmt: skip
-_RATIOS = ("digit_ratio", "uppercase_ratio", "special_ratio")
-_REALS = ("url_entropy", "host_entropy", "mean_token_length")
+_RATIOS = (
+    "digit_ratio", "uppercase_ratio", "special_ratio", "host_vowel_ratio", "domain_vowel_ratio",
+    "path_share", "letter_ratio", "distinct_char_ratio", "char_class_changes",
+)  # fmt: skip
+_REALS = ("url_entropy", "host_entropy", "mean_token_length", "domain_entropy")
 FEATURE_SCHEMA: dict[str, tuple[str, float, float]] = (
     dict.fromkeys(_COUNTS, ("count", 0.0, float(MAX_URL_LENGTH)))
     | dict.fromkeys(_BINARY, ("binary", 0.0, 1.0))
@@ -52,6 +61,8 @@ FEATURE_SCHEMA: dict[str, tuple[str, float, float]] = (
     | {
         "url_length": ("count", 1.0, float(MAX_URL_LENGTH)),
         "host_length": ("count", 1.0, 253.0),  # DNS names are at most 253 characters
+        "host_labels": ("count", 1.0, 127.0),
+        "longest_host_label": ("count", 1.0, 253.0),
         "suspicious_words": ("count", 0.0, float(len(SUSPICIOUS_WORDS))),
     }
 )

@@ -1,10 +1,11 @@
-"""Feature cost: time and memory of each feature group and its marginal value (ablation).
+"""Feature cost: time and memory of each feature group and its marginal value.
 
 The two groups are the inputs of the two model families: `ngram` (idf-weighted hashed byte
-n-grams, read by `linear`) and `lexical` (the lexical URL features, read by `gbm`). The
-marginal value of a group is what the ensemble of both loses on the test split without it,
-i.e. the ensemble's metric minus that of the other group's model alone. ROC AUC measures it:
-unlike log loss, it does not credit the stacker for recalibrating the remaining member.
+n-grams of the URL's views, read by `linear` and by the ensemble's view models) and `lexical`
+(the lexical URL features, read by `gbm`). The ensemble's trees read both: the lexical
+features and the views' logits. The marginal value of a group is what the ensemble loses on
+the test split when the group's inputs to its trees are shuffled across URLs (permutation
+importance), measured in ROC AUC, which ignores calibration.
 """
 
 import json
@@ -19,8 +20,9 @@ import memray
 import numpy as np
 
 from lib_ml import NormalizedUrl, Predictor
-from lib_ml.features import lexical_matrix
+from lib_ml.features import LEXICAL_FEATURES, lexical_matrix
 from lib_ml.matrices import ngram_counts, tfidf_rows
+from lib_ml.scorers import sigmoid
 from model_training.config import Paths, load_params, project_root
 from model_training.metrics import classification_metrics
 from model_training.prepare import SPLITS
@@ -40,7 +42,7 @@ class GroupCost:
     matrix_mib: float  # size of the feature matrix of the batch
     training_seconds: float  # the family's training time
     alone: dict[str, float]  # test metrics of the family alone
-    marginal_roc_auc: float  # ensemble minus the other group's family
+    marginal_roc_auc: float  # ensemble minus the ensemble with this group's inputs shuffled
 
 
 def measure(method: Callable[[], Any], capture: Path, repeats: int = 3) -> tuple[float, float, Any]:
@@ -61,11 +63,11 @@ def measure(method: Callable[[], Any], capture: Path, repeats: int = 3) -> tuple
 
 def featurizers(predictor: Predictor, urls: list[NormalizedUrl]) -> dict[str, Callable[[], Any]]:
     """The featurization of each group, as the ensemble runs it at prediction time."""
-    linear = predictor.linear
-    if linear is None:
+    if predictor.family != "ensemble":
         raise ValueError("feature cost needs an ensemble artifact")
+    views = predictor.views
     return {
-        "ngram": lambda: tfidf_rows(ngram_counts(urls, linear.config), linear.idf),
+        "ngram": lambda: [tfidf_rows(ngram_counts(urls, v.config), v.idf) for v in views],
         "lexical": lambda: lexical_matrix(urls),
     }
 
@@ -73,7 +75,21 @@ def featurizers(predictor: Predictor, urls: list[NormalizedUrl]) -> dict[str, Ca
 def _matrix_mib(matrix: Any) -> float:
     if isinstance(matrix, np.ndarray):
         return matrix.nbytes / 2**20
+    if isinstance(matrix, list):
+        return sum(_matrix_mib(part) for part in matrix)
     return float(matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes) / 2**20
+
+
+def shuffled_roc_auc(ensemble: Predictor, test: Split, group: str, seed: int = 0) -> float:
+    """The ensemble's test ROC AUC with the group's tree inputs shuffled across URLs."""
+    if ensemble.trees is None or ensemble.stacker is None:
+        raise ValueError("feature cost needs an ensemble artifact")
+    inputs = ensemble.tree_inputs(test.urls)
+    lexical = len(LEXICAL_FEATURES)
+    columns = slice(0, lexical) if group == "lexical" else slice(lexical, inputs.shape[1])
+    inputs[:, columns] = inputs[np.random.default_rng(seed).permutation(len(inputs)), columns]
+    scores = sigmoid(ensemble.stacker.logits([ensemble.trees.logits(inputs)]))
+    return float(classification_metrics(test.y, scores, ensemble.threshold)["roc_auc"])
 
 
 def feature_cost(models_dir: Path, test: Split, work_dir: Path) -> list[GroupCost]:
@@ -90,7 +106,6 @@ def feature_cost(models_dir: Path, test: Split, work_dir: Path) -> list[GroupCos
     for group, featurize in featurizers(predictors["ensemble"], test.urls).items():
         seconds, peak, matrix = measure(featurize, work_dir / f"{group}.memray")
         family = GROUPS[group]
-        other = next(f for f in GROUPS.values() if f != family)
         costs.append(
             GroupCost(
                 group=group,
@@ -100,7 +115,8 @@ def feature_cost(models_dir: Path, test: Split, work_dir: Path) -> list[GroupCos
                 matrix_mib=_matrix_mib(matrix),
                 training_seconds=float(predictors[family].manifest["training_seconds"]),
                 alone={k: metrics[family][k] for k in ("f1", "roc_auc", "log_loss")},
-                marginal_roc_auc=metrics["ensemble"]["roc_auc"] - metrics[other]["roc_auc"],
+                marginal_roc_auc=metrics["ensemble"]["roc_auc"]
+                - shuffled_roc_auc(predictors["ensemble"], test, group),
             )
         )
     return costs
@@ -112,7 +128,8 @@ def render_markdown(costs: list[GroupCost], n_test: int) -> str:
         "",
         f"Per feature group, on {n_test} test URLs: featurization time and peak memory, the "
         "training time of the family that reads the group, its test metrics alone, and its "
-        "marginal value: the ensemble's ROC AUC minus that of the other group's model.",
+        "marginal value: what the ensemble's ROC AUC loses when the group's inputs to its "
+        "trees are shuffled across URLs.",
         "",
         "| group | family | µs per URL | peak MiB | matrix MiB | training s | F1 alone "
         "| ROC AUC alone | marginal ROC AUC |",

@@ -1,4 +1,5 @@
-"""Stage train: the linear n-gram model, the lexical tree model and their calibrated stack.
+"""Stage train: the linear n-gram model, the lexical tree model, and the ensemble: trees over
+the lexical features and the logits of linear models on several views of the URL, calibrated.
 
 Every family writes a lib-ml artifact under models/<family>/ with its validation metrics and
 the decision threshold chosen on the validation split.
@@ -21,16 +22,18 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from lib_ml import LABEL_MAP, NormalizedUrl, normalize_url, write_artifact
 from lib_ml.artifact import sha256_file
 from lib_ml.drift import reference_distributions
-from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
+from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix, view_text
 from lib_ml.matrices import document_frequencies, smoothed_idf, text_ngram_counts, tfidf_rows
 from lib_ml.predictor import LINEAR_FILE, TREES_FILE
 from lib_ml.scorers import LinearScorer, Stacker, TreeScorer, sigmoid
+from lib_ml.urls import split_host
 from model_training.config import Paths, load_params, project_root
 from model_training.metrics import best_f1_threshold, classification_metrics
 from model_training.sources import Example, read_dl
 
 Logits = npt.NDArray[np.float64]
 FAMILIES = ("linear", "gbm", "ensemble")
+VIEW_FILES = {"url": LINEAR_FILE, "host": "view_host.npz", "path": "view_path.npz"}
 
 
 @dataclass
@@ -71,14 +74,15 @@ def fit_linear(
     permutation (recomputing is cheaper than holding a multi-GB matrix at millions of URLs).
     """
     config = NgramConfig(
-        params["ngram_min"], params["ngram_max"], params["hash_bits"], params["host_ngrams"]
-    )
+        params["ngram_min"], params["ngram_max"], params["hash_bits"],
+        params.get("host_ngrams", False), params.get("view", "url"),
+    )  # fmt: skip
     chunk_size = int(params["chunk_size"])
     texts, hosts = [], []
     df = np.zeros(config.n_features, dtype=np.int64)
     for part in _chunks(len(urls), chunk_size):
         normalized = [normalize_url(u) for u in urls[part]]
-        texts += [u.text for u in normalized]
+        texts += [view_text(u, config.view) for u in normalized]
         hosts += [u.host for u in normalized]
         df += document_frequencies(text_ngram_counts(texts[part], hosts[part], config))
     idf = smoothed_idf(df, len(urls))
@@ -98,7 +102,13 @@ def fit_linear(
     return LinearScorer(config, model.coef_[0].astype(np.float32), float(model.intercept_[0]), idf)
 
 
-def fit_trees(train: Split, val: Split, params: dict[str, Any], seed: int) -> TreeScorer:
+def fit_trees(
+    train: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    val: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    params: dict[str, Any],
+    seed: int,
+) -> TreeScorer:
+    """LightGBM on (inputs, labels), early-stopped on the validation pair."""
     booster_params = {
         "objective": "binary",
         "learning_rate": params["learning_rate"],
@@ -114,8 +124,8 @@ def fit_trees(train: Split, val: Split, params: dict[str, Any], seed: int) -> Tr
         "num_threads": params.get("num_threads", 2),
         "verbosity": -1,
     }
-    train_set = lgb.Dataset(lexical_matrix(train.urls), label=train.y, free_raw_data=True)
-    val_set = lgb.Dataset(lexical_matrix(val.urls), label=val.y, reference=train_set)
+    train_set = lgb.Dataset(train[0], label=train[1], free_raw_data=True)
+    val_set = lgb.Dataset(val[0], label=val[1], reference=train_set)
     booster = lgb.train(
         booster_params,
         train_set,
@@ -124,6 +134,29 @@ def fit_trees(train: Split, val: Split, params: dict[str, Any], seed: int) -> Tr
         callbacks=[lgb.early_stopping(params["early_stopping_rounds"], verbose=False)],
     )
     return TreeScorer.from_lightgbm_dump(booster.dump_model(num_iteration=booster.best_iteration))
+
+
+def domain_folds(urls: Sequence[NormalizedUrl], folds: int, seed: int) -> npt.NDArray[np.int64]:
+    """A fold per URL such that no registered domain is in two folds (as in the split)."""
+    domains = [split_host(u.host).registered_domain for u in urls]
+    unique = sorted(set(domains))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    fold_of = {unique[index]: position % folds for position, index in enumerate(order)}
+    return np.array([fold_of[d] for d in domains], dtype=np.int64)
+
+
+def out_of_fold_logits(
+    train: Split, fold: npt.NDArray[np.int64], params: dict[str, Any], seed: int
+) -> Logits:
+    """Each training URL scored by a view model fitted without its fold: what the trees see
+    for training rows, so that they learn how the view errs on URLs it has not seen."""
+    logits = np.zeros(len(train.raw))
+    for held_out in np.unique(fold):
+        fit_rows = np.flatnonzero(fold != held_out)
+        scored = np.flatnonzero(fold == held_out)
+        model = fit_linear([train.raw[i] for i in fit_rows], train.y[fit_rows], params, seed)
+        logits[scored] = model.logits([train.urls[i] for i in scored])
+    return logits
 
 
 def fit_stacker(member_logits: Sequence[Logits], y: npt.NDArray[np.int64], seed: int) -> Stacker:
@@ -147,6 +180,55 @@ class Trained:
     weights: dict[str, dict[str, npt.NDArray[Any]]]
     extra: dict[str, Any]
     seconds: float
+
+
+def view_params(linear: dict[str, Any], ensemble: dict[str, Any], view: str) -> dict[str, Any]:
+    """The linear parameters of one view: the url view is the linear family's model."""
+    if view == "url":
+        return linear
+    return {**linear, **ensemble["view"], "view": view, "host_ngrams": False}
+
+
+def train_ensemble(
+    train: Split,
+    val: Split,
+    lexical: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
+    url_view: Trained,
+    params: dict[str, Any],
+) -> Trained:
+    """Trees over the lexical features and the logits of linear models on several views,
+    out-of-fold on the training rows; then a logistic calibration on the validation split.
+    `params` is the train section: the url view is `linear`, the rest is `ensemble`."""
+    seed, ensemble = params["seed"], params["ensemble"]
+    fold = domain_folds(train.urls, int(ensemble["folds"]), seed)
+    train_inputs: list[npt.NDArray[Any]] = [lexical[0]]
+    val_inputs: list[npt.NDArray[Any]] = [lexical[1]]
+    weights: dict[str, dict[str, npt.NDArray[Any]]] = {}
+    views = []
+    for view in ensemble["views"]:
+        linear_params = view_params(params["linear"], ensemble, view)
+        if view == "url":
+            model = LinearScorer.from_arrays(
+                NgramConfig(**url_view.extra["ngram"]), url_view.weights[LINEAR_FILE]
+            )
+        else:
+            model = fit_linear(train.raw, train.y, linear_params, seed)
+        file_name = VIEW_FILES[view]
+        weights[file_name] = model.to_arrays()
+        views.append({"file": file_name, "ngram": model.config.to_dict()})
+        train_inputs.append(out_of_fold_logits(train, fold, linear_params, seed)[:, np.newaxis])
+        val_inputs.append(model.logits(val.urls)[:, np.newaxis])
+    X_train = np.hstack(train_inputs).astype(np.float32)
+    X_val = np.hstack(val_inputs).astype(np.float32)
+    trees = fit_trees((X_train, train.y), (X_val, val.y), ensemble["gbm"], seed)
+    weights[TREES_FILE] = trees.to_arrays()
+    tree_logits = trees.logits(X_val)
+    calibration = fit_stacker([tree_logits], val.y, seed)
+    return Trained(
+        "ensemble", calibration.logits([tree_logits]), weights,
+        {"views": views, "lexical": list(LEXICAL_FEATURES), "stacker": calibration.to_dict()},
+        url_view.seconds,
+    )  # fmt: skip
 
 
 def train_families(
@@ -174,26 +256,19 @@ def train_families(
             {"ngram": linear.config.to_dict()}, time.perf_counter() - start,
         )  # fmt: skip
         done(task)
-    if "gbm" in wanted or "ensemble" in wanted:
+    lexical = (lexical_matrix(train.urls), lexical_matrix(val.urls))
+    if "gbm" in wanted:
         task, start = step("gbm"), time.perf_counter()
-        trees = fit_trees(train, val, params["gbm"], seed)
+        trees = fit_trees((lexical[0], train.y), (lexical[1], val.y), params["gbm"], seed)
         trained["gbm"] = Trained(
-            "gbm", trees.logits(lexical_matrix(val.urls)), {TREES_FILE: trees.to_arrays()},
+            "gbm", trees.logits(lexical[1]), {TREES_FILE: trees.to_arrays()},
             {"lexical": list(LEXICAL_FEATURES)}, time.perf_counter() - start,
         )  # fmt: skip
         done(task)
     if "ensemble" in wanted:
         task, start = step("ensemble"), time.perf_counter()
-        members = [trained["linear"], trained["gbm"]]
-        stacker = fit_stacker([m.val_logits for m in members], val.y, seed)
-        trained["ensemble"] = Trained(
-            "ensemble",
-            stacker.logits([m.val_logits for m in members]),
-            {k: v for m in members for k, v in m.weights.items()},
-            {"ngram": members[0].extra["ngram"], "lexical": members[1].extra["lexical"],
-             "stacker": stacker.to_dict()},
-            sum(m.seconds for m in members) + time.perf_counter() - start,
-        )  # fmt: skip
+        trained["ensemble"] = train_ensemble(train, val, lexical, trained["linear"], params)
+        trained["ensemble"].seconds += time.perf_counter() - start
         done(task)
     return [trained[name] for name in FAMILIES if name in wanted]
 
@@ -207,7 +282,7 @@ def manifest_for(
 ) -> dict[str, Any]:
     probabilities = sigmoid(model.val_logits)
     threshold = best_f1_threshold(val.y, probabilities)
-    featurizer = {k: v for k, v in model.extra.items() if k in ("ngram", "lexical")}
+    featurizer = {k: v for k, v in model.extra.items() if k in ("ngram", "lexical", "views")}
     manifest: dict[str, Any] = {
         "name": model.family,
         "family": model.family,
@@ -216,7 +291,7 @@ def manifest_for(
         "training_data_sha256": data_sha256,
         "params": {
             "seed": params["seed"],
-            **{k: params[k] for k in ("linear", "gbm") if k in params},
+            **{k: params[k] for k in ("linear", "gbm", "ensemble") if k in params},
         },
         "metrics": {"validation": classification_metrics(val.y, probabilities, threshold)},
         "label_map": LABEL_MAP,
