@@ -9,8 +9,8 @@ from lib_ml import LABEL_MAP, write_artifact
 from lib_ml.drift import reference_distributions
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.matrices import document_frequencies, ngram_counts, smoothed_idf, tfidf_rows
-from lib_ml.predictor import LINEAR_FILE, TREES_FILE
-from lib_ml.scorers import LinearScorer, TreeScorer
+from lib_ml.predictor import LINEAR_FILE, TLD_FILE, TREES_FILE
+from lib_ml.scorers import LinearScorer, TldPrior, TreeScorer
 from lib_ml.urls import NormalizedUrl, normalize_url
 
 PHISHING = [
@@ -69,7 +69,9 @@ def fit_trees(X: np.ndarray, y: np.ndarray) -> tuple[lgb.Booster, TreeScorer]:
     return booster, TreeScorer.from_lightgbm_dump(booster.dump_model())
 
 
-VIEW_FILES = {"url": LINEAR_FILE, "host": "view_host.npz", "path": "view_path.npz"}
+VIEW_FILES = {
+    "url": LINEAR_FILE, "host": "view_host.npz", "path": "view_path.npz", "words": "view_words.npz"
+}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +84,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "url": NgramConfig(1, 4, 14, host_ngrams=True),
         "host": NgramConfig(1, 4, 12, view="host"),
         "path": NgramConfig(1, 4, 14, view="path"),
+        "words": NgramConfig(hash_bits=12, view="words"),
     }
     views = {name: fit_view(normalized, y, config) for name, config in configs.items()}
     lexical = lexical_matrix(normalized)
@@ -89,7 +92,9 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     view_logits = [
         LinearScorer.from_arrays(configs[name], views[name]).logits(normalized) for name in views
     ]
-    _, stacked_trees = fit_trees(np.column_stack([lexical, *view_logits]).astype(np.float32), y)
+    prior = TldPrior.fit([u.host for u in normalized], y, smoothing=20.0)
+    stacked = np.column_stack([lexical, prior.features(normalized), *view_logits])
+    _, stacked_trees = fit_trees(stacked.astype(np.float32), y)
     common = {
         "version": "0.1.0", "created": "2026-01-01T00:00:00+00:00",
         "training_data_sha256": "0" * 64, "params": {}, "metrics": {"validation": {"f1": 1.0}},
@@ -113,11 +118,13 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {**common, "name": "ensemble", "family": "ensemble",
          "featurizer": {
              "lexical": list(LEXICAL_FEATURES),
+             "tld_prior": True,
              "views": [{"file": VIEW_FILES[name], "ngram": configs[name].to_dict()}
                        for name in configs],
          },
          "stacker": {"coef": [0.8], "intercept": 0.1}},
-        {**{VIEW_FILES[name]: views[name] for name in configs}, TREES_FILE: stacked_trees.to_arrays()},
+        {**{VIEW_FILES[name]: views[name] for name in configs},
+         TREES_FILE: stacked_trees.to_arrays(), TLD_FILE: prior.to_arrays()},
     )  # fmt: skip
     (root / "booster.txt").write_text(booster.model_to_string(), encoding="utf-8")
     return root

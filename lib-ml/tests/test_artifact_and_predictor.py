@@ -17,7 +17,8 @@ from lib_ml import (
 )
 from lib_ml.artifact import MANIFEST, sha256_file
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
-from lib_ml.scorers import TreeScorer
+from lib_ml.matrices import ngram_counts, tfidf_rows
+from lib_ml.scorers import TldPrior, TreeScorer
 from lib_ml.urls import normalize_url
 
 from .conftest import LEGITIMATE, PHISHING, training_set
@@ -39,7 +40,9 @@ def test_find_artifacts_lists_each_directory(artifacts: Path) -> None:
 
 def test_manifest_records_sha256_of_every_weight_file(artifacts: Path) -> None:
     manifest = json.loads((artifacts / "ensemble" / MANIFEST).read_text())
-    assert set(manifest["files"]) == {"linear.npz", "view_host.npz", "view_path.npz", "trees.npz"}
+    assert set(manifest["files"]) == {
+        "linear.npz", "view_host.npz", "view_path.npz", "view_words.npz", "tld.npz", "trees.npz"
+    }  # fmt: skip
     for name, digest in manifest["files"].items():
         assert sha256_file(artifacts / "ensemble" / name) == digest
 
@@ -278,11 +281,16 @@ def test_members_with_the_same_weight_files_are_loaded_once(artifacts: Path, cop
 
 def test_ensemble_stacks_view_logits_into_the_trees(artifacts: Path) -> None:
     predictor = Predictor.load(artifacts / "ensemble")
-    assert [v.config.view for v in predictor.views] == ["url", "host", "path"]
+    assert [v.config.view for v in predictor.views] == ["url", "host", "path", "words"]
     urls = [normalize_url(u) for u in PHISHING + LEGITIMATE]
     inputs = predictor.tree_inputs(urls)
-    assert inputs.shape == (len(urls), len(LEXICAL_FEATURES) + 3)
-    np.testing.assert_allclose(inputs[:, -2], predictor.views[1].logits(urls), rtol=1e-6)
+    assert inputs.shape == (len(urls), len(LEXICAL_FEATURES) + 2 + 4)
+    assert predictor.tld_prior is not None
+    np.testing.assert_array_equal(
+        inputs[:, len(LEXICAL_FEATURES) : len(LEXICAL_FEATURES) + 2],
+        predictor.tld_prior.features(urls),
+    )
+    np.testing.assert_allclose(inputs[:, -3], predictor.views[1].logits(urls), rtol=1e-6)
     assert predictor.trees is not None
     assert predictor.stacker is not None
     expected = predictor.stacker.logits([predictor.trees.logits(inputs)])
@@ -293,7 +301,7 @@ def test_ensemble_explanations_pass_view_shares_to_their_ngrams(artifacts: Path)
     predictor = Predictor.load(artifacts / "ensemble")
     assert predictor.trees is not None
     url = normalize_url(PHISHING[0])
-    path_share = predictor.trees.contributions(predictor.tree_inputs([url]))[0, -1]
+    path_share = predictor.trees.contributions(predictor.tree_inputs([url]))[0, -2]
     explanation = predictor.predict_one(PHISHING[0], explain_top_k=500).explanation
     names = [c.feature for c in explanation]
     assert len(names) == len(set(names))
@@ -310,3 +318,34 @@ def test_views_other_than_url_take_no_host_ngrams() -> None:
         NgramConfig(view="path", host_ngrams=True)
     with pytest.raises(ValueError, match="unknown view"):
         NgramConfig(view="query")
+
+
+def test_tld_prior_smooths_rates_and_knows_unseen_domains() -> None:
+    hosts = ["a.tk", "b.tk", "c.tk", "d.com", "e.com", "10.0.0.1"]
+    y = np.array([1, 1, 0, 0, 0, 1])
+    prior = TldPrior.fit(hosts, y, smoothing=2.0)
+    urls = [normalize_url(u) for u in ("x.tk/", "y.COM/", "z.museum/", "10.9.9.1/")]
+    features = prior.features(urls)
+    np.testing.assert_allclose(
+        features[0], [(2 + 2 * 0.5) / (3 + 2), np.log1p(3 / 6 * 1e4)], rtol=1e-6
+    )
+    np.testing.assert_allclose(features[1, 0], (0 + 2 * 0.5) / (2 + 2), rtol=1e-6)
+    np.testing.assert_allclose(features[2], [0.5, 0.0])  # never seen: the overall rate
+    np.testing.assert_allclose(features[3, 0], (1 + 2 * 0.5) / (1 + 2), rtol=1e-6)  # "1"
+    again = TldPrior(prior.to_arrays())
+    np.testing.assert_array_equal(again.features(urls), features)
+    with pytest.raises(ArtifactError, match="lacks"):
+        TldPrior({"labels": prior.labels})
+
+
+def test_the_words_view_scores_like_its_training_matrix(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "ensemble")
+    words = predictor.views[-1]
+    urls = [normalize_url(u) for u in PHISHING + LEGITIMATE]
+    expected = tfidf_rows(ngram_counts(urls, words.config), words.idf) @ words.coef
+    np.testing.assert_allclose(words.logits(urls), expected + words.intercept, rtol=1e-5)
+    explanation = words.explain(urls[0], top_k=10_000)
+    assert all(c.feature.startswith("words:") for c in explanation)
+    assert sum(c.weight for c in explanation) == pytest.approx(
+        words.logits(urls[:1])[0] - words.intercept, rel=1e-5
+    )

@@ -5,9 +5,11 @@ so an artifact reproduces them exactly without stored code.
 
 import math
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -24,9 +26,31 @@ HOST_SALT = 1
 
 
 # What a linear model reads of a URL (`view_text`): the scheme-free URL text, the host alone
-# between anchors, or what follows the host. Models on separate views weigh the same n-gram
-# differently by where it occurs; the ensemble stacks them.
-VIEWS = ("url", "host", "path")
+# between anchors, what follows the host, or words tagged by the part they come from. Models
+# on separate views weigh the same text differently by where it occurs; the ensemble stacks
+# them. The first three are read as byte n-grams, "words" as whole words.
+VIEWS = ("url", "host", "path", "words")
+# Joins the words of the words view: normalization rejects control characters, so no word
+# holds it.
+WORD_SEPARATOR = "\n"
+_WORD = re.compile(r"[a-z0-9]+")
+_SEPARATOR_RUN = re.compile(r"[^A-Za-z0-9]+")
+
+
+def url_words(url: NormalizedUrl) -> list[str]:
+    """Host words, subdomain words, the domain, suffix and registered domain, path and query
+    words and adjacent word pairs, and runs of separators after the host, each tagged."""
+    parts = split_host(url.host)
+    rest = url.after_host
+    path_words = _WORD.findall(rest.lower())
+    return [
+        *("h:" + w for w in _WORD.findall(url.host)),
+        *("sd:" + w for w in _WORD.findall(parts.subdomain)),
+        "d:" + parts.domain, "tld:" + parts.suffix, "rd:" + parts.registered_domain,
+        *("p:" + w for w in path_words),
+        *(f"p2:{a}_{b}" for a, b in pairwise(path_words)),
+        *("ps:" + run for run in _SEPARATOR_RUN.findall(rest)),
+    ]  # fmt: skip
 
 
 def view_text(url: NormalizedUrl, view: str) -> str:
@@ -34,6 +58,8 @@ def view_text(url: NormalizedUrl, view: str) -> str:
         return url.text
     if view == "host":
         return f"^{url.host}$"
+    if view == "words":
+        return WORD_SEPARATOR.join(url_words(url))
     return url.after_host or "/"
 
 
@@ -134,6 +160,23 @@ def hash_entries(
             ]
         _fmix32(keys)
     return HashedNgrams(joined, keys, alive, starts)
+
+
+def hash_words(
+    texts: Sequence[str], config: NgramConfig
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """The bucket of every word of the words-view `texts` (CRC-32, masked), and where each
+    text's words start (texts + 1 offsets)."""
+    mask = config.n_features - 1
+    words = [text.split(WORD_SEPARATOR) if text else [] for text in texts]
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(w) for w in words], out=starts[1:])
+    buckets = np.fromiter(
+        (zlib.crc32(word.encode("utf-8")) & mask for each in words for word in each),
+        dtype=np.int32,
+        count=int(starts[-1]),
+    )
+    return buckets, starts
 
 
 # --- lexical features -------------------------------------------------------------------

@@ -10,7 +10,14 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from lib_ml.features import HOST_SALT, FloatArray, NgramConfig, hash_entries, view_text
+from lib_ml.features import (
+    HOST_SALT,
+    FloatArray,
+    NgramConfig,
+    hash_entries,
+    hash_words,
+    view_text,
+)
 from lib_ml.urls import NormalizedUrl
 
 
@@ -25,6 +32,10 @@ def text_ngram_counts(
     texts: Sequence[str], hosts: Sequence[str], config: NgramConfig
 ) -> sp.csr_matrix:
     """`ngram_counts` from the URLs' view texts and hosts (plain strings are lighter to keep)."""
+    if config.view == "words":
+        buckets, starts = hash_words(texts, config)
+        ones = np.ones(buckets.size, dtype=np.float32)
+        return sp.csr_matrix((ones, buckets, starts), shape=(len(texts), config.n_features))
     counts = hash_ngrams(texts, config)
     if config.host_ngrams:
         counts = concat_row_entries(counts, hash_ngrams(hosts, config, HOST_SALT))

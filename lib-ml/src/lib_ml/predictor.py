@@ -17,6 +17,7 @@ from lib_ml.scorers import (
     Contribution,
     LinearScorer,
     Stacker,
+    TldPrior,
     TreeScorer,
     sigmoid,
     top_contributions,
@@ -26,6 +27,7 @@ from lib_ml.urls import InvalidUrlError, NormalizedUrl, normalize_url
 FAMILIES = ("linear", "gbm", "ensemble")
 LINEAR_FILE = "linear.npz"
 TREES_FILE = "trees.npz"
+TLD_FILE = "tld.npz"
 
 
 class BatchInputError(InvalidUrlError):
@@ -91,8 +93,9 @@ class Predictor:
     - linear: a `LinearScorer` over the url view (`featurizer.ngram`, `linear.npz`);
     - gbm: a `TreeScorer` over the lexical features (`featurizer.lexical`, `trees.npz`);
     - ensemble: linear scorers over several views (`featurizer.views`: each names its weight
-      file and n-gram config), whose logits join the lexical features as inputs of a
-      `TreeScorer` (`trees.npz`), calibrated by a one-input `Stacker`. Training fits the trees
+      file and n-gram config), whose logits join the lexical features (and, with
+      `featurizer.tld_prior`, the `TldPrior` of `tld.npz`) as inputs of a `TreeScorer`
+      (`trees.npz`), calibrated by a one-input `Stacker`. Training fits the trees
       on out-of-fold logits of the views, so they learn how far to trust each view.
     """
 
@@ -114,11 +117,14 @@ class Predictor:
             )
             if not self.views:
                 raise ArtifactError("an ensemble needs at least one view")
+        self.tld_prior: TldPrior | None = None
+        if self.family == "ensemble" and featurizer.get("tld_prior", False):
+            self.tld_prior = TldPrior(self._weights(artifact, TLD_FILE))
         self.trees: TreeScorer | None = None
         if self.family in ("gbm", "ensemble"):
             if list(featurizer["lexical"]) != list(LEXICAL_FEATURES):
                 raise ArtifactError("the artifact's lexical features differ from this lib-ml's")
-            n_inputs = len(LEXICAL_FEATURES) + len(self.views)
+            n_inputs = len(self.tree_input_names) + len(self.views)
             self.trees = _shared(
                 (TREES_FILE, manifest["files"].get(TREES_FILE), n_inputs),
                 lambda: TreeScorer(self._weights(artifact, TREES_FILE), n_inputs),
@@ -170,13 +176,20 @@ class Predictor:
         """The url-view linear model: the linear family's, or the ensemble's first view."""
         return self.views[0] if self.views else None
 
+    @property
+    def tree_input_names(self) -> tuple[str, ...]:
+        """The named inputs of the trees; an ensemble's views' logits follow them."""
+        return LEXICAL_FEATURES + (TldPrior.FEATURES if self.tld_prior is not None else ())
+
     def tree_inputs(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float32]:
-        """What the trees read: the lexical features, then (ensemble) each view's logit."""
+        """What the trees read: the lexical features, then (ensemble) the TLD prior's
+        features and each view's logit."""
         lexical = lexical_matrix(urls)
         if self.family != "ensemble":
             return lexical
+        prior = [self.tld_prior.features(urls)] if self.tld_prior is not None else []
         logits = [view.logits(urls) for view in self.views]
-        return np.column_stack([lexical, *logits]).astype(np.float32)
+        return np.column_stack([lexical, *prior, *logits]).astype(np.float32)
 
     def logits_normalized(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
         if not urls:
@@ -216,14 +229,14 @@ class Predictor:
             return self.views[0].explain(url, top_k)
         inputs = self.tree_inputs([url])
         shares = self.trees.contributions(inputs)[0]
-        lexical = len(LEXICAL_FEATURES)
+        names = self.tree_input_names
         contributions = [
             Contribution(name, "lexical", float(share))
-            for name, share in zip(LEXICAL_FEATURES, shares[:lexical], strict=True)
+            for name, share in zip(names, shares[: len(names)], strict=True)
             if share != 0.0
         ]
         for view, logit, share in zip(
-            self.views, inputs[0, lexical:], shares[lexical:], strict=True
+            self.views, inputs[0, len(names) :], shares[len(names) :], strict=True
         ):
             own = float(logit) - view.intercept  # what the view's n-grams add up to
             if share != 0.0 and abs(own) > _NEGLIGIBLE:

@@ -14,10 +14,12 @@ import onnxruntime
 from lib_ml.artifact import Arrays, ArtifactError
 from lib_ml.features import (
     HOST_SALT,
+    WORD_SEPARATOR,
     FloatArray,
     HashedNgrams,
     NgramConfig,
     hash_entries,
+    hash_words,
     view_text,
 )
 from lib_ml.urls import NormalizedUrl
@@ -84,6 +86,8 @@ class LinearScorer:
         ), 2
 
     def logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
+        if self.config.view == "words":
+            return self._word_logits(urls)
         hashed, spaces = self._hash(urls)
         buckets = hashed.buckets(self.config)
         weighted = hashed.alive * self.idf[buckets]
@@ -96,11 +100,40 @@ class LinearScorer:
         norms[norms == 0.0] = 1.0
         return np.asarray(dot / norms + self.intercept, dtype=np.float64)
 
+    def _word_logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
+        buckets, starts = hash_words([view_text(u, "words") for u in urls], self.config)
+        rows = np.repeat(np.arange(len(urls)), np.diff(starts))
+        weighted = self.idf[buckets].astype(np.float64)
+        dot = np.bincount(rows, weights=weighted * self.coef[buckets], minlength=len(urls))
+        norms = np.sqrt(np.bincount(rows, weights=weighted * weighted, minlength=len(urls)))
+        norms[norms == 0.0] = 1.0
+        return np.asarray(dot / norms + self.intercept, dtype=np.float64)
+
+    def _explain_words(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
+        text = view_text(url, "words")
+        buckets, _ = hash_words([text], self.config)
+        weighted = self.idf[buckets].astype(np.float64)
+        norm = float(np.sqrt(weighted @ weighted))
+        if norm == 0.0:
+            return []
+        totals: dict[str, float] = {}
+        for word, share in zip(
+            text.split(WORD_SEPARATOR), weighted * self.coef[buckets] / norm, strict=True
+        ):
+            totals[word] = totals.get(word, 0.0) + float(share)
+        return top_contributions(
+            [Contribution(self._prefix + word, "ngram", share) for word, share in totals.items()],
+            top_k,
+        )
+
     def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
         """The top_k distinct n-grams by absolute share of the logit; a repeated n-gram counts
         once with its summed share. Host n-grams of the extra host space are named
         `host:<gram>`, n-grams of other views `<view>:<gram>`. N-grams are told apart by
-        their full 32-bit hash and order, not by their bucket."""
+        their full 32-bit hash and order, not by their bucket. The words view explains words.
+        """
+        if self.config.view == "words":
+            return self._explain_words(url, top_k)
         hashed, _ = self._hash([url])
         positions, order_index = np.nonzero(hashed.alive)
         weighted = self.idf[hashed.buckets(self.config)[positions, order_index]].astype(np.float64)
@@ -322,6 +355,59 @@ class TreeScorer:
     def contributions(self, X: FloatArray) -> npt.NDArray[np.float64]:
         """Per-feature path contributions (Saabas); rows sum to logit minus the roots' values."""
         return np.asarray(self._leaf_contributions[self._leaves(X)].sum(axis=1), dtype=np.float64)
+
+
+def top_label(host: str) -> str:
+    """The host's last label: its top-level domain, or the last number of an IPv4 host."""
+    return host.rsplit(".", 1)[-1]
+
+
+class TldPrior:
+    """What the training data says about a top-level domain: its phishing rate, smoothed
+    towards the overall rate, and the log of its share of the training URLs (per 10,000).
+    A domain never seen gets the overall rate and share 0."""
+
+    FEATURES = ("tld_phishing_rate", "tld_log_share")
+    ARRAYS = ("labels", "rates", "log_shares", "default")
+
+    def __init__(self, arrays: Arrays):
+        missing = [key for key in self.ARRAYS if key not in arrays]
+        if missing:
+            raise ArtifactError(f"TLD prior lacks the arrays {missing}")
+        self.labels = np.asarray(arrays["labels"], dtype=np.str_)
+        self.rates = np.asarray(arrays["rates"], dtype=np.float64)
+        self.log_shares = np.asarray(arrays["log_shares"], dtype=np.float64)
+        self.default = np.asarray(arrays["default"], dtype=np.float64)
+        if not self.labels.shape == self.rates.shape == self.log_shares.shape:
+            raise ArtifactError("the TLD prior's arrays differ in length")
+        if self.default.shape != (len(self.FEATURES),):
+            raise ArtifactError("the TLD prior's default holds one value per feature")
+        self._rows = {str(label): row for row, label in enumerate(self.labels.tolist())}
+        # One row per label, then the default for labels never seen.
+        columns = np.column_stack([self.rates, self.log_shares])
+        self._table = np.vstack([columns, self.default]).astype(np.float32)
+
+    @classmethod
+    def fit(cls, hosts: Sequence[str], y: npt.NDArray[np.int64], smoothing: float) -> "TldPrior":
+        """Counts over training hosts; `smoothing` URLs' worth of the overall rate is mixed in."""
+        labels, inverse, counts = np.unique(
+            [top_label(h) for h in hosts], return_inverse=True, return_counts=True
+        )
+        phishing = np.bincount(inverse, weights=y, minlength=labels.size)
+        overall = float(np.mean(y))
+        return cls({
+            "labels": labels,
+            "rates": (phishing + smoothing * overall) / (counts + smoothing),
+            "log_shares": np.log1p(counts / len(hosts) * 1e4),
+            "default": np.array([overall, 0.0]),
+        })  # fmt: skip
+
+    def to_arrays(self) -> Arrays:
+        return {key: getattr(self, key) for key in self.ARRAYS}
+
+    def features(self, urls: Sequence[NormalizedUrl]) -> FloatArray:
+        rows = [self._rows.get(top_label(u.host), len(self.labels)) for u in urls]
+        return self._table[rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ the decision threshold chosen on the validation split.
 import os
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +25,8 @@ from lib_ml.artifact import sha256_file
 from lib_ml.drift import reference_distributions
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix, view_text
 from lib_ml.matrices import document_frequencies, smoothed_idf, text_ngram_counts, tfidf_rows
-from lib_ml.predictor import LINEAR_FILE, TREES_FILE
-from lib_ml.scorers import LinearScorer, Stacker, TreeScorer, sigmoid
+from lib_ml.predictor import LINEAR_FILE, TLD_FILE, TREES_FILE
+from lib_ml.scorers import LinearScorer, Stacker, TldPrior, TreeScorer, sigmoid
 from lib_ml.urls import split_host
 from model_training.config import Paths, load_params, project_root
 from model_training.metrics import best_f1_threshold, classification_metrics
@@ -33,7 +34,9 @@ from model_training.sources import Example, read_dl
 
 Logits = npt.NDArray[np.float64]
 FAMILIES = ("linear", "gbm", "ensemble")
-VIEW_FILES = {"url": LINEAR_FILE, "host": "view_host.npz", "path": "view_path.npz"}
+VIEW_FILES = {
+    "url": LINEAR_FILE, "host": "view_host.npz", "path": "view_path.npz", "words": "view_words.npz"
+}  # fmt: skip
 
 
 @dataclass
@@ -146,21 +149,33 @@ def domain_folds(urls: Sequence[NormalizedUrl], folds: int, seed: int) -> npt.ND
 
 
 def out_of_fold_logits(
-    train: Split, fold: npt.NDArray[np.int64], params: dict[str, Any], seed: int
+    train: Split, fold: npt.NDArray[np.int64], fitted: Sequence[Future[LinearScorer]]
 ) -> Logits:
-    """Each training URL scored by a view model fitted without its fold: what the trees see
-    for training rows, so that they learn how the view errs on URLs it has not seen."""
+    """Each training URL scored by the view model fitted without its fold (`fitted[f]`): what
+    the trees see for training rows, so that they learn how the view errs on unseen URLs."""
     logits = np.zeros(len(train.raw))
-    for held_out in np.unique(fold):
-        fit_rows = np.flatnonzero(fold != held_out)
-        scored = np.flatnonzero(fold == held_out)
-        model = fit_linear([train.raw[i] for i in fit_rows], train.y[fit_rows], params, seed)
-        logits[scored] = model.logits([train.urls[i] for i in scored])
+    for held_out, model in zip(np.unique(fold), fitted, strict=True):
+        rows = np.flatnonzero(fold == held_out)
+        logits[rows] = model.result().logits([train.urls[i] for i in rows])
     return logits
 
 
+def out_of_fold_tld_prior(
+    train: Split, fold: npt.NDArray[np.int64], smoothing: float
+) -> npt.NDArray[np.float32]:
+    """The TLD prior of each training URL from the other folds (its own label left out)."""
+    hosts = [u.host for u in train.urls]
+    features = np.zeros((len(hosts), len(TldPrior.FEATURES)), dtype=np.float32)
+    for held_out in np.unique(fold):
+        fit_rows = np.flatnonzero(fold != held_out)
+        rows = np.flatnonzero(fold == held_out)
+        prior = TldPrior.fit([hosts[i] for i in fit_rows], train.y[fit_rows], smoothing)
+        features[rows] = prior.features([train.urls[i] for i in rows])
+    return features
+
+
 def fit_stacker(member_logits: Sequence[Logits], y: npt.NDArray[np.int64], seed: int) -> Stacker:
-    """Logistic regression on the members' validation logits: weights and calibration at once."""
+    """Logistic regression on validation logits: weights and calibration at once."""
     model = LogisticRegression(C=1.0, random_state=seed)
     model.fit(np.column_stack(member_logits), y)
     return Stacker(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]))
@@ -204,20 +219,38 @@ def train_ensemble(
     train_inputs: list[npt.NDArray[Any]] = [lexical[0]]
     val_inputs: list[npt.NDArray[Any]] = [lexical[1]]
     weights: dict[str, dict[str, npt.NDArray[Any]]] = {}
+    if ensemble["tld_prior"]:
+        smoothing = float(ensemble["tld_smoothing"])
+        prior = TldPrior.fit([u.host for u in train.urls], train.y, smoothing)
+        weights[TLD_FILE] = prior.to_arrays()
+        train_inputs.append(out_of_fold_tld_prior(train, fold, smoothing))
+        val_inputs.append(prior.features(val.urls))
     views = []
-    for view in ensemble["views"]:
-        linear_params = view_params(params["linear"], ensemble, view)
-        if view == "url":
-            model = LinearScorer.from_arrays(
-                NgramConfig(**url_view.extra["ngram"]), url_view.weights[LINEAR_FILE]
-            )
-        else:
-            model = fit_linear(train.raw, train.y, linear_params, seed)
-        file_name = VIEW_FILES[view]
-        weights[file_name] = model.to_arrays()
-        views.append({"file": file_name, "ngram": model.config.to_dict()})
-        train_inputs.append(out_of_fold_logits(train, fold, linear_params, seed)[:, np.newaxis])
-        val_inputs.append(model.logits(val.urls)[:, np.newaxis])
+    # The fits are independent and seeded: threads give the same models in any order, and
+    # SGD and numpy release the GIL for much of the work.
+    with ThreadPoolExecutor(max_workers=int(ensemble["workers"])) as pool:
+        jobs = []
+        for view in ensemble["views"]:
+            linear_params = view_params(params["linear"], ensemble, view)
+
+            def fit(rows: npt.NDArray[np.intp], p: Any = linear_params) -> Future[LinearScorer]:
+                return pool.submit(fit_linear, [train.raw[i] for i in rows], train.y[rows], p, seed)
+
+            full = None if view == "url" else fit(np.arange(len(train.raw)))
+            folds = [fit(np.flatnonzero(fold != f)) for f in np.unique(fold)]
+            jobs.append((view, full, folds))
+        for view, full, folds in jobs:
+            if full is None:  # the url view is the linear family's model
+                model = LinearScorer.from_arrays(
+                    NgramConfig(**url_view.extra["ngram"]), url_view.weights[LINEAR_FILE]
+                )
+            else:
+                model = full.result()
+            file_name = VIEW_FILES[view]
+            weights[file_name] = model.to_arrays()
+            views.append({"file": file_name, "ngram": model.config.to_dict()})
+            train_inputs.append(out_of_fold_logits(train, fold, folds)[:, np.newaxis])
+            val_inputs.append(model.logits(val.urls)[:, np.newaxis])
     X_train = np.hstack(train_inputs).astype(np.float32)
     X_val = np.hstack(val_inputs).astype(np.float32)
     trees = fit_trees((X_train, train.y), (X_val, val.y), ensemble["gbm"], seed)
@@ -226,7 +259,8 @@ def train_ensemble(
     calibration = fit_stacker([tree_logits], val.y, seed)
     return Trained(
         "ensemble", calibration.logits([tree_logits]), weights,
-        {"views": views, "lexical": list(LEXICAL_FEATURES), "stacker": calibration.to_dict()},
+        {"views": views, "lexical": list(LEXICAL_FEATURES), "tld_prior": ensemble["tld_prior"],
+         "stacker": calibration.to_dict()},
         url_view.seconds,
     )  # fmt: skip
 
@@ -282,7 +316,9 @@ def manifest_for(
 ) -> dict[str, Any]:
     probabilities = sigmoid(model.val_logits)
     threshold = best_f1_threshold(val.y, probabilities)
-    featurizer = {k: v for k, v in model.extra.items() if k in ("ngram", "lexical", "views")}
+    featurizer = {
+        k: v for k, v in model.extra.items() if k in ("ngram", "lexical", "views", "tld_prior")
+    }
     manifest: dict[str, Any] = {
         "name": model.family,
         "family": model.family,
