@@ -7,7 +7,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from typing import Any
@@ -253,8 +253,10 @@ _FILE_EXTENSION = re.compile(r"\.([a-z0-9]{1,5})$")
 _CLASS_RUN = re.compile(r"\d+|[^\W\d_]+|[\W_]+")
 
 
-def _one_deletion(word: str) -> set[str]:
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+def _one_deletion(word: str) -> Iterator[str]:
+    yield word
+    for i in range(len(word)):
+        yield word[:i] + word[i + 1 :]
 
 
 # Symmetric-delete index: two words within one edit share a one-deletion variant.
@@ -268,8 +270,11 @@ def _brand_lookalike(label: str) -> bool:
     """Within about one edit of a brand word without being it (paypa1, gooogle, amazom)."""
     if len(label) < 4:
         return False
-    near = frozenset().union(*(_BRAND_VARIANTS.get(v, frozenset()) for v in _one_deletion(label)))
-    return bool(near - {label})
+    for variant in _one_deletion(label):
+        brands = _BRAND_VARIANTS.get(variant)
+        if brands and (len(brands) > 1 or label not in brands):
+            return True
+    return False
 
 
 def _longest(pattern: re.Pattern[str], text: str) -> int:
@@ -277,8 +282,8 @@ def _longest(pattern: re.Pattern[str], text: str) -> int:
 
 
 def _vowel_ratio(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    return sum(c in _VOWELS for c in letters) / len(letters) if letters else 0.0
+    letters = _count(str.isalpha, text)
+    return sum(map(text.count, "aeiou")) / letters if letters else 0.0
 
 
 def _random_looking(token: str) -> bool:

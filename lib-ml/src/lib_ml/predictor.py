@@ -196,7 +196,11 @@ class Predictor:
             return np.zeros(0, dtype=np.float64)
         if self.trees is None:
             return self.views[0].logits(urls)
-        logits = self.trees.logits(self.tree_inputs(urls))
+        return self._tree_logits(self.tree_inputs(urls))
+
+    def _tree_logits(self, inputs: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        assert self.trees is not None  # noqa: S101 - callers check
+        logits = self.trees.logits(inputs)
         return self.stacker.logits([logits]) if self.stacker is not None else logits
 
     def predict_proba(
@@ -221,13 +225,17 @@ class Predictor:
     def label_of(self, probability: float) -> str:
         return decode_label(int(probability >= self.threshold))
 
-    def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
+    def explain(
+        self, url: NormalizedUrl, top_k: int, inputs: npt.NDArray[np.float32] | None = None
+    ) -> list[Contribution]:
         """Top features by absolute share of the logit. Trees share their logit among their
         inputs by path contributions (Saabas); an ensemble view's share is passed on to its
-        n-grams in proportion to their shares of that view's logit."""
+        n-grams in proportion to their shares of that view's logit. `inputs`: the URL's row
+        of `tree_inputs`, when already computed."""
         if self.trees is None:
             return self.views[0].explain(url, top_k)
-        inputs = self.tree_inputs([url])
+        if inputs is None:
+            inputs = self.tree_inputs([url])
         shares = self.trees.contributions(inputs)[0]
         names = self.tree_input_names
         contributions = [
@@ -249,15 +257,21 @@ class Predictor:
         self, urls: Sequence[str], explain_top_k: int = 0, *, repair: bool = False
     ) -> list[Prediction]:
         normalized = normalize_batch(urls)
-        probabilities = self._probabilities(urls, normalized, repair)
+        if not (explain_top_k and self.trees is not None and normalized) or repair:
+            probabilities = self._probabilities(urls, normalized, repair)
+            rows: Sequence[npt.NDArray[np.float32] | None] = [None] * len(urls)
+        else:  # the trees' inputs serve the explanations too
+            inputs = self.tree_inputs(normalized)
+            probabilities = sigmoid(self._tree_logits(inputs))
+            rows = [inputs[i : i + 1] for i in range(len(urls))]
         return [
             Prediction(
                 url=raw,
                 probability=float(p),
                 label=self.label_of(float(p)),
-                explanation=self.explain(norm, explain_top_k) if explain_top_k else [],
+                explanation=self.explain(norm, explain_top_k, row) if explain_top_k else [],
             )
-            for raw, norm, p in zip(urls, normalized, probabilities, strict=True)
+            for raw, norm, p, row in zip(urls, normalized, probabilities, rows, strict=True)
         ]
 
     def predict_one(self, url: str, explain_top_k: int = 5) -> Prediction:
