@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import yaml
 
-from lib_ml import Predictor, registered_domain
+from lib_ml import Predictor, normalize_url, registered_domain
 from model_training.config import MIRROR_ENV, Paths, load_params, mirror_directory, project_root
 from model_training.evaluate import evaluate
 from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
 from model_training.prepare import SPLITS, clean, grouped_split, prepare
 from model_training.sources import Example, read_dl
-from model_training.train import train
+from model_training.train import Split, domain_folds, out_of_fold_tld_prior, train
 
 from .conftest import REPO
 
@@ -204,3 +204,26 @@ def test_project_root_is_found_from_a_subdirectory(
     (tmp_path / "params.yaml").write_text("[1]\n")
     with pytest.raises(TypeError, match="mapping"):
         load_params(tmp_path)
+
+
+def test_domain_folds_keep_each_registered_domain_in_one_fold() -> None:
+    urls = [
+        normalize_url(f"http://{sub}.site{i % 7}.co.uk/{i}")
+        for i, sub in enumerate("abcdefghij" * 3)
+    ]
+    fold = domain_folds(urls, 4, seed=1)
+    assert set(fold.tolist()) <= {0, 1, 2, 3}
+    owner: dict[str, int] = {}
+    for url, f in zip(urls, fold.tolist(), strict=True):
+        assert owner.setdefault(url.host.split(".", 1)[1], f) == f
+    np.testing.assert_array_equal(fold, domain_folds(urls, 4, seed=1))
+
+
+def test_out_of_fold_tld_prior_never_sees_the_row_it_encodes() -> None:
+    # Each .tk URL is the only one of its fold: out of fold, its own label must not count.
+    urls = ["http://a.tk/", "http://b.tk/", "http://c.com/", "http://d.com/"]
+    split = Split.from_examples([Example(u, y) for u, y in zip(urls, [1, 0, 0, 0], strict=True)])
+    fold = np.array([0, 1, 0, 1])
+    features = out_of_fold_tld_prior(split, fold, smoothing=0.0)
+    assert features[0, 0] == 0.0  # a.tk (phishing) sees only b.tk (legitimate)
+    assert features[1, 0] == 1.0  # b.tk sees only a.tk

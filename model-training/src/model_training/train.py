@@ -229,15 +229,16 @@ def train_ensemble(
     # The fits are independent and seeded: threads give the same models in any order, and
     # SGD and numpy release the GIL for much of the work.
     with ThreadPoolExecutor(max_workers=int(ensemble["workers"])) as pool:
+
+        def fit(rows: npt.NDArray[np.intp], linear_params: dict[str, Any]) -> Future[LinearScorer]:
+            urls, y = [train.raw[i] for i in rows], train.y[rows]
+            return pool.submit(fit_linear, urls, y, linear_params, seed)
+
         jobs = []
         for view in ensemble["views"]:
             linear_params = view_params(params["linear"], ensemble, view)
-
-            def fit(rows: npt.NDArray[np.intp], p: Any = linear_params) -> Future[LinearScorer]:
-                return pool.submit(fit_linear, [train.raw[i] for i in rows], train.y[rows], p, seed)
-
-            full = None if view == "url" else fit(np.arange(len(train.raw)))
-            folds = [fit(np.flatnonzero(fold != f)) for f in np.unique(fold)]
+            full = None if view == "url" else fit(np.arange(len(train.raw)), linear_params)
+            folds = [fit(np.flatnonzero(fold != f), linear_params) for f in np.unique(fold)]
             jobs.append((view, full, folds))
         for view, full, folds in jobs:
             if full is None:  # the url view is the linear family's model
