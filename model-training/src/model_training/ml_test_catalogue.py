@@ -54,7 +54,7 @@ ITEMS: tuple[Item, ...] = (
             f"{SPLITS}::test_each_split_holds_both_labels_in_balance",
         ),
         "`model_training.data_checks`: every example is a URL that normalizes with a label in "
-        "the label set, each split holds both labels in balance, and each of the 46 lexical "
+        "the label set, each split holds both labels in balance, and each of the 74 lexical "
         "features has a kind (count, flag, ratio, real) and bounds (`FEATURE_SCHEMA`). A "
         "featurizer returning negative lengths, NaN or fractional flags is caught, and so is a "
         "feature added without its expectation.",
