@@ -9,8 +9,11 @@ from lib_ml.features import (
     LEXICAL_FEATURES,
     NgramConfig,
     hash_entries,
+    hash_words,
     lexical_matrix,
     lexical_vector,
+    url_words,
+    view_text,
 )
 from lib_ml.matrices import (
     concat_row_entries,
@@ -160,3 +163,61 @@ def test_per_text_salts_equal_separate_calls() -> None:
 def test_invalid_ngram_configs_are_refused(orders: tuple[int, int], bits: int) -> None:
     with pytest.raises(ValueError, match=r"range|hash_bits"):
         NgramConfig(*orders, hash_bits=bits)
+
+
+def test_structure_features_of_a_known_url() -> None:
+    url = normalize_url("http://secure.paypa1.example.com/A1b2C3d4e5/verify-login.php?id=99&x=y")
+    values = dict(zip(LEXICAL_FEATURES, lexical_vector(url), strict=True))
+    text_length = 25 + 28 + 10  # host, path, "?" + query
+    expected = {
+        "host_vowel_ratio": 9 / 21,  # y is not a vowel, digits are not letters
+        "domain_vowel_ratio": 3 / 7,
+        "domain_max_consonant_run": 3,  # "mpl"
+        "url_max_digit_run": 2,  # "99"
+        "host_max_digit_run": 1,
+        "url_max_consonant_run": 3,  # "mpl", "php"
+        "random_tokens": 1,  # the 10 hex digits "A1b2C3d4e5"
+        "host_labels": 4,
+        "longest_host_label": 7,
+        "path_share": 28 / text_length,
+        "has_file_extension": 1.0,
+        "file_extension_length": 3,
+        "brand_lookalike_in_host": 1.0,  # paypa1
+        "brand_lookalike_domain": 0.0,
+        "equals_signs": 2,
+        "ampersands": 1,
+        "subdomain_digits": 1,
+        "file_name_length": 16,
+        "first_directory_length": 10,
+        "path_uppercase": 2,
+        "letter_ratio": 44 / text_length,
+        "www_or_http_in_path": 0.0,
+        "path_tokens": 4,
+        "query_tokens": 4,
+        "domain_pronounceable": 1.0,
+    }
+    assert {name: values[name] for name in expected} == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("label", "lookalike"),
+    [("paypa1", True), ("gooogle", True), ("amazom", True), ("paypal", False),
+     ("example", False), ("pay", False)],
+)  # fmt: skip
+def test_brand_lookalikes_are_one_edit_from_a_brand(label: str, lookalike: bool) -> None:
+    url = normalize_url(f"http://{label}.net/")
+    values = dict(zip(LEXICAL_FEATURES, lexical_vector(url), strict=True))
+    assert values["brand_lookalike_domain"] == float(lookalike)
+
+
+def test_url_words_tag_each_part() -> None:
+    url = normalize_url("http://login.bank.co.uk:8443/My-Account/update?x=1")
+    assert url_words(url) == [
+        "h:login", "h:bank", "h:co", "h:uk", "sd:login", "d:bank", "tld:co.uk", "rd:bank.co.uk",
+        "p:8443", "p:my", "p:account", "p:update", "p:x", "p:1",
+        "p2:8443_my", "p2:my_account", "p2:account_update", "p2:update_x", "p2:x_1",
+        "ps::", "ps:/", "ps:-", "ps:/", "ps:?", "ps:=",
+    ]  # fmt: skip
+    buckets, starts = hash_words([view_text(url, "words"), ""], NgramConfig(view="words"))
+    assert starts.tolist() == [0, 25, 25]
+    assert buckets.max() < NgramConfig().n_features
