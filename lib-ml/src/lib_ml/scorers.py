@@ -95,8 +95,15 @@ class LinearScorer:
         row_starts = hashed.starts[:-1] * hashed.keys.shape[1]
         dot = np.add.reduceat((weighted * self.coef[buckets]).ravel(), row_starts, dtype=np.float64)
         squares = np.add.reduceat((weighted * weighted).ravel(), row_starts, dtype=np.float64)
-        dot = dot.reshape(spaces, len(urls)).sum(axis=0)
-        norms = np.sqrt(squares.reshape(spaces, len(urls)).sum(axis=0))
+        return self._logits(
+            dot.reshape(spaces, len(urls)).sum(axis=0),
+            squares.reshape(spaces, len(urls)).sum(axis=0),
+        )
+
+    def _logits(self, dot: npt.NDArray[Any], squares: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """Per URL, from the sums over its entries of weight * coef and of weight**2: the
+        logit of its L2-normalized row (an empty row scores the intercept)."""
+        norms = np.sqrt(squares)
         norms[norms == 0.0] = 1.0
         return np.asarray(dot / norms + self.intercept, dtype=np.float64)
 
@@ -104,10 +111,10 @@ class LinearScorer:
         buckets, starts = hash_words([view_text(u, "words") for u in urls], self.config)
         rows = np.repeat(np.arange(len(urls)), np.diff(starts))
         weighted = self.idf[buckets].astype(np.float64)
-        dot = np.bincount(rows, weights=weighted * self.coef[buckets], minlength=len(urls))
-        norms = np.sqrt(np.bincount(rows, weights=weighted * weighted, minlength=len(urls)))
-        norms[norms == 0.0] = 1.0
-        return np.asarray(dot / norms + self.intercept, dtype=np.float64)
+        return self._logits(
+            np.bincount(rows, weights=weighted * self.coef[buckets], minlength=len(urls)),
+            np.bincount(rows, weights=weighted * weighted, minlength=len(urls)),
+        )
 
     def _explain_words(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
         text = view_text(url, "words")
@@ -136,11 +143,12 @@ class LinearScorer:
             return self._explain_words(url, top_k)
         hashed, _ = self._hash([url])
         positions, order_index = np.nonzero(hashed.alive)
-        weighted = self.idf[hashed.buckets(self.config)[positions, order_index]].astype(np.float64)
+        buckets = hashed.buckets(self.config)[positions, order_index]
+        weighted = self.idf[buckets].astype(np.float64)
         norm = float(np.sqrt(weighted @ weighted))
         if norm == 0.0:
             return []
-        shares = weighted * self.coef[hashed.buckets(self.config)[positions, order_index]]
+        shares = weighted * self.coef[buckets]
         in_host = positions >= hashed.starts[1]
         keys = (
             (in_host.astype(np.uint64) << np.uint64(40))
