@@ -34,6 +34,12 @@ class Contribution:
     weight: float
 
 
+def _require(arrays: Arrays, names: Sequence[str], owner_lacks: str) -> None:
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise ArtifactError(f"{owner_lacks} the arrays {missing}")
+
+
 def top_contributions(contributions: Sequence[Contribution], top_k: int) -> list[Contribution]:
     return sorted(contributions, key=lambda c: abs(c.weight), reverse=True)[:top_k]
 
@@ -246,9 +252,7 @@ class TreeScorer:
     NODE_ARRAYS = ARRAYS[:-1]
 
     def __init__(self, arrays: Arrays, n_features: int):
-        missing = [key for key in self.ARRAYS if key not in arrays]
-        if missing:
-            raise ArtifactError(f"tree weights lack the arrays {missing}")
+        _require(arrays, self.ARRAYS, "tree weights lack")
         self.feature = arrays["feature"].astype(np.int32)
         self.threshold = arrays["threshold"].astype(np.float64)
         self.left = arrays["left"].astype(np.int32)
@@ -379,9 +383,7 @@ class TldPrior:
     ARRAYS = ("labels", "rates", "log_shares", "default")
 
     def __init__(self, arrays: Arrays):
-        missing = [key for key in self.ARRAYS if key not in arrays]
-        if missing:
-            raise ArtifactError(f"TLD prior lacks the arrays {missing}")
+        _require(arrays, self.ARRAYS, "TLD prior lacks")
         self.labels = np.asarray(arrays["labels"], dtype=np.str_)
         self.rates = np.asarray(arrays["rates"], dtype=np.float64)
         self.log_shares = np.asarray(arrays["log_shares"], dtype=np.float64)
