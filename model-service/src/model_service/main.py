@@ -9,7 +9,7 @@ from model_service.api.deps import ServiceState
 from model_service.api.errors import install_error_handlers
 from model_service.api.main import api_router
 from model_service.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from model_service.core.batching import InFlightRequests, PredictionBatcher
+from model_service.core.batching import PredictionBatcher
 from model_service.core.config import Settings
 from model_service.core.drift import DriftMonitor
 from model_service.core.metrics import ServiceMetrics
@@ -39,13 +39,13 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
         version=_package_version(),
         description=DESCRIPTION,
     )
-    in_flight = InFlightRequests()
+    batcher = PredictionBatcher(metrics.requests_in_flight)
     app.state.service = ServiceState(
-        settings, store, metrics, DriftMonitor(settings.drift_window), PredictionBatcher(in_flight)
+        settings, store, metrics, DriftMonitor(settings.drift_window), batcher
     )
     install_error_handlers(app)
     app.include_router(api_router)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     # Added last, so outermost: it sees every response, including the size limit's.
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, in_flight=in_flight)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

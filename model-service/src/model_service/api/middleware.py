@@ -6,7 +6,6 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from model_service.api.errors import error_response
-from model_service.core.batching import InFlightRequests
 from model_service.core.errors import ErrorCode, ServiceError
 from model_service.core.logging import REQUEST_ID, request_id_from
 from model_service.core.metrics import ServiceMetrics
@@ -23,12 +22,9 @@ class RequestContextMiddleware:
     """Request id (X-Request-ID honoured and echoed), in-flight gauge, request counter and
     latency, one access log line per request, and a JSON 500 for any unexpected error."""
 
-    def __init__(
-        self, app: ASGIApp, metrics: ServiceMetrics, in_flight: InFlightRequests | None = None
-    ):
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics):
         self.app = app
         self.metrics = metrics
-        self.in_flight = in_flight or InFlightRequests()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,8 +43,7 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        self.metrics.in_flight.inc()
-        self.in_flight.count += 1
+        self.metrics.requests_in_flight.count += 1
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
@@ -64,8 +59,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send)
         finally:
             elapsed = time.perf_counter() - started
-            self.metrics.in_flight.dec()
-            self.in_flight.count -= 1
+            self.metrics.requests_in_flight.count -= 1
             self._observe(scope, status, elapsed)
             REQUEST_ID.reset(token)
 

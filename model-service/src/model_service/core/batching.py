@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from lib_ml import BatchInputError, Prediction, Predictor
+from model_service.core.metrics import InFlightRequests
 
 # Caps the time one flush holds the event loop and what one invalid URL costs its batch.
 MAX_COALESCED = 64
@@ -24,13 +25,6 @@ MAX_COALESCED_EXPLAINED = 4
 # two turns from its first bytes to the batcher, and requests that are only sending their
 # answers leave within a turn or two.
 MAX_WAIT_TURNS = 3
-
-
-@dataclass
-class InFlightRequests:
-    """How many HTTP requests the server is handling now (the request middleware counts)."""
-
-    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ import threading
 from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
@@ -23,6 +24,14 @@ RELOAD_RESULTS = ("success", "failure")
 
 
 _FEW = 8
+
+
+@dataclass
+class InFlightRequests:
+    """How many HTTP requests the server is handling now: the request middleware counts, the
+    in-flight gauge and the prediction batcher read it."""
+
+    count: int = 0
 
 
 class BulkHistogram(Collector):
@@ -94,9 +103,11 @@ class ServiceMetrics:
             "Artifacts loaded and verified.",
             registry=self.registry,
         )
+        self.requests_in_flight = InFlightRequests()
         self.in_flight = Gauge(
             "phishline_model_in_flight_requests", "Requests being served.", registry=self.registry
         )
+        self.in_flight.set_function(lambda: self.requests_in_flight.count)
         self.info = Gauge(
             "phishline_model_info",
             "One series per loaded model (value 1).",
