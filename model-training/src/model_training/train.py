@@ -241,17 +241,17 @@ def train_ensemble(
             folds = [fit(np.flatnonzero(fold != f), linear_params) for f in np.unique(fold)]
             jobs.append((view, full, folds))
         for view, full, folds in jobs:
-            if full is None:  # the url view is the linear family's model
-                model = LinearScorer.from_arrays(
-                    NgramConfig(**url_view.extra["ngram"]), url_view.weights[LINEAR_FILE]
-                )
+            if full is None:  # the url view is the linear family's model, already scored on val
+                arrays, ngram = url_view.weights[LINEAR_FILE], url_view.extra["ngram"]
+                val_logits = url_view.val_logits
             else:
                 model = full.result()
-            file_name = VIEW_FILES[view]
-            weights[file_name] = model.to_arrays()
-            views.append({"file": file_name, "ngram": model.config.to_dict()})
+                arrays, ngram = model.to_arrays(), model.config.to_dict()
+                val_logits = model.logits(val.urls)
+            weights[VIEW_FILES[view]] = arrays
+            views.append({"file": VIEW_FILES[view], "ngram": ngram})
             train_inputs.append(out_of_fold_logits(train, fold, folds)[:, np.newaxis])
-            val_inputs.append(model.logits(val.urls)[:, np.newaxis])
+            val_inputs.append(val_logits[:, np.newaxis])
     X_train = np.hstack(train_inputs).astype(np.float32)
     X_val = np.hstack(val_inputs).astype(np.float32)
     trees = fit_trees((X_train, train.y), (X_val, val.y), ensemble["gbm"], seed)
