@@ -258,13 +258,15 @@ class Predictor:
         self, urls: Sequence[str], explain_top_k: int = 0, *, repair: bool = False
     ) -> list[Prediction]:
         normalized = normalize_batch(urls)
-        if not (explain_top_k and self.trees is not None and normalized) or repair:
-            probabilities = self._probabilities(urls, normalized, repair)
-            rows: Sequence[npt.NDArray[np.float32] | None] = [None] * len(urls)
-        else:  # the trees' inputs serve the explanations too
+        # Explained tree models compute the trees' inputs once, for scores and explanations.
+        share_inputs = bool(explain_top_k and normalized and self.trees and not repair)
+        rows: Sequence[npt.NDArray[np.float32] | None] = [None] * len(urls)
+        if share_inputs:
             inputs = self.tree_inputs(normalized)
             probabilities = sigmoid(self._tree_logits(inputs))
             rows = [inputs[i : i + 1] for i in range(len(urls))]
+        else:
+            probabilities = self._probabilities(urls, normalized, repair)
         return [
             Prediction(
                 url=raw,
