@@ -22,12 +22,15 @@ def test_bench_measures_every_case(artifact_root: Path) -> None:
         "bare_json",
         "single_predict",
         "single_predict_no_explanation",
+        "single_predict_linear_no_explanation",
         "batch_predict_linear",
     ):
         assert results[case]["requests_per_s"] > 0, case
         assert results[case]["failures"] == 0, case
         assert 0 < results[case]["p50_ms"] <= results[case]["p99_ms"], case
+    assert results["single_predict_linear_no_explanation"]["model"] == "linear"
     single = results["single_predict"]
+    assert single["model"] is None
     assert single["ratio_to_bare"] == pytest.approx(  # both sides are rounded figures
         single["requests_per_s"] / results["bare_json"]["requests_per_s"], abs=0.001
     )

@@ -1,8 +1,9 @@
 """`phishline bench serve`: throughput and latency of a real model-service process.
 
 Measures, on 127.0.0.1 against one uvicorn process: a bare JSON endpoint of the same stack
-(GET /health/live, the ceiling), single-URL predict with and without explanations, each also
-at half its maximum rate, and batch predict with the linear model; plus the process's resident
+(GET /health/live, the ceiling), single-URL predict with the default model with and without
+explanations and with the linear model without, each also at half its maximum rate, and
+batch predict with the linear model; plus the process's resident
 memory. Besides wall-clock throughput it reports the server's CPU time per request (from
 /proc), which stays meaningful when other processes share the cores.
 """
@@ -19,6 +20,15 @@ from model_service.bench.service import RunningService, running_service
 _HOSTS = ("paypal", "secure-login", "accounts", "news", "shop", "mail", "cdn", "my-bank", "docs")
 _TLDS = ("com", "net", "org", "ru", "tk", "co.uk", "info", "io")
 _PATHS = ("", "index.html", "login.php", "wp-admin/verify", "en/articles", "account/update")
+
+
+# Single-URL predict cases: name, model (None: the default, the ensemble) and explain_top_k.
+# The linear case shows what the service path costs with the cheapest model.
+SINGLE_CASES: tuple[tuple[str, str | None, int], ...] = (
+    ("single_predict", None, 5),
+    ("single_predict_no_explanation", None, 0),
+    ("single_predict_linear_no_explanation", "linear", 0),
+)
 
 
 def sample_urls(count: int, seed: int = 0) -> list[str]:
@@ -70,13 +80,15 @@ async def _measure(bench: _Bench, batch_size: int) -> dict[str, Any]:
     urls = sample_urls(max(batch_size, 1000))
     results: dict[str, Any] = {"bare_json": await bench.run([http_request("GET", "/health/live")])}
     ceiling = results["bare_json"]
-    for name, explain_top_k in (("single_predict", 5), ("single_predict_no_explanation", 0)):
+    for name, model, explain_top_k in SINGLE_CASES:
         requests = [
-            _post("/v1/predict", {"url": u, "explain_top_k": explain_top_k}) for u in urls[:1000]
+            _post("/v1/predict", {"url": u, "model": model, "explain_top_k": explain_top_k})
+            for u in urls[:1000]
         ]
         saturated = await bench.run(requests)
         half_rate = saturated["requests_per_s"] / 2
         results[name] = {
+            "model": model,
             "explain_top_k": explain_top_k,
             **saturated,
             "ratio_to_bare": round(saturated["requests_per_s"] / ceiling["requests_per_s"], 3),

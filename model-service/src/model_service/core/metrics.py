@@ -2,7 +2,6 @@
 
 import threading
 from bisect import bisect_left
-from collections import Counter as Tally
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +31,15 @@ class InFlightRequests:
     in-flight gauge and the prediction batcher read it."""
 
     count: int = 0
+
+
+@dataclass(frozen=True)
+class _ModelSeries:
+    """A model's labelled series, looked up once: `labels()` costs a lock and a validation
+    on every call, a noticeable share of a single prediction's bookkeeping."""
+
+    inference_seconds: Histogram
+    predictions: dict[str, Counter]
 
 
 class BulkHistogram(Collector):
@@ -139,6 +147,7 @@ class ServiceMetrics:
             ["model", "feature"],
             registry=self.registry,
         )
+        self._series: dict[str, _ModelSeries] = {}
         self.reloads = Counter(
             "phishline_model_reloads_total",
             "Model reloads, by result.",
@@ -159,8 +168,16 @@ class ServiceMetrics:
                 name, predictor.family, predictor.version, str(name == registry.default).lower()
             ).set(1)
         for name in registry.models:
-            for label in LABELS:
-                self.predictions.labels(name, label)
+            self._series_of(name)
+
+    def _series_of(self, model: str) -> _ModelSeries:
+        series = self._series.get(model)
+        if series is None:
+            series = self._series[model] = _ModelSeries(
+                self.inference_seconds.labels(model),
+                {label: self.predictions.labels(model, label) for label in LABELS},
+            )
+        return series
 
     def count_reload(self, result: str) -> None:
         self.reloads.labels(result).inc()
@@ -172,10 +189,13 @@ class ServiceMetrics:
     def record_predictions(
         self, model: str, seconds: float, urls: Sequence[str], labels: Sequence[str]
     ) -> None:
-        self.inference_seconds.labels(model).observe(seconds)
+        series = self._series_of(model)
+        series.inference_seconds.observe(seconds)
         self.url_length.observe_many([len(url) for url in urls])
-        for label, count in Tally(labels).items():
-            self.predictions.labels(model, label).inc(count)
+        for label, counter in series.predictions.items():
+            count = labels.count(label)
+            if count:
+                counter.inc(count)
 
     def show_drift(self, reports: dict[str, dict[str, float]]) -> None:
         """Replace the drift series: models dropped by a reload lose theirs."""

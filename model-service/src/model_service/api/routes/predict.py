@@ -9,11 +9,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Request, Response
 from pydantic_core import to_json
 
 from lib_ml import BatchInputError, Prediction, Predictor
-from model_service.api.deps import ServiceDep, require_json
+from model_service.api.deps import JsonRoute, service_state
 from model_service.api.errors import error_responses
 from model_service.api.schemas import (
     BatchPredictRequest,
@@ -27,7 +27,7 @@ from model_service.core.registry import ModelRegistry, NoModelsError, UnknownMod
 router = APIRouter(
     prefix="/v1/predict",
     tags=["predict"],
-    dependencies=[Depends(require_json)],
+    route_class=JsonRoute,
     responses=error_responses(400, 413, 415, 422, 503),
 )
 
@@ -63,19 +63,20 @@ def _json(payload: dict[str, Any]) -> Response:
 
 
 @router.post("", summary="Score one URL", response_model=PredictResponse)
-async def predict(request: PredictRequest, service: ServiceDep) -> Response:
+async def predict(body: PredictRequest, request: Request) -> Response:
     """P(phishing), label and the top features of one URL."""
-    _check_lengths([request.url], service.settings.max_url_length, single=True)
-    predictor = _choose(service.store.current, request.model)
+    service = service_state(request.app)
+    _check_lengths([body.url], service.settings.max_url_length, single=True)
+    predictor = _choose(service.store.current, body.model)
     try:
-        scored = await service.batcher.predict(predictor, request.url, request.explain_top_k)
+        scored = await service.batcher.predict(predictor, body.url, body.explain_top_k)
     except BatchInputError as exc:
         raise ServiceError(422, ErrorCode.INVALID_URL, exc.reason) from exc
     prediction = scored.prediction
     service.metrics.record_predictions(
-        predictor.name, scored.seconds, [request.url], [prediction.label]
+        predictor.name, scored.seconds, [body.url], [prediction.label]
     )
-    service.drift.record(predictor.name, [request.url])
+    service.drift.record(predictor.name, [body.url])
     # Serialized directly, as for batches: FastAPI's validation of our own answer would cost
     # a sizeable share of a single prediction; the schemathesis test checks the schema.
     return _json(
@@ -114,25 +115,26 @@ def _batch_results(
 
 
 @router.post("/batch", summary="Score many URLs", response_model=BatchPredictResponse)
-async def predict_batch(request: BatchPredictRequest, service: ServiceDep) -> Response:
+async def predict_batch(body: BatchPredictRequest, request: Request) -> Response:
     """One result per URL, in request order; any invalid URL rejects the whole batch."""
+    service = service_state(request.app)
     max_batch = service.settings.max_batch
-    if len(request.urls) > max_batch:
+    if len(body.urls) > max_batch:
         raise ServiceError(
             413, ErrorCode.BATCH_TOO_LARGE,
-            f"the batch holds {len(request.urls)} URLs; the maximum is {max_batch}",
+            f"the batch holds {len(body.urls)} URLs; the maximum is {max_batch}",
         )  # fmt: skip
-    _check_lengths(request.urls, service.settings.max_url_length, single=False)
-    predictor = _choose(service.store.current, request.model)
+    _check_lengths(body.urls, service.settings.max_url_length, single=False)
+    predictor = _choose(service.store.current, body.model)
     started = time.perf_counter()
     try:
-        results = _batch_results(predictor, request.urls, request.explain_top_k)
+        results = _batch_results(predictor, body.urls, body.explain_top_k)
     except BatchInputError as exc:
         raise ServiceError(422, ErrorCode.INVALID_URL, str(exc)) from exc
     service.metrics.record_predictions(
-        predictor.name, time.perf_counter() - started, request.urls, [r["label"] for r in results]
+        predictor.name, time.perf_counter() - started, body.urls, [r["label"] for r in results]
     )
-    service.drift.record(predictor.name, request.urls)
+    service.drift.record(predictor.name, body.urls)
     # Serialized here, skipping FastAPI's response validation (the cost above); the schemathesis
     # test checks that this body conforms to BatchPredictResponse.
     return _json({"model": predictor.name, "model_version": predictor.version, "results": results})
