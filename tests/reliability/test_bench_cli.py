@@ -60,7 +60,8 @@ def test_bench_serve_writes_the_model_service_figures(
          "--connections", "2", "--batch-size", "20", "--log-level", "warning"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "predict, top-5" in result.output
+    assert "bare JSON" in result.output
+    assert "URLs/s" in result.output
     figures = json.loads((tmp_path / "reports" / "bench" / "serve.json").read_text("utf-8"))
     assert figures["single_predict"]["failures"] == 0
     assert figures["settings"]["batch_size"] == 20

@@ -74,7 +74,7 @@ def bench_serve(
 
     require_models(model_dir)
     results = run_bench(model_dir, seconds, connections, batch_size, log_level)
-    table = Table("case", "req/s", "× bare", "p50 ms", "p99 ms", "p99 ms, ½ rate", "CPU ms/req")
+    table = Table("case", "req/s", "vs bare", "p50 ms", "p99 ms", "p99 ms, half rate", "CPU ms/req")
     for case, label in _SERVE_CASES.items():
         row = results[case]
         half_rate = row.get("at_half_rate")
