@@ -271,3 +271,18 @@ def test_ci_runs_make_test_on_both_pythons_and_keeps_coverage() -> None:
     assert any(run.startswith("make test") for run in runs)
     uploads = [s["with"] for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
     assert [upload["path"] for upload in uploads] == ["coverage.xml"]
+
+
+def test_the_release_attaches_the_chart_of_its_version() -> None:
+    """tests/helm/test_release_chart.py shows what such a chart deploys."""
+    steps = load(WORKFLOWS / "release.yml")["jobs"]["release"]["steps"]
+    package = next(step for step in steps if "helm package" in step.get("run", ""))
+    assert package["env"]["VERSION"] == "${{ needs.version.outputs.version }}"
+    assert re.search(
+        r"helm package operation/helm/phishline --version \"\$VERSION\" "
+        r"--app-version \"\$VERSION\"",
+        package["run"],
+    )
+    create = next(step for step in steps if "gh release create" in step.get("run", ""))
+    assert steps.index(package) < steps.index(create)
+    assert '"$RUNNER_TEMP"/chart/phishline-*.tgz' in create["run"]
