@@ -18,7 +18,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def test_report_lists_its_commands() -> None:
     result = runner.invoke(app, ["report", "--help"])
     assert result.exit_code == 0
-    for command in ("data", "feature-cost", "mutamorphic", "mutation", "ml-test-score"):
+    for command in ("data", "feature-cost", "mutamorphic", "scheme", "mutation", "ml-test-score"):
         assert command in result.output
 
 
@@ -151,6 +151,34 @@ def test_report_feature_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert seen == [300]
     assert "+0.0123" in result.output
     assert "feature_cost.md" in result.output
+
+
+def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_training import scheme_shortcut
+
+    outcome = {"roc_auc": 0.9876, "recall": 0.9, "false_positive_rate": 0.05}
+    report = {
+        "term": {"https_weight": -2.5, "logit_weight": 1.0, "bias": 0.1, "threshold": 0.6},
+        "sets": {
+            "test": {
+                "as is": {"model": outcome, "model with scheme": outcome, "urls": 10},
+                "phishing on https": {"model": outcome, "model with scheme": outcome, "urls": 10},
+            }
+        },
+    }
+    seen: list[Path | None] = []
+
+    def fake_report(model_dir: Path | None = None) -> tuple[dict[str, Any], Path]:
+        seen.append(model_dir)
+        return report, tmp_path / "scheme.json"
+
+    monkeypatch.setattr(scheme_shortcut, "scheme_shortcut", fake_report)
+    result = runner.invoke(app, ["report", "scheme", "--model-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert seen == [tmp_path]
+    assert "https weight -2.50" in result.output
+    assert "0.9876" in result.output
+    assert "scheme.json" in result.output
 
 
 def test_report_mutation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,11 +81,8 @@ def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
-    root = root or project_root()
-    params = load_params(root)
-    paths = Paths(root)
-    test = list(read_labelled(paths.prepared / "test.txt", "dl"))
+def external_sets(params: dict[str, Any], root: Path) -> dict[str, list[Example]]:
+    """The labelled files of params `evaluate.external` found in the mirror, by name."""
     mirror = mirror_directory(params, root)
     external: dict[str, list[Example]] = {}
     for source in params["evaluate"].get("external", []):
@@ -94,6 +91,15 @@ def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
             external[source["name"]] = [
                 e for f in files for e in read_labelled(f, source["format"])
             ]
+    return external
+
+
+def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
+    root = root or project_root()
+    params = load_params(root)
+    paths = Paths(root)
+    test = list(read_labelled(paths.prepared / "test.txt", "dl"))
+    external = external_sets(params, root)
     summary: dict[str, dict[str, Any]] = {}
     for directory in find_artifacts(paths.models):
         predictor = Predictor.load(directory)

@@ -1,5 +1,5 @@
-"""`phishline report ...`: data plots and checks, feature cost, mutamorphic robustness,
-mutation testing and the ML Test Score, written under reports/."""
+"""`phishline report ...`: data plots and checks, feature cost, mutamorphic robustness, the
+scheme shortcut, mutation testing and the ML Test Score, written under reports/."""
 
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +96,35 @@ def report_mutamorphic(
     console.print(table)
     for path in write_report(report, out or paths.root / "reports"):
         console.print(f"saved {path}")
+
+
+@app.command("scheme")
+def report_scheme(
+    model_dir: Annotated[
+        Path | None, typer.Option(help="A model artifact directory (default the ensemble).")
+    ] = None,
+) -> None:
+    """What reading the URL scheme would add to a model, and what it costs when phishing
+    moves to https (the models ignore the scheme on purpose)."""
+    from model_training.scheme_shortcut import scheme_shortcut
+
+    report, path = scheme_shortcut(model_dir)
+    term = report["term"]
+    console.print(
+        f"scheme term fitted on validation: https weight {term['https_weight']:+.2f} "
+        f"(model logit weight {term['logit_weight']:.2f}), threshold {term['threshold']:.3f}"
+    )
+    table = Table("set", "shift", "URLs", "scorer", "ROC AUC", "recall", "false-positive rate")
+    for name, shifts in report["sets"].items():
+        for shift, outcome in shifts.items():
+            for scorer in ("model", "model with scheme"):
+                row = outcome[scorer]
+                table.add_row(
+                    name, shift, str(outcome["urls"]), scorer, f"{row['roc_auc']:.4f}",
+                    f"{row['recall']:.2%}", f"{row['false_positive_rate']:.2%}",
+                )  # fmt: skip
+    console.print(table)
+    console.print(f"saved {path}")
 
 
 @app.command("mutation")

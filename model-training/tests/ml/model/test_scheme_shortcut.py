@@ -1,0 +1,91 @@
+"""The scheme-shortcut report: the models ignore the scheme, and a scheme term fitted on
+Ebbu2017 learns the corpus's bias (https means legitimate), which costs recall as soon as
+phishing moves to https."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lib_ml import Predictor
+from model_training.scheme_shortcut import (
+    SchemeTerm,
+    on_https,
+    phishing_on_https,
+    scheme_report,
+    scheme_shortcut,
+)
+from model_training.sources import Example
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.com/a", "https://example.com/a"),
+        ("HTTPS://example.com", "https://example.com"),
+        ("example.com/login", "https://example.com/login"),
+        ("  ftp://example.com/file ", "https://example.com/file"),
+        ("example.com/?next=http://other.org", "https://example.com/?next=http://other.org"),
+    ],
+)
+def test_on_https(url: str, expected: str) -> None:
+    assert on_https(url) == expected
+
+
+def test_only_phishing_moves_to_https() -> None:
+    examples = [Example("http://a.com/", 0), Example("http://b.com/", 1)]
+    assert phishing_on_https(examples) == [
+        Example("http://a.com/", 0),
+        Example("https://b.com/", 1),
+    ]
+
+
+def test_the_term_learns_which_scheme_goes_with_which_label() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    logits = rng.normal(2.0 * y - 1.0, 1.5)
+    https = np.where(y == 1, rng.random(2000) < 0.05, rng.random(2000) < 0.6)
+    term = SchemeTerm.fit(logits, https, y)
+    assert term.https_weight < -1.0 < 0.5 < term.logit_weight
+    assert 0.0 < term.threshold < 1.0
+    legitimate_looking = term.scores(np.zeros(2), np.array([False, True]))
+    assert legitimate_looking[1] < legitimate_looking[0]
+
+
+@pytest.fixture(scope="module")
+def report(models: Path, examples: dict[str, list[Example]]) -> dict[str, Any]:
+    predictor = Predictor.load(models / "ensemble")
+    return scheme_report(predictor, examples["val"], {"test": examples["test"]})
+
+
+def test_the_models_ignore_the_scheme(report: dict[str, Any]) -> None:
+    shifts = report["sets"]["test"]
+    assert shifts["as is"]["model"] == shifts["phishing on https"]["model"]
+
+
+def test_the_scheme_term_costs_recall_when_phishing_moves_to_https(
+    report: dict[str, Any],
+) -> None:
+    assert report["term"]["https_weight"] < 0  # Ebbu2017's bias: https means legitimate
+    shifts = report["sets"]["test"]
+    as_is = shifts["as is"]["model with scheme"]
+    shifted = shifts["phishing on https"]["model with scheme"]
+    assert shifted["recall"] < as_is["recall"]
+    assert shifted["false_positive_rate"] == as_is["false_positive_rate"]
+
+
+def test_the_report_file(models: Path, tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(
+        "data:\n  mirror: absent\nevaluate:\n  external: []\n", encoding="utf-8"
+    )
+    (tmp_path / "data" / "prepared").mkdir(parents=True)
+    lines = (
+        "legitimate\thttps://www.wikipedia.org/wiki/URL\nphishing\thttp://paypa1-login.tk/verify\n"
+    )
+    for split in ("val", "test"):
+        (tmp_path / "data" / "prepared" / f"{split}.txt").write_text(lines, encoding="utf-8")
+    report, path = scheme_shortcut(models / "ensemble", root=tmp_path)
+    assert json.loads(path.read_text(encoding="utf-8")) == report
+    assert list(report["sets"]) == ["test"]
