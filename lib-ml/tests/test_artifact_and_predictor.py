@@ -18,7 +18,7 @@ from lib_ml import (
 from lib_ml.artifact import MANIFEST, sha256_file
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.matrices import ngram_counts, tfidf_rows
-from lib_ml.scorers import TldPrior, TreeScorer
+from lib_ml.scorers import LinearScorer, TldPrior, TreeScorer
 from lib_ml.urls import normalize_url
 
 from .conftest import LEGITIMATE, PHISHING, training_set
@@ -349,3 +349,22 @@ def test_the_words_view_scores_like_its_training_matrix(artifacts: Path) -> None
     assert sum(c.weight for c in explanation) == pytest.approx(
         words.logits(urls[:1])[0] - words.intercept, rel=1e-5
     )
+
+
+@pytest.mark.parametrize("family", ["linear", "gbm", "ensemble"])
+def test_a_batch_explains_each_url_as_it_would_alone(artifacts: Path, family: str) -> None:
+    predictor = Predictor.load(artifacts / family)
+    urls = [normalize_url(u) for u in PHISHING + LEGITIMATE]
+    batch = predictor.explain_batch(urls, top_k=7)
+    assert batch == [predictor.explain_batch([url], top_k=7)[0] for url in urls]
+    assert all(0 < len(explanation) <= 7 for explanation in batch)
+    assert predictor.explain_batch([], top_k=7) == []
+
+
+def test_views_explain_urls_of_no_known_ngram_by_nothing(artifacts: Path) -> None:
+    ensemble = Predictor.load(artifacts / "ensemble")
+    urls = [normalize_url(u) for u in PHISHING[:2]]
+    for view in ensemble.views:
+        unknown = LinearScorer(view.config, view.coef, view.intercept, np.zeros_like(view.idf))
+        assert unknown.explain_batch(urls, top_k=5) == [[], []]
+        assert view.explain_batch(urls, top_k=5) != [[], []]

@@ -226,55 +226,68 @@ class Predictor:
     def label_of(self, probability: float) -> str:
         return decode_label(int(probability >= self.threshold))
 
-    def explain(
-        self, url: NormalizedUrl, top_k: int, inputs: npt.NDArray[np.float32] | None = None
-    ) -> list[Contribution]:
-        """Top features by absolute share of the logit. Trees share their logit among their
-        inputs by path contributions (Saabas); an ensemble view's share is passed on to its
-        n-grams in proportion to their shares of that view's logit. `inputs`: the URL's row
-        of `tree_inputs`, when already computed."""
+    def explain_batch(
+        self,
+        urls: Sequence[NormalizedUrl],
+        top_k: int,
+        inputs: npt.NDArray[np.float32] | None = None,
+    ) -> list[list[Contribution]]:
+        """Per URL, the top features by absolute share of the logit. Trees share their logit
+        among their inputs by path contributions (Saabas); an ensemble view's share is passed
+        on to its n-grams in proportion to their shares of that view's logit. Each scorer is
+        called once for the batch; `inputs`: the URLs' `tree_inputs`, when already computed."""
+        if not urls:
+            return []
         if self.trees is None:
-            return self.views[0].explain(url, top_k)
+            return self.views[0].explain_batch(urls, top_k)
         if inputs is None:
-            inputs = self.tree_inputs([url])
-        shares = self.trees.contributions(inputs)[0]
+            inputs = self.tree_inputs(urls)
+        shares = self.trees.contributions(inputs)
         names = self.tree_input_names
-        contributions = [
-            Contribution(name, "lexical", float(share))
-            for name, share in zip(names, shares[: len(names)], strict=True)
-            if share != 0.0
-        ]
-        for view, logit, share in zip(
-            self.views, inputs[0, len(names) :], shares[len(names) :], strict=True
-        ):
-            own = float(logit) - view.intercept  # what the view's n-grams add up to
-            if share != 0.0 and abs(own) > _NEGLIGIBLE:
-                contributions += _scaled(view.explain(url, top_k), share / own)
-        if self.stacker is not None:
-            contributions = _scaled(contributions, self.stacker.coef[0])
-        return top_contributions(_merged(contributions), top_k)
+        scale = self.stacker.coef[0] if self.stacker is not None else 1.0
+        # Named inputs never merge with n-grams, so only their top_k can make the final
+        # top_k: the rest are not turned into objects (kept in input order, as before).
+        named = shares[:, : len(names)] * scale
+        view_explanations = [view.explain_batch(urls, top_k) for view in self.views]
+        explanations = []
+        for i in range(len(urls)):
+            nonzero = np.flatnonzero(named[i])
+            top = np.sort(nonzero[np.argsort(-np.abs(named[i, nonzero]), kind="stable")[:top_k]])
+            contributions = [
+                Contribution(names[j], "lexical", float(named[i, j])) for j in top.tolist()
+            ]
+            for view, explained, logit, share in zip(
+                self.views,
+                view_explanations,
+                inputs[i, len(names) :],
+                shares[i, len(names) :],
+                strict=True,
+            ):
+                own = float(logit) - view.intercept  # what the view's n-grams add up to
+                if share != 0.0 and abs(own) > _NEGLIGIBLE:
+                    contributions += _scaled(_scaled(explained[i], share / own), scale)
+            explanations.append(top_contributions(_merged(contributions), top_k))
+        return explanations
 
     def predict(
         self, urls: Sequence[str], explain_top_k: int = 0, *, repair: bool = False
     ) -> list[Prediction]:
         normalized = normalize_batch(urls)
+        explanations: list[list[Contribution]] = [[] for _ in urls]
         # Explained tree models compute the trees' inputs once, for scores and explanations.
-        share_inputs = bool(explain_top_k and normalized and self.trees and not repair)
-        rows: Sequence[npt.NDArray[np.float32] | None] = [None] * len(urls)
-        if share_inputs:
+        if explain_top_k and normalized and self.trees and not repair:
             inputs = self.tree_inputs(normalized)
             probabilities = sigmoid(self._tree_logits(inputs))
-            rows = [inputs[i : i + 1] for i in range(len(urls))]
+            explanations = self.explain_batch(normalized, explain_top_k, inputs)
         else:
             probabilities = self._probabilities(urls, normalized, repair)
+            if explain_top_k:
+                explanations = self.explain_batch(normalized, explain_top_k)
         return [
             Prediction(
-                url=raw,
-                probability=float(p),
-                label=self.label_of(float(p)),
-                explanation=self.explain(norm, explain_top_k, row) if explain_top_k else [],
+                url=raw, probability=float(p), label=self.label_of(float(p)), explanation=explained
             )
-            for raw, norm, p, row in zip(urls, normalized, probabilities, rows, strict=True)
+            for raw, p, explained in zip(urls, probabilities, explanations, strict=True)
         ]
 
     def predict_one(self, url: str, explain_top_k: int = 5) -> Prediction:

@@ -5,6 +5,7 @@ Each returns logits (log-odds of phishing) for a batch.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -122,22 +123,28 @@ class LinearScorer:
             np.bincount(rows, weights=weighted * weighted, minlength=len(urls)),
         )
 
-    def _explain_words(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
-        text = view_text(url, "words")
-        buckets, _ = hash_words([text], self.config)
+    def _explain_words(self, urls: Sequence[NormalizedUrl], top_k: int) -> list[list[Contribution]]:
+        texts = [view_text(u, "words") for u in urls]
+        buckets, starts = hash_words(texts, self.config)
         weighted = self.idf[buckets].astype(np.float64)
-        norm = float(np.sqrt(weighted @ weighted))
-        if norm == 0.0:
-            return []
-        totals: dict[str, float] = {}
-        for word, share in zip(
-            text.split(WORD_SEPARATOR), weighted * self.coef[buckets] / norm, strict=True
-        ):
-            totals[word] = totals.get(word, 0.0) + float(share)
-        return top_contributions(
-            [Contribution(self._prefix + word, "ngram", share) for word, share in totals.items()],
-            top_k,
-        )
+        shares = weighted * self.coef[buckets]
+        explanations: list[list[Contribution]] = []
+        for i, text in enumerate(texts):
+            own = slice(starts[i], starts[i + 1])
+            norm = float(np.sqrt(weighted[own] @ weighted[own]))
+            if norm == 0.0:
+                explanations.append([])
+                continue
+            totals: dict[str, float] = {}
+            for word, share in zip(text.split(WORD_SEPARATOR), shares[own] / norm, strict=True):
+                totals[word] = totals.get(word, 0.0) + float(share)
+            explanations.append(
+                top_contributions(
+                    [Contribution(self._prefix + w, "ngram", v) for w, v in totals.items()],
+                    top_k,
+                )
+            )
+        return explanations
 
     def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
         """The top_k distinct n-grams by absolute share of the logit; a repeated n-gram counts
@@ -145,36 +152,61 @@ class LinearScorer:
         `host:<gram>`, n-grams of other views `<view>:<gram>`. N-grams are told apart by
         their full 32-bit hash and order, not by their bucket. The words view explains words.
         """
+        return self.explain_batch([url], top_k)[0]
+
+    def explain_batch(self, urls: Sequence[NormalizedUrl], top_k: int) -> list[list[Contribution]]:
+        """`explain` of each URL, with a fixed number of numpy calls for the whole batch."""
         if self.config.view == "words":
-            return self._explain_words(url, top_k)
-        hashed, _ = self._hash([url])
+            return self._explain_words(urls, top_k)
+        hashed, _ = self._hash(urls)
         positions, order_index = np.nonzero(hashed.alive)
+        # URL i owns text i and, with host_ngrams, text len(urls) + i (see `_hash`). A stable
+        # sort puts each URL's entries together, its view text's before its host's.
+        text = np.searchsorted(hashed.starts, positions, side="right") - 1
+        by_owner = np.argsort(text % len(urls), kind="stable")
+        positions, order_index, text = positions[by_owner], order_index[by_owner], text[by_owner]
+        owner, in_host = text % len(urls), text >= len(urls)
         buckets = hashed.buckets(self.config)[positions, order_index]
         weighted = self.idf[buckets].astype(np.float64)
-        norm = float(np.sqrt(weighted @ weighted))
-        if norm == 0.0:
-            return []
-        shares = weighted * self.coef[buckets]
-        in_host = positions >= hashed.starts[1]
+        bounds = np.searchsorted(owner, np.arange(len(urls) + 1)).tolist()
+        norms = np.array(
+            [np.sqrt(weighted[a:b] @ weighted[a:b]) for a, b in pairwise(bounds)], dtype=np.float64
+        )
+        # One group per URL and distinct n-gram: its full hash, order and hash space.
         keys = (
-            (in_host.astype(np.uint64) << np.uint64(40))
+            (owner.astype(np.uint64) << np.uint64(41))
+            | (in_host.astype(np.uint64) << np.uint64(40))
             | (order_index.astype(np.uint64) << np.uint64(32))
             | hashed.keys[positions, order_index].astype(np.uint64)
         )
         unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        totals = np.bincount(inverse, weights=shares, minlength=unique.size) / norm
-        contributions = []
-        for group in np.argsort(-np.abs(totals), kind="stable")[:top_k].tolist():
-            entry = first[group]
-            begin = int(positions[entry])
-            gram = hashed.joined[begin : begin + int(order_index[entry]) + self.config.ngram_min]
-            prefix = "host:" if in_host[entry] else self._prefix
-            contributions.append(
-                Contribution(
-                    prefix + gram.decode("utf-8", "replace"), "ngram", float(totals[group])
-                )
+        group_owner = (unique >> np.uint64(41)).astype(np.intp)
+        with np.errstate(divide="ignore", invalid="ignore"):  # URLs of norm 0 explain nothing
+            totals = (
+                np.bincount(inverse, weights=weighted * self.coef[buckets], minlength=unique.size)
+                / norms[group_owner]
             )
-        return contributions
+        ranked = np.lexsort((-np.abs(totals), group_owner))  # stable: ties keep hash order
+        group_bounds = np.searchsorted(group_owner[ranked], np.arange(len(urls) + 1)).tolist()
+        explanations: list[list[Contribution]] = []
+        for url_index, (a, b) in enumerate(pairwise(group_bounds)):
+            if norms[url_index] == 0.0:
+                explanations.append([])
+                continue
+            explanations.append([
+                self._contribution(hashed, int(positions[first[g]]), int(order_index[first[g]]),
+                                   bool(in_host[first[g]]), float(totals[g]))
+                for g in ranked[a : min(b, a + top_k)].tolist()
+            ])  # fmt: skip
+        return explanations
+
+    def _contribution(
+        self, hashed: HashedNgrams, position: int, order_index: int, in_host: bool, share: float
+    ) -> Contribution:
+        """The n-gram of the given order that starts at `position`, named by its space."""
+        gram = hashed.joined[position : position + order_index + self.config.ngram_min]
+        prefix = "host:" if in_host else self._prefix
+        return Contribution(prefix + gram.decode("utf-8", "replace"), "ngram", share)
 
 
 def tree_ensemble_onnx(arrays: Arrays, n_features: int) -> bytes:
