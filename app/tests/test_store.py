@@ -5,11 +5,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from phishline_app.db.models import Feedback
+from phishline_app.db.models import Base, Feedback
 from phishline_app.db.store import (
     DuplicateFeedbackError,
     FeedbackStore,
@@ -173,3 +175,21 @@ def test_apps_starting_together_on_one_new_file_all_open_it(tmp_path: Path) -> N
     with ThreadPoolExecutor(max_workers=6) as pool:
         for opened in [pool.submit(open_store) for _ in range(6)]:
             opened.result()
+
+
+def test_schema_creation_retries_a_race_and_gives_up_on_a_lasting_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_all = Base.metadata.create_all
+    failures = iter([True, True])
+
+    def racing(engine: Any) -> None:
+        if next(failures, False):
+            raise OperationalError("CREATE TABLE feedback", {}, sqlite3.OperationalError("locked"))
+        create_all(engine)
+
+    monkeypatch.setattr(Base.metadata, "create_all", racing)
+    FeedbackStore.open(f"sqlite:///{tmp_path / 'raced.db'}").close()
+    failures = iter([True] * 100)
+    with pytest.raises(OperationalError):
+        FeedbackStore.open(f"sqlite:///{tmp_path / 'broken.db'}")

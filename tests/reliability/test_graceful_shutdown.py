@@ -30,13 +30,13 @@ GRACE_SECONDS = 15.0
 BATCH = 50
 
 
-def explained_batches() -> RequestSource:
-    """Batches of 50 URLs with explanations: model-service scores each for a while."""
-    urls = sample_urls(20 * BATCH, seed=1)
+def explained_batches(size: int = BATCH) -> RequestSource:
+    """Batches of `size` URLs with explanations: model-service scores each for a while."""
+    urls = sample_urls(20 * size, seed=1)
 
     def source(index: int) -> Request:
-        start = index * BATCH % len(urls)
-        body = {"urls": urls[start : start + BATCH], "explain_top_k": 5}
+        start = index * size % len(urls)
+        body = {"urls": urls[start : start + size], "explain_top_k": 5}
         return Request("/v1/predict/batch", body)
 
     return source
@@ -87,9 +87,11 @@ def test_sigterm_to_model_service_under_load(stack: Stack) -> None:
 
 def test_sigterm_to_the_app_under_load(stack: Stack) -> None:
     """Predictions through the app, while other clients keep model-service busy with explained
-    batches: the app's requests wait on model-service, as they do when it is loaded."""
+    batches: the app's requests wait on model-service, as they do when it is loaded. One client
+    sends the batches, so they must be long (tens of milliseconds of scoring each) for the app's
+    requests to be still waiting when the check that they were all taken in completes."""
     with (
-        BackgroundLoad(stack.model_service.url, explained_batches(), concurrency=1),
+        BackgroundLoad(stack.model_service.url, explained_batches(4 * BATCH), concurrency=1),
         BackgroundLoad(stack.app.url, predict_source(PREDICT_PATHS["app"]), APP_CLIENTS) as load,
     ):
         taken_in, signalled = signal_under_load(stack.app, load)

@@ -54,16 +54,27 @@ def open_engine(raw_url: str) -> Engine:
     return engine
 
 
+# Each failed attempt means another app changed the schema meanwhile, so attempts end once
+# every app starting at the same moment has had its turn.
+_SCHEMA_ATTEMPTS = 10
+
+
 def _create_schema(engine: Engine) -> None:
     """Create missing tables; safe when several apps start on one database at once.
 
     create_all checks for a table, then creates it: another app can create it in between
-    (`phishline up` starts v1 and v2 together). Checking again then finds it.
+    (`phishline up` starts v1 and v2 together), or, on SQLite, commit first, so that this
+    transaction can no longer write ("database is locked" at once, without waiting). Checking
+    again then finds the table, or can write.
     """
-    try:
-        Base.metadata.create_all(engine)
-    except DBAPIError:
-        Base.metadata.create_all(engine)
+    for attempt in range(1, _SCHEMA_ATTEMPTS + 1):
+        try:
+            Base.metadata.create_all(engine)
+        except DBAPIError:
+            if attempt == _SCHEMA_ATTEMPTS:
+                raise
+        else:
+            return
 
 
 class FeedbackStore:
