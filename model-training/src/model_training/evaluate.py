@@ -76,7 +76,7 @@ def plot_data(
     }
 
 
-def _write_json(path: Path, payload: Any) -> None:
+def write_json(path: Path, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -113,10 +113,10 @@ def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
             }
             for name, examples in external.items()
         }
-        _write_json(paths.metrics / f"{predictor.name}.json", metrics)
+        write_json(paths.metrics / f"{predictor.name}.json", metrics)
         plots = plot_data(evaluation.y, evaluation.scores, predictor.threshold)
         for plot, rows in plots.items():
-            _write_json(paths.plots / predictor.name / f"{plot}.json", rows)
+            write_json(paths.plots / predictor.name / f"{plot}.json", rows)
         summary[predictor.name] = metrics
     return summary
 

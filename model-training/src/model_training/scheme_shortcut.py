@@ -9,10 +9,9 @@ does, and compares both scorers on the test split and on external labelled sets,
 and with every phishing URL moved to https.
 """
 
-import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,12 @@ from lib_ml import Predictor
 from lib_ml.predictor import normalize_batch
 from lib_ml.scorers import sigmoid
 from model_training.config import Paths, load_params, project_root
-from model_training.evaluate import external_sets
+from model_training.evaluate import external_sets, write_json
 from model_training.metrics import best_f1_threshold
 from model_training.prepare import clean
 from model_training.sources import Example, read_labelled
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-
-
-def is_https(url: str) -> bool:
-    return url.lstrip().lower().startswith("https://")
 
 
 def on_https(url: str) -> str:
@@ -64,9 +59,7 @@ class SchemeTerm:
         fitted = LogisticRegression(C=1e4, random_state=0).fit(np.column_stack([logits, https]), y)
         logit_weight, https_weight = (float(w) for w in fitted.coef_[0])
         term = cls(logit_weight, https_weight, float(fitted.intercept_[0]), threshold=0.5)
-        return cls(
-            logit_weight, https_weight, term.bias, best_f1_threshold(y, term.scores(logits, https))
-        )
+        return replace(term, threshold=best_f1_threshold(y, term.scores(logits, https)))
 
     def scores(
         self, logits: npt.NDArray[np.float64], https: npt.NDArray[np.bool_]
@@ -77,9 +70,9 @@ class SchemeTerm:
 def _columns(
     predictor: Predictor, examples: Sequence[Example]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    urls = [e.url for e in examples]
-    logits = predictor.logits_normalized(normalize_batch(urls))
-    https = np.array([is_https(u) for u in urls], dtype=bool)
+    normalized = normalize_batch([e.url for e in examples])
+    logits = predictor.logits_normalized(normalized)
+    https = np.array([u.scheme == "https" for u in normalized], dtype=bool)
     return logits, https, np.array([e.label for e in examples], dtype=np.int64)
 
 
@@ -136,6 +129,5 @@ def scheme_shortcut(
     validation = list(read_labelled(paths.prepared / "val.txt", "dl"))
     report = scheme_report(predictor, validation, sets)
     out = root / "reports" / "scheme.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(out, report)
     return report, out
