@@ -19,8 +19,8 @@ from lib_ml.scorers import (
     Stacker,
     TldPrior,
     TreeScorer,
+    ViewBatch,
     sigmoid,
-    top_contributions,
 )
 from lib_ml.urls import InvalidUrlError, NormalizedUrl, normalize_url
 
@@ -74,18 +74,6 @@ def _shared(key: tuple[Any, ...], load: Callable[[], Scorer]) -> Scorer:
 
 
 _NEGLIGIBLE = 1e-9
-
-
-def _scaled(contributions: list[Contribution], scale: float) -> list[Contribution]:
-    return [Contribution(c.feature, c.kind, float(scale * c.weight)) for c in contributions]
-
-
-def _merged(contributions: list[Contribution]) -> list[Contribution]:
-    """One contribution per feature name (views can share an n-gram)."""
-    totals: dict[tuple[str, str], float] = {}
-    for c in contributions:
-        totals[c.feature, c.kind] = totals.get((c.feature, c.kind), 0.0) + c.weight
-    return [Contribution(feature, kind, weight) for (feature, kind), weight in totals.items()]
 
 
 class Predictor:
@@ -185,11 +173,19 @@ class Predictor:
     def tree_inputs(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float32]:
         """What the trees read: the lexical features, then (ensemble) the TLD prior's
         features and each view's logit."""
+        return self._tree_inputs(urls, self._read_views(urls))
+
+    def _read_views(self, urls: Sequence[NormalizedUrl]) -> list[ViewBatch]:
+        return [view.read(urls) for view in self.views]
+
+    def _tree_inputs(
+        self, urls: Sequence[NormalizedUrl], reads: list[ViewBatch]
+    ) -> npt.NDArray[np.float32]:
         lexical = lexical_matrix(urls)
         if self.family != "ensemble":
             return lexical
         prior = [self.tld_prior.features(urls)] if self.tld_prior is not None else []
-        logits = [view.logits(urls) for view in self.views]
+        logits = [view.logits_of(read) for view, read in zip(self.views, reads, strict=True)]
         return np.column_stack([lexical, *prior, *logits]).astype(np.float32)
 
     def logits_normalized(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
@@ -226,47 +222,53 @@ class Predictor:
     def label_of(self, probability: float) -> str:
         return decode_label(int(probability >= self.threshold))
 
-    def explain_batch(
-        self,
-        urls: Sequence[NormalizedUrl],
-        top_k: int,
-        inputs: npt.NDArray[np.float32] | None = None,
-    ) -> list[list[Contribution]]:
+    def explain_batch(self, urls: Sequence[NormalizedUrl], top_k: int) -> list[list[Contribution]]:
         """Per URL, the top features by absolute share of the logit. Trees share their logit
         among their inputs by path contributions (Saabas); an ensemble view's share is passed
         on to its n-grams in proportion to their shares of that view's logit. Each scorer is
-        called once for the batch; `inputs`: the URLs' `tree_inputs`, when already computed."""
+        called once for the batch."""
         if not urls:
             return []
         if self.trees is None:
             return self.views[0].explain_batch(urls, top_k)
-        if inputs is None:
-            inputs = self.tree_inputs(urls)
+        reads = self._read_views(urls)
+        return self._explain(top_k, self._tree_inputs(urls, reads), reads)
+
+    def _explain(
+        self, top_k: int, inputs: npt.NDArray[np.float32], reads: list[ViewBatch]
+    ) -> list[list[Contribution]]:
+        """`explain_batch`, from the URLs' tree inputs and the views' reads of them."""
+        assert self.trees is not None  # noqa: S101 - callers check
         shares = self.trees.contributions(inputs)
         names = self.tree_input_names
         scale = self.stacker.coef[0] if self.stacker is not None else 1.0
         # Named inputs never merge with n-grams, so only their top_k can make the final
-        # top_k: the rest are not turned into objects (kept in input order, as before).
+        # top_k: the rest are not turned into objects (kept in input order).
         named = shares[:, : len(names)] * scale
-        view_explanations = [view.explain_batch(urls, top_k) for view in self.views]
+        top_named = np.sort(np.argsort(-np.abs(named), axis=1, kind="stable")[:, :top_k], axis=1)
+        view_ranked = [
+            view.ranked(read, top_k) for view, read in zip(self.views, reads, strict=True)
+        ]
+        # Each view's n-gram shares, scaled to its share of the trees' logit (see above).
+        own = inputs[:, len(names) :].astype(np.float64) - [v.intercept for v in self.views]
+        view_shares = shares[:, len(names) :]
         explanations = []
-        for i in range(len(urls)):
-            nonzero = np.flatnonzero(named[i])
-            top = np.sort(nonzero[np.argsort(-np.abs(named[i, nonzero]), kind="stable")[:top_k]])
-            contributions = [
-                Contribution(names[j], "lexical", float(named[i, j])) for j in top.tolist()
-            ]
-            for view, explained, logit, share in zip(
-                self.views,
-                view_explanations,
-                inputs[i, len(names) :],
-                shares[i, len(names) :],
-                strict=True,
-            ):
-                own = float(logit) - view.intercept  # what the view's n-grams add up to
-                if share != 0.0 and abs(own) > _NEGLIGIBLE:
-                    contributions += _scaled(_scaled(explained[i], share / own), scale)
-            explanations.append(top_contributions(_merged(contributions), top_k))
+        for i, (top, named_row) in enumerate(zip(top_named.tolist(), named.tolist(), strict=True)):
+            totals: dict[tuple[str, str], float] = {
+                (names[j], "lexical"): named_row[j] for j in top if named_row[j] != 0.0
+            }
+            for v, ranked in enumerate(view_ranked):
+                share, logit = view_shares[i, v], own[i, v]
+                if share == 0.0 or abs(logit) <= _NEGLIGIBLE:
+                    continue
+                factor = share / logit
+                for gram, weight in ranked[i]:
+                    key = (gram, "ngram")
+                    totals[key] = totals.get(key, 0.0) + float(scale * float(factor * weight))
+            best = sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)[:top_k]
+            explanations.append(
+                [Contribution(feature, kind, weight) for (feature, kind), weight in best]
+            )
         return explanations
 
     def predict(
@@ -274,11 +276,12 @@ class Predictor:
     ) -> list[Prediction]:
         normalized = normalize_batch(urls)
         explanations: list[list[Contribution]] = [[] for _ in urls]
-        # Explained tree models compute the trees' inputs once, for scores and explanations.
+        # Explained tree models read the URLs once, for scores and explanations.
         if explain_top_k and normalized and self.trees and not repair:
-            inputs = self.tree_inputs(normalized)
+            reads = self._read_views(normalized)
+            inputs = self._tree_inputs(normalized, reads)
             probabilities = sigmoid(self._tree_logits(inputs))
-            explanations = self.explain_batch(normalized, explain_top_k, inputs)
+            explanations = self._explain(explain_top_k, inputs, reads)
         else:
             probabilities = self._probabilities(urls, normalized, repair)
             if explain_top_k:

@@ -27,6 +27,30 @@ from lib_ml.urls import NormalizedUrl
 
 
 @dataclass(frozen=True, slots=True)
+class NgramBatch:
+    """A batch of URLs as a byte view reads them: the hashed n-grams of `spaces` texts per URL
+    (its view text, then, with `host_ngrams`, its host in the salted space)."""
+
+    size: int
+    hashed: HashedNgrams
+    spaces: int
+
+
+@dataclass(frozen=True, slots=True)
+class WordBatch:
+    """A batch of URLs as the words view reads them: the texts, the bucket of each word and
+    where each text's words start."""
+
+    texts: list[str]
+    buckets: npt.NDArray[np.int32]
+    starts: npt.NDArray[np.int64]
+
+
+# What `LinearScorer.read` returns, hashed once for both scoring and explaining.
+ViewBatch = NgramBatch | WordBatch
+
+
+@dataclass(frozen=True, slots=True)
 class Contribution:
     """One feature's additive share of the logit, for explanations."""
 
@@ -39,10 +63,6 @@ def _require(arrays: Arrays, names: Sequence[str], owner_lacks: str) -> None:
     missing = [name for name in names if name not in arrays]
     if missing:
         raise ArtifactError(f"{owner_lacks} the arrays {missing}")
-
-
-def top_contributions(contributions: Sequence[Contribution], top_k: int) -> list[Contribution]:
-    return sorted(contributions, key=lambda c: abs(c.weight), reverse=True)[:top_k]
 
 
 class LinearScorer:
@@ -80,22 +100,33 @@ class LinearScorer:
             "idf": self.idf,
         }
 
-    def _hash(self, urls: Sequence[NormalizedUrl]) -> tuple[HashedNgrams, int]:
-        """The n-grams of the URLs' view texts, followed by those of the hosts in their own salted
-        space when `host_ngrams` is set (one call: its cost is per call, not per byte);
-        returns them and how many texts each URL owns."""
+    def read(self, urls: Sequence[NormalizedUrl]) -> ViewBatch:
+        """What this scorer reads of the URLs, hashed once for both `logits_of` and `ranked`.
+
+        Byte views hash the URLs' view texts, followed by their hosts in their own salted
+        space when `host_ngrams` is set (one call: its cost is per call, not per byte)."""
         texts = [view_text(u, self.config.view) for u in urls]
+        if self.config.view == "words":
+            return WordBatch(texts, *hash_words(texts, self.config))
         if not self.config.host_ngrams:
-            return hash_entries(texts, self.config), 1
+            return NgramBatch(len(urls), hash_entries(texts, self.config), spaces=1)
         hosts = [u.host for u in urls]
-        return hash_entries(
-            texts + hosts, self.config, [0] * len(urls) + [HOST_SALT] * len(urls)
-        ), 2
+        salts = [0] * len(urls) + [HOST_SALT] * len(urls)
+        return NgramBatch(len(urls), hash_entries(texts + hosts, self.config, salts), spaces=2)
 
     def logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
-        if self.config.view == "words":
-            return self._word_logits(urls)
-        hashed, spaces = self._hash(urls)
+        return self.logits_of(self.read(urls))
+
+    def logits_of(self, batch: ViewBatch) -> npt.NDArray[np.float64]:
+        if isinstance(batch, WordBatch):
+            size = len(batch.texts)
+            rows = np.repeat(np.arange(size), np.diff(batch.starts))
+            idf = self.idf[batch.buckets].astype(np.float64)
+            return self._logits(
+                np.bincount(rows, weights=idf * self.coef[batch.buckets], minlength=size),
+                np.bincount(rows, weights=idf * idf, minlength=size),
+            )
+        hashed = batch.hashed
         buckets = hashed.buckets(self.config)
         weighted = hashed.alive * self.idf[buckets]
         # Every text owns at least its separator's position, so no segment is empty.
@@ -103,8 +134,8 @@ class LinearScorer:
         dot = np.add.reduceat((weighted * self.coef[buckets]).ravel(), row_starts, dtype=np.float64)
         squares = np.add.reduceat((weighted * weighted).ravel(), row_starts, dtype=np.float64)
         return self._logits(
-            dot.reshape(spaces, len(urls)).sum(axis=0),
-            squares.reshape(spaces, len(urls)).sum(axis=0),
+            dot.reshape(batch.spaces, batch.size).sum(axis=0),
+            squares.reshape(batch.spaces, batch.size).sum(axis=0),
         )
 
     def _logits(self, dot: npt.NDArray[Any], squares: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
@@ -113,38 +144,6 @@ class LinearScorer:
         norms = np.sqrt(squares)
         norms[norms == 0.0] = 1.0
         return np.asarray(dot / norms + self.intercept, dtype=np.float64)
-
-    def _word_logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
-        buckets, starts = hash_words([view_text(u, "words") for u in urls], self.config)
-        rows = np.repeat(np.arange(len(urls)), np.diff(starts))
-        weighted = self.idf[buckets].astype(np.float64)
-        return self._logits(
-            np.bincount(rows, weights=weighted * self.coef[buckets], minlength=len(urls)),
-            np.bincount(rows, weights=weighted * weighted, minlength=len(urls)),
-        )
-
-    def _explain_words(self, urls: Sequence[NormalizedUrl], top_k: int) -> list[list[Contribution]]:
-        texts = [view_text(u, "words") for u in urls]
-        buckets, starts = hash_words(texts, self.config)
-        weighted = self.idf[buckets].astype(np.float64)
-        shares = weighted * self.coef[buckets]
-        explanations: list[list[Contribution]] = []
-        for i, text in enumerate(texts):
-            own = slice(starts[i], starts[i + 1])
-            norm = float(np.sqrt(weighted[own] @ weighted[own]))
-            if norm == 0.0:
-                explanations.append([])
-                continue
-            totals: dict[str, float] = {}
-            for word, share in zip(text.split(WORD_SEPARATOR), shares[own] / norm, strict=True):
-                totals[word] = totals.get(word, 0.0) + float(share)
-            explanations.append(
-                top_contributions(
-                    [Contribution(self._prefix + w, "ngram", v) for w, v in totals.items()],
-                    top_k,
-                )
-            )
-        return explanations
 
     def explain(self, url: NormalizedUrl, top_k: int) -> list[Contribution]:
         """The top_k distinct n-grams by absolute share of the logit; a repeated n-gram counts
@@ -156,57 +155,92 @@ class LinearScorer:
 
     def explain_batch(self, urls: Sequence[NormalizedUrl], top_k: int) -> list[list[Contribution]]:
         """`explain` of each URL, with a fixed number of numpy calls for the whole batch."""
-        if self.config.view == "words":
-            return self._explain_words(urls, top_k)
-        hashed, _ = self._hash(urls)
+        return [
+            [Contribution(name, "ngram", share) for name, share in ranked]
+            for ranked in self.ranked(self.read(urls), top_k)
+        ]
+
+    def ranked(self, batch: ViewBatch, top_k: int) -> list[list[tuple[str, float]]]:
+        """Per URL, its top_k (name, share) pairs of `explain`, as plain tuples: callers that
+        merge views' explanations build objects only for what they keep."""
+        if isinstance(batch, WordBatch):
+            return self._ranked_words(batch, top_k)
+        hashed = batch.hashed
+        n_urls = batch.size
         positions, order_index = np.nonzero(hashed.alive)
-        # URL i owns text i and, with host_ngrams, text len(urls) + i (see `_hash`). A stable
-        # sort puts each URL's entries together, its view text's before its host's.
+        # URL i owns text i and, with host_ngrams, text n_urls + i (see `read`).
         text = np.searchsorted(hashed.starts, positions, side="right") - 1
-        by_owner = np.argsort(text % len(urls), kind="stable")
-        positions, order_index, text = positions[by_owner], order_index[by_owner], text[by_owner]
-        owner, in_host = text % len(urls), text >= len(urls)
+        owner, in_host = text % n_urls, text >= n_urls
         buckets = hashed.buckets(self.config)[positions, order_index]
         weighted = self.idf[buckets].astype(np.float64)
-        bounds = np.searchsorted(owner, np.arange(len(urls) + 1)).tolist()
-        norms = np.array(
-            [np.sqrt(weighted[a:b] @ weighted[a:b]) for a, b in pairwise(bounds)], dtype=np.float64
-        )
-        # One group per URL and distinct n-gram: its full hash, order and hash space.
+        norms = np.sqrt(np.bincount(owner, weights=weighted * weighted, minlength=n_urls))
+        # One group per URL and distinct n-gram: its full hash, order and hash space. A
+        # stable sort keeps a group's entries in text order, so `first` is its first one.
         keys = (
             (owner.astype(np.uint64) << np.uint64(41))
             | (in_host.astype(np.uint64) << np.uint64(40))
             | (order_index.astype(np.uint64) << np.uint64(32))
             | hashed.keys[positions, order_index].astype(np.uint64)
         )
-        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        group_owner = (unique >> np.uint64(41)).astype(np.intp)
+        by_key = np.argsort(keys, kind="stable")
+        sorted_keys = keys[by_key]
+        starts_group = np.empty(sorted_keys.size, dtype=bool)
+        starts_group[:1] = True
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts_group[1:])
+        first = by_key[starts_group]
+        group_owner = owner[first]
         with np.errstate(divide="ignore", invalid="ignore"):  # URLs of norm 0 explain nothing
             totals = (
-                np.bincount(inverse, weights=weighted * self.coef[buckets], minlength=unique.size)
+                np.bincount(
+                    np.cumsum(starts_group) - 1,
+                    weights=(weighted * self.coef[buckets])[by_key],
+                    minlength=first.size,
+                )
                 / norms[group_owner]
             )
-        ranked = np.lexsort((-np.abs(totals), group_owner))  # stable: ties keep hash order
-        group_bounds = np.searchsorted(group_owner[ranked], np.arange(len(urls) + 1)).tolist()
-        explanations: list[list[Contribution]] = []
+        # Groups by URL, then by absolute share; stable, so ties keep hash order.
+        ranked = np.argsort(-np.abs(totals), kind="stable")
+        ranked = ranked[np.argsort(group_owner[ranked], kind="stable")]
+        group_bounds = np.searchsorted(group_owner[ranked], np.arange(n_urls + 1)).tolist()
+        explanations: list[list[tuple[str, float]]] = []
         for url_index, (a, b) in enumerate(pairwise(group_bounds)):
             if norms[url_index] == 0.0:
                 explanations.append([])
                 continue
+            top = ranked[a : min(b, a + top_k)]
             explanations.append([
-                self._contribution(hashed, int(positions[first[g]]), int(order_index[first[g]]),
-                                   bool(in_host[first[g]]), float(totals[g]))
-                for g in ranked[a : min(b, a + top_k)].tolist()
+                (self._ngram(hashed.joined, position, order, host_space), share)
+                for position, order, host_space, share in zip(
+                    positions[first[top]].tolist(), order_index[first[top]].tolist(),
+                    in_host[first[top]].tolist(), totals[top].tolist(), strict=True,
+                )
             ])  # fmt: skip
         return explanations
 
-    def _contribution(
-        self, hashed: HashedNgrams, position: int, order_index: int, in_host: bool, share: float
-    ) -> Contribution:
-        """The n-gram of the given order that starts at `position`, named by its space."""
-        gram = hashed.joined[position : position + order_index + self.config.ngram_min]
-        prefix = "host:" if in_host else self._prefix
-        return Contribution(prefix + gram.decode("utf-8", "replace"), "ngram", share)
+    def _ngram(self, joined: bytes, position: int, order_index: int, in_host: bool) -> str:
+        """The name of the n-gram of the given order that starts at `position`, by its space."""
+        gram = joined[position : position + order_index + self.config.ngram_min]
+        return ("host:" if in_host else self._prefix) + gram.decode("utf-8", "replace")
+
+    def _ranked_words(self, batch: WordBatch, top_k: int) -> list[list[tuple[str, float]]]:
+        texts, buckets, starts = batch.texts, batch.buckets, batch.starts
+        weighted = self.idf[buckets].astype(np.float64)
+        shares = weighted * self.coef[buckets]
+        explanations: list[list[tuple[str, float]]] = []
+        for i, text in enumerate(texts):
+            own = slice(starts[i], starts[i + 1])
+            norm = float(np.sqrt(weighted[own] @ weighted[own]))
+            if norm == 0.0:
+                explanations.append([])
+                continue
+            totals: dict[str, float] = {}
+            for word, share in zip(
+                text.split(WORD_SEPARATOR), (shares[own] / norm).tolist(), strict=True
+            ):
+                totals[word] = totals.get(word, 0.0) + share
+            top = sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)[:top_k]
+            explanations.append([(self._prefix + word, share) for word, share in top])
+        return explanations
 
 
 def tree_ensemble_onnx(arrays: Arrays, n_features: int) -> bytes:

@@ -18,9 +18,9 @@ from model_service.core.metrics import InFlightRequests
 
 # Caps the time one flush holds the event loop and what one invalid URL costs its batch.
 MAX_COALESCED = 64
-# Explanations cost lib-ml milliseconds per URL and gain nothing from batching: explained
-# batches stay small so that one flush never stalls the loop for long.
-MAX_COALESCED_EXPLAINED = 4
+# Explanations cost lib-ml several times a bare prediction per URL: explained batches stay
+# smaller, so that one flush holds the loop for a few milliseconds at most.
+MAX_COALESCED_EXPLAINED = 16
 # Event-loop turns a flush may wait for in-flight requests to join: a request takes about
 # two turns from its first bytes to the batcher, and requests that are only sending their
 # answers leave within a turn or two.
