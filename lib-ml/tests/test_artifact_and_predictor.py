@@ -5,6 +5,8 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lib_ml import (
     ArtifactError,
@@ -18,7 +20,7 @@ from lib_ml import (
 from lib_ml.artifact import MANIFEST, sha256_file
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.matrices import ngram_counts, tfidf_rows
-from lib_ml.scorers import LinearScorer, TldPrior, TreeScorer
+from lib_ml.scorers import LinearScorer, TldPrior, TreeScorer, top_indices
 from lib_ml.urls import normalize_url
 
 from .conftest import LEGITIMATE, PHISHING, training_set
@@ -368,3 +370,10 @@ def test_views_explain_urls_of_no_known_ngram_by_nothing(artifacts: Path) -> Non
         unknown = LinearScorer(view.config, view.coef, view.intercept, np.zeros_like(view.idf))
         assert unknown.explain_batch(urls, top_k=5) == [[], []]
         assert view.explain_batch(urls, top_k=5) != [[], []]
+
+
+@given(st.lists(st.integers(-3, 3), max_size=40), st.integers(1, 8))
+def test_top_indices_rank_like_a_stable_sort(values: list[int], top_k: int) -> None:
+    keys = np.array(values, dtype=np.float64)  # few distinct values: many ties
+    expected = np.argsort(keys, kind="stable")[:top_k]
+    np.testing.assert_array_equal(top_indices(keys, top_k), expected)

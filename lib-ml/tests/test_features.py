@@ -202,12 +202,29 @@ def test_structure_features_of_a_known_url() -> None:
 @pytest.mark.parametrize(
     ("label", "lookalike"),
     [("paypa1", True), ("gooogle", True), ("amazom", True), ("paypal", False),
-     ("example", False), ("pay", False)],
+     ("example", False), ("pay", False), ("bankofamericas", True), ("bankofamericass", False)],
 )  # fmt: skip
 def test_brand_lookalikes_are_one_edit_from_a_brand(label: str, lookalike: bool) -> None:
     url = normalize_url(f"http://{label}.net/")
     values = dict(zip(LEXICAL_FEATURES, lexical_vector(url), strict=True))
     assert values["brand_lookalike_domain"] == float(lookalike)
+
+
+def test_character_counts_follow_unicode_outside_ascii() -> None:
+    """ASCII text is counted by byte tables, other text by the str predicates themselves."""
+    ascii_url, unicode_url = (
+        normalize_url(f"http://example.com/{path}") for path in ("ab12", "²٣Ä")
+    )
+    ascii_values, unicode_values = (
+        dict(zip(LEXICAL_FEATURES, lexical_vector(url), strict=True))
+        for url in (ascii_url, unicode_url)
+    )
+    assert ascii_values["path_digits"] == 2
+    assert unicode_values["path_digits"] == 2  # superscript two and Arabic-Indic three
+    assert unicode_values["path_uppercase"] == 1
+    assert unicode_values["letter_ratio"] == pytest.approx(
+        len("examplecomÄ") / len("example.com/²٣Ä")
+    )
 
 
 def test_url_words_tag_each_part() -> None:

@@ -9,6 +9,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -240,7 +241,18 @@ _TOKENS = re.compile(r"[A-Za-z0-9]+")
 _DOMAIN_IN_PATH = re.compile(r"[a-z0-9-]+\.(com|net|org)\b")
 
 
+# Per str predicate, the ASCII characters it holds for: on ASCII text (nearly every URL) a
+# count is one bytes.translate instead of a Python call per character, with the same result.
+_ASCII_MEMBERS: dict[Callable[[str], bool], bytes] = {
+    predicate: bytes(c for c in range(128) if predicate(chr(c)))
+    for predicate in (str.isdigit, str.isupper, str.isalpha, str.isalnum)
+}
+
+
 def _count(predicate: Callable[[str], bool], text: str) -> int:
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw) - len(raw.translate(None, _ASCII_MEMBERS[predicate]))
     return sum(map(predicate, text))
 
 
@@ -266,9 +278,15 @@ for _brand in BRAND_WORDS:
         _BRAND_VARIANTS[_variant] = _BRAND_VARIANTS.get(_variant, frozenset()) | {_brand}
 
 
+# A label and a brand word share a one-deletion variant only if their lengths differ by one
+# at most: longer labels are no lookalikes, and most host labels are ruled out at once.
+_LONGEST_LOOKALIKE = max(map(len, BRAND_WORDS)) + 1
+
+
+@lru_cache(maxsize=16384)  # host labels repeat across URLs far more than they vary
 def _brand_lookalike(label: str) -> bool:
     """Within about one edit of a brand word without being it (paypa1, gooogle, amazom)."""
-    if len(label) < 4:
+    if not 4 <= len(label) <= _LONGEST_LOOKALIKE:
         return False
     for variant in _one_deletion(label):
         brands = _BRAND_VARIANTS.get(variant)

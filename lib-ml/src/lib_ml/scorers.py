@@ -65,6 +65,18 @@ def _require(arrays: Arrays, names: Sequence[str], owner_lacks: str) -> None:
         raise ArtifactError(f"{owner_lacks} the arrays {missing}")
 
 
+def top_indices(keys: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.intp]:
+    """The indices of the top_k smallest keys, in the order of a stable sort (ties keep
+    index order), without sorting them all: a partition finds the k-th key, and only the
+    keys up to it, ties included, are sorted."""
+    if keys.size > top_k:
+        kth = np.partition(keys, top_k - 1)[top_k - 1]
+        candidates = np.flatnonzero(keys <= kth)
+    else:
+        candidates = np.arange(keys.size)
+    return candidates[np.argsort(keys[candidates], kind="stable")[:top_k]]
+
+
 class LinearScorer:
     """Logistic regression over idf-weighted, L2-normalized hashed byte n-grams.
 
@@ -198,16 +210,14 @@ class LinearScorer:
                 )
                 / norms[group_owner]
             )
-        # Groups by URL, then by absolute share; stable, so ties keep hash order.
-        ranked = np.argsort(-np.abs(totals), kind="stable")
-        ranked = ranked[np.argsort(group_owner[ranked], kind="stable")]
-        group_bounds = np.searchsorted(group_owner[ranked], np.arange(n_urls + 1)).tolist()
+        # Groups are in key order, so each URL's are a contiguous run.
+        group_bounds = np.searchsorted(group_owner, np.arange(n_urls + 1)).tolist()
         explanations: list[list[tuple[str, float]]] = []
         for url_index, (a, b) in enumerate(pairwise(group_bounds)):
             if norms[url_index] == 0.0:
                 explanations.append([])
                 continue
-            top = ranked[a : min(b, a + top_k)]
+            top = a + top_indices(-np.abs(totals[a:b]), top_k)
             explanations.append([
                 (self._ngram(hashed.joined, position, order, host_space), share)
                 for position, order, host_space, share in zip(
