@@ -38,6 +38,9 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
         title="phishline model-service",
         version=_package_version(),
         description=DESCRIPTION,
+        # Observed through Prometheus and JSON logs: FastAPI's OpenTelemetry hooks would only
+        # look up unconfigured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     batcher = PredictionBatcher(metrics.requests_in_flight)
     app.state.service = ServiceState(
