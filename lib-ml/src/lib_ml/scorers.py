@@ -166,7 +166,8 @@ class LinearScorer:
         return self.explain_batch([url], top_k)[0]
 
     def explain_batch(self, urls: Sequence[NormalizedUrl], top_k: int) -> list[list[Contribution]]:
-        """`explain` of each URL, with a fixed number of numpy calls for the whole batch."""
+        """`explain` of each URL: the batch's n-grams are grouped with a fixed number of numpy
+        calls, then each URL's top k is picked from its own groups."""
         return [
             [Contribution(name, "ngram", share) for name, share in ranked]
             for ranked in self.ranked(self.read(urls), top_k)
