@@ -1,6 +1,7 @@
 """Run the service under uvicorn: SIGTERM drains in-flight requests, SIGHUP reloads models."""
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -51,5 +52,10 @@ def run(settings: Settings) -> None:
         server_header=False,
     )
     server = uvicorn.Server(config)
+    # What start-up created (modules, the public suffix list, the models) lives as long as the
+    # process. Frozen, it is left out of the collector's full passes, each of which would
+    # otherwise traverse all of it and stall every request in flight meanwhile.
+    gc.collect()
+    gc.freeze()
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(_serve(server, service_state(app).store))
