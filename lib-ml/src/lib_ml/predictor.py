@@ -21,6 +21,7 @@ from lib_ml.scorers import (
     TreeScorer,
     ViewBatch,
     sigmoid,
+    top_items,
 )
 from lib_ml.urls import InvalidUrlError, NormalizedUrl, normalize_url
 
@@ -176,7 +177,8 @@ class Predictor:
         return self._tree_inputs(urls, self._read_views(urls))
 
     def _read_views(self, urls: Sequence[NormalizedUrl]) -> list[ViewBatch]:
-        return [view.read(urls) for view in self.views]
+        """The ensemble's views' reads of the URLs; other families feed no view to trees."""
+        return [view.read(urls) for view in self.views] if self.family == "ensemble" else []
 
     def _tree_inputs(
         self, urls: Sequence[NormalizedUrl], reads: list[ViewBatch]
@@ -250,7 +252,7 @@ class Predictor:
             view.ranked(read, top_k) for view, read in zip(self.views, reads, strict=True)
         ]
         # Each view's n-gram shares, scaled to its share of the trees' logit (see above).
-        own = inputs[:, len(names) :].astype(np.float64) - [v.intercept for v in self.views]
+        ngram_sums = inputs[:, len(names) :].astype(np.float64) - [v.intercept for v in self.views]
         view_shares = shares[:, len(names) :]
         explanations = []
         for i, (top, named_row) in enumerate(zip(top_named.tolist(), named.tolist(), strict=True)):
@@ -258,17 +260,17 @@ class Predictor:
                 (names[j], "lexical"): named_row[j] for j in top if named_row[j] != 0.0
             }
             for v, ranked in enumerate(view_ranked):
-                share, logit = view_shares[i, v], own[i, v]
-                if share == 0.0 or abs(logit) <= _NEGLIGIBLE:
+                share, ngram_sum = view_shares[i, v], ngram_sums[i, v]
+                if share == 0.0 or abs(ngram_sum) <= _NEGLIGIBLE:
                     continue
-                factor = share / logit
+                factor = share / ngram_sum
                 for gram, weight in ranked[i]:
                     key = (gram, "ngram")
                     totals[key] = totals.get(key, 0.0) + float(scale * float(factor * weight))
-            best = sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)[:top_k]
-            explanations.append(
-                [Contribution(feature, kind, weight) for (feature, kind), weight in best]
-            )
+            explanations.append([
+                Contribution(feature, kind, weight)
+                for (feature, kind), weight in top_items(totals, top_k)
+            ])  # fmt: skip
         return explanations
 
     def predict(

@@ -6,7 +6,7 @@ Each returns logits (log-odds of phishing) for a batch.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,8 @@ from lib_ml.features import (
     view_text,
 )
 from lib_ml.urls import NormalizedUrl
+
+Key = TypeVar("Key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,11 @@ def top_indices(keys: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.int
     else:
         candidates = np.arange(keys.size)
     return candidates[np.argsort(keys[candidates], kind="stable")[:top_k]]
+
+
+def top_items(totals: dict[Key, float], top_k: int) -> list[tuple[Key, float]]:
+    """The top_k entries by absolute value; ties keep insertion order."""
+    return sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)[:top_k]
 
 
 class LinearScorer:
@@ -213,12 +220,13 @@ class LinearScorer:
             )
         # Groups are in key order, so each URL's are a contiguous run.
         group_bounds = np.searchsorted(group_owner, np.arange(n_urls + 1)).tolist()
+        rank_keys = -np.abs(totals)
         explanations: list[list[tuple[str, float]]] = []
         for url_index, (a, b) in enumerate(pairwise(group_bounds)):
             if norms[url_index] == 0.0:
                 explanations.append([])
                 continue
-            top = a + top_indices(-np.abs(totals[a:b]), top_k)
+            top = a + top_indices(rank_keys[a:b], top_k)
             explanations.append([
                 (self._ngram(hashed.joined, position, order, host_space), share)
                 for position, order, host_space, share in zip(
@@ -249,8 +257,9 @@ class LinearScorer:
                 text.split(WORD_SEPARATOR), (shares[own] / norm).tolist(), strict=True
             ):
                 totals[word] = totals.get(word, 0.0) + share
-            top = sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)[:top_k]
-            explanations.append([(self._prefix + word, share) for word, share in top])
+            explanations.append(
+                [(self._prefix + word, share) for word, share in top_items(totals, top_k)]
+            )
         return explanations
 
 
