@@ -20,7 +20,7 @@ from lib_ml import (
 from lib_ml.artifact import MANIFEST, sha256_file
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.matrices import ngram_counts, tfidf_rows
-from lib_ml.scorers import LinearScorer, TldPrior, TreeScorer, top_indices
+from lib_ml.scorers import LinearScorer, TldPrior, TreeScorer, read_views, top_indices
 from lib_ml.urls import normalize_url
 
 from .conftest import LEGITIMATE, PHISHING, training_set
@@ -320,6 +320,18 @@ def test_views_other_than_url_take_no_host_ngrams() -> None:
         NgramConfig(view="path", host_ngrams=True)
     with pytest.raises(ValueError, match="unknown view"):
         NgramConfig(view="query")
+
+
+def test_views_read_together_score_and_explain_as_each_alone(artifacts: Path) -> None:
+    views = list(Predictor.load(artifacts / "ensemble").views)
+    # A byte view of other n-gram orders is hashed apart from the rest (own call).
+    url = views[0]
+    views.append(LinearScorer(NgramConfig(2, 3, url.config.hash_bits), url.coef, 0.5, url.idf))
+    urls = [normalize_url(u) for u in PHISHING[:3] + LEGITIMATE[:3]]
+    for view, together in zip(views, read_views(views, urls), strict=True):
+        alone = view.read(urls)
+        assert view.logits_of(together).tolist() == view.logits_of(alone).tolist()
+        assert view.ranked(together, top_k=5) == view.ranked(alone, top_k=5)
 
 
 def test_tld_prior_smooths_rates_and_knows_unseen_domains() -> None:

@@ -159,6 +159,17 @@ def test_per_text_salts_equal_separate_calls() -> None:
     assert not np.array_equal(together.keys[0], together.keys[7])  # same "abc", other salt
 
 
+def test_a_slice_of_texts_holds_their_ngrams_as_if_hashed_alone() -> None:
+    texts, salts = ["abc", "de", "fgh", "ij"], [0, 1, 0, 1]
+    part = hash_entries(texts, CONFIG, salts).texts(1, 3)
+    alone = hash_entries(texts[1:3], CONFIG, salts[1:3])
+    assert part.joined == alone.joined
+    np.testing.assert_array_equal(part.starts, alone.starts)
+    np.testing.assert_array_equal(part.alive, alone.alive)
+    live = alone.alive > 0
+    np.testing.assert_array_equal(part.keys[live], alone.keys[live])
+
+
 @pytest.mark.parametrize(("orders", "bits"), [((3, 2), 12), ((0, 2), 12), ((1, 2), 32)])
 def test_invalid_ngram_configs_are_refused(orders: tuple[int, int], bits: int) -> None:
     with pytest.raises(ValueError, match=r"range|hash_bits"):

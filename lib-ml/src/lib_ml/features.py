@@ -121,6 +121,17 @@ class HashedNgrams:
         masked = self.keys & np.uint32(config.n_features - 1)
         return masked.view(np.int32)  # hash_bits <= 31, so no bucket index turns negative
 
+    def texts(self, first: int, stop: int) -> "HashedNgrams":
+        """The entries of texts first..stop-1 alone, without copying keys. Their live entries
+        are those of hashing these texts alone; dead ones (alive 0) may hash other bytes."""
+        begin, end = int(self.starts[first]), int(self.starts[stop])
+        return HashedNgrams(
+            self.joined[begin:end],
+            self.keys[begin:end],
+            self.alive[begin:end],
+            self.starts[first : stop + 1] - begin,
+        )
+
 
 def hash_entries(
     texts: Sequence[str], config: NgramConfig, salt: int | Sequence[int] = 0

@@ -20,6 +20,7 @@ from lib_ml.scorers import (
     TldPrior,
     TreeScorer,
     ViewBatch,
+    read_views,
     sigmoid,
     top_items,
 )
@@ -178,7 +179,7 @@ class Predictor:
 
     def _read_views(self, urls: Sequence[NormalizedUrl]) -> list[ViewBatch]:
         """The ensemble's views' reads of the URLs; other families feed no view to trees."""
-        return [view.read(urls) for view in self.views] if self.family == "ensemble" else []
+        return read_views(self.views, urls) if self.family == "ensemble" else []
 
     def _tree_inputs(
         self, urls: Sequence[NormalizedUrl], reads: list[ViewBatch]

@@ -84,6 +84,34 @@ def top_items(totals: dict[Key, float], top_k: int) -> list[tuple[Key, float]]:
     return sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)[:top_k]
 
 
+def read_views(views: Sequence["LinearScorer"], urls: Sequence[NormalizedUrl]) -> list[ViewBatch]:
+    """Each view's `LinearScorer.read` of the URLs. Byte views of the same n-gram orders are
+    hashed by one `hash_entries` call, whose cost is mostly per call, not per byte, and each
+    takes the slice of its own texts (n-grams never cross texts)."""
+    reads: dict[int, ViewBatch] = {}
+    same_orders: dict[tuple[int, int], list[int]] = {}
+    for index, view in enumerate(views):
+        config = view.config
+        if config.view == "words":
+            texts = [view_text(u, config.view) for u in urls]
+            reads[index] = WordBatch(texts, *hash_words(texts, config))
+        else:
+            same_orders.setdefault((config.ngram_min, config.ngram_max), []).append(index)
+    for members in same_orders.values():
+        texts_and_salts = [views[index].byte_texts(urls) for index in members]
+        hashed = hash_entries(
+            [text for texts, _ in texts_and_salts for text in texts],
+            views[members[0]].config,
+            [salt for _, salts in texts_and_salts for salt in salts],
+        )
+        first = 0
+        for index, (texts, _) in zip(members, texts_and_salts, strict=True):
+            spaces = 2 if views[index].config.host_ngrams else 1
+            reads[index] = NgramBatch(len(urls), hashed.texts(first, first + len(texts)), spaces)
+            first += len(texts)
+    return [reads[index] for index in range(len(views))]
+
+
 class LinearScorer:
     """Logistic regression over idf-weighted, L2-normalized hashed byte n-grams.
 
@@ -120,18 +148,16 @@ class LinearScorer:
         }
 
     def read(self, urls: Sequence[NormalizedUrl]) -> ViewBatch:
-        """What this scorer reads of the URLs, hashed once for both `logits_of` and `ranked`.
+        """What this scorer reads of the URLs, hashed once for both `logits_of` and `ranked`."""
+        return read_views([self], urls)[0]
 
-        Byte views hash the URLs' view texts, followed by their hosts in their own salted
-        space when `host_ngrams` is set (one call: its cost is per call, not per byte)."""
+    def byte_texts(self, urls: Sequence[NormalizedUrl]) -> tuple[list[str], list[int]]:
+        """What a byte view hashes, with the salt of each text: the URLs' view texts, then,
+        with `host_ngrams`, their hosts in their own salted space."""
         texts = [view_text(u, self.config.view) for u in urls]
-        if self.config.view == "words":
-            return WordBatch(texts, *hash_words(texts, self.config))
         if not self.config.host_ngrams:
-            return NgramBatch(len(urls), hash_entries(texts, self.config), spaces=1)
-        hosts = [u.host for u in urls]
-        salts = [0] * len(urls) + [HOST_SALT] * len(urls)
-        return NgramBatch(len(urls), hash_entries(texts + hosts, self.config, salts), spaces=2)
+            return texts, [0] * len(urls)
+        return texts + [u.host for u in urls], [0] * len(urls) + [HOST_SALT] * len(urls)
 
     def logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
         return self.logits_of(self.read(urls))
