@@ -1,5 +1,7 @@
+from urllib.parse import urlsplit
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lib_ml import (
@@ -10,7 +12,7 @@ from lib_ml import (
     registered_domain,
 )
 from lib_ml.labels import UnknownLabelError
-from lib_ml.urls import MAX_URL_LENGTH, split_host
+from lib_ml.urls import MAX_URL_LENGTH, split_host, split_network_location
 
 
 def test_label_codec_is_fixed() -> None:
@@ -109,3 +111,34 @@ def test_normalization_never_returns_an_empty_text(raw: str) -> None:
         return
     assert url.text
     assert url.host == url.host.lower()
+
+
+# Characters that steer urlsplit: delimiters, userinfo, port, brackets, zones, case and
+# non-ASCII (which urlsplit checks in the network location).
+_URL_TEXT = st.text(alphabet="aZ09.-_~/?#@:[]%=&é\u2100\uff0e ", max_size=30)
+_PORTS = st.one_of(st.integers(0, 70000).map(str), st.text(alphabet="09 a+-", max_size=3))
+_URL_PARTS = st.one_of(
+    _URL_TEXT,
+    st.builds("{}{}:{}{}".format, st.sampled_from(["", "u:p@"]), _URL_TEXT, _PORTS, _URL_TEXT),
+)
+
+
+@given(_URL_PARTS)
+@example("h: /p")  # the edges of ports: blank, out of range, signed
+@example("h:65536")
+@example("h:65535?q")
+@example("h:+1")
+@example("u:p@H%Zone:0#f")
+def test_network_locations_split_as_urlsplit_splits_them(rest: str) -> None:
+    try:
+        parts = urlsplit("//" + rest)
+        expected: object = (
+            parts.netloc, parts.path, parts.query, parts.fragment, parts.hostname or "", parts.port
+        )  # fmt: skip
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        split: object = split_network_location(rest)
+    except ValueError as exc:
+        split = str(exc)
+    assert split == expected

@@ -8,6 +8,7 @@ legitimate vs 2 % among phishing URLs in Ebbu2017) that do not transfer to live 
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import tldextract
@@ -22,9 +23,9 @@ class InvalidUrlError(ValueError):
     """The input cannot be read as a URL (empty, control characters, bad host, too long)."""
 
 
-@dataclass(frozen=True, slots=True)
-class NormalizedUrl:
-    """A URL split into the parts the features use; `text` is what the model reads."""
+class NormalizedUrl(NamedTuple):
+    """A URL split into the parts the features use; `text` is what the model reads. A named
+    tuple rather than a frozen dataclass: as immutable, and built in half the time."""
 
     scheme: str
     host: str
@@ -90,22 +91,55 @@ def normalize_url(raw: str) -> NormalizedUrl:
     else:
         scheme, rest = "", url
     try:
-        parts = urlsplit("//" + rest)
-        port = parts.port
+        netloc, path, query, fragment, hostname, port = split_network_location(rest)
     except ValueError as exc:
         raise InvalidUrlError(f"the URL cannot be parsed: {exc}") from exc
-    netloc = parts.netloc
-    userinfo = netloc.rpartition("@")[0] if "@" in netloc else ""
-    host = _idna_host(parts.hostname or "")
     return NormalizedUrl(
         scheme=scheme,
-        host=host,
+        host=_idna_host(hostname),
         port="" if port is None else str(port),
-        path=parts.path,
-        query=parts.query,
-        fragment=parts.fragment,
-        userinfo=userinfo,
+        path=path,
+        query=query,
+        fragment=fragment,
+        userinfo=netloc.rpartition("@")[0],
     )
+
+
+def split_network_location(rest: str) -> tuple[str, str, str, str, str, int | None]:
+    """What `urlsplit("//" + rest)` makes of a scheme-free URL without control characters:
+    netloc, path, query, fragment, hostname ("" for none) and port; raises ValueError as it
+    does. A network location of ASCII characters and no brackets (no IPv6 literal), nearly
+    every URL, needs none of urlsplit's checks and is split here directly, a few times faster
+    (the same string operations as urlsplit and its `hostname` and `port`); the rest go
+    through urlsplit."""
+    end = len(rest)
+    for delimiter in "/?#":
+        found = rest.find(delimiter, 0, end)
+        if found >= 0:
+            end = found
+    netloc = rest[:end]
+    if not netloc.isascii() or "[" in netloc or "]" in netloc:
+        parts = urlsplit("//" + rest)
+        return (
+            parts.netloc, parts.path, parts.query, parts.fragment, parts.hostname or "", parts.port
+        )  # fmt: skip
+    path, query, fragment = rest[end:], "", ""
+    if "#" in path:
+        path, fragment = path.split("#", 1)
+    if "?" in path:
+        path, query = path.split("?", 1)
+    hostname, _, port_text = netloc.rpartition("@")[2].partition(":")
+    if hostname:  # as urlsplit's `hostname`: the part before a zone "%..." lowercased
+        name, percent, zone = hostname.partition("%")
+        hostname = name.lower() + percent + zone
+    if not port_text:
+        return netloc, path, query, fragment, hostname, None
+    if not (port_text.isdigit() and port_text.isascii()):
+        raise ValueError(f"Port could not be cast to integer value as {port_text!r}")
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise ValueError("Port out of range 0-65535")
+    return netloc, path, query, fragment, hostname, port
 
 
 @dataclass(frozen=True, slots=True)
