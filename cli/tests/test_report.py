@@ -18,7 +18,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def test_report_lists_its_commands() -> None:
     result = runner.invoke(app, ["report", "--help"])
     assert result.exit_code == 0
-    for command in ("data", "feature-cost", "mutamorphic", "scheme", "mutation", "ml-test-score"):
+    for command in (
+        "data", "feature-cost", "mutamorphic", "scheme", "baseline", "mutation", "ml-test-score",
+    ):  # fmt: skip
         assert command in result.output
 
 
@@ -179,6 +181,31 @@ def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "https weight -2.50" in result.output
     assert "0.9876" in result.output
     assert "scheme.json" in result.output
+
+
+def test_report_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_training import reference_baseline
+
+    row = {"roc_auc": 0.9771, "f1": 0.9123, "precision": 0.9, "recall": 0.925}
+    report = {
+        "baseline": {"ngram_range": [1, 5], "c_grid": [1.0, 10.0]},
+        "scorers": {
+            "baseline (as written)": {"C": 10.0, "threshold": 0.41, "sets": {"dl-sample": row}},
+            "model ensemble": {"version": "1.0.0", "threshold": 0.53, "sets": {"test": row}},
+        },
+    }
+    seen: list[Path | None] = []
+
+    def fake_report(model_dir: Path | None = None) -> tuple[dict[str, Any], Path]:
+        seen.append(model_dir)
+        return report, tmp_path / "baseline.json"
+
+    monkeypatch.setattr(reference_baseline, "reference_baseline", fake_report)
+    result = runner.invoke(app, ["report", "baseline", "--model-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert seen == [tmp_path]
+    for figure in ("0.9771", "0.9123", "0.410", "0.530", "dl-sample", "baseline.json"):
+        assert figure in result.output
 
 
 def test_report_mutation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

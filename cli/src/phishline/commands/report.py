@@ -1,5 +1,5 @@
 """`phishline report ...`: data plots and checks, feature cost, mutamorphic robustness, the
-scheme shortcut, mutation testing and the ML Test Score, written under reports/."""
+scheme shortcut, reference baseline, mutation testing and the ML Test Score, written under reports/."""
 
 from pathlib import Path
 from typing import Annotated
@@ -123,6 +123,30 @@ def report_scheme(
                     name, shift, str(outcome["urls"]), scorer, f"{row['roc_auc']:.4f}",
                     f"{row['recall']:.2%}", f"{row['false_positive_rate']:.2%}",
                 )  # fmt: skip
+    console.print(table)
+    console.print(f"saved {path}")
+
+
+@app.command("baseline")
+def report_baseline(
+    model_dir: Annotated[
+        Path | None, typer.Option(help="A model artifact directory (default the ensemble).")
+    ] = None,
+) -> None:
+    """The targets' reference baseline (character 1-5 TF-IDF + logistic regression, on the URL
+    as written and scheme-free) against a model, on the test split and external sets."""
+    from model_training.reference_baseline import reference_baseline
+
+    with console.status("fitting the baseline variants (C chosen on validation)"):
+        report, path = reference_baseline(model_dir)
+    table = Table("scorer", "C", "threshold", "set", "ROC AUC", "F1", "precision", "recall")
+    for scorer, result in report["scorers"].items():
+        c = f"{result['C']:g}" if "C" in result else ""
+        for name, row in result["sets"].items():
+            table.add_row(
+                scorer, c, f"{result['threshold']:.3f}", name, f"{row['roc_auc']:.4f}",
+                f"{row['f1']:.4f}", f"{row['precision']:.4f}", f"{row['recall']:.4f}",
+            )  # fmt: skip
     console.print(table)
     console.print(f"saved {path}")
 
