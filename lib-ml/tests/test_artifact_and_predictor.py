@@ -141,6 +141,25 @@ def test_tree_contributions_sum_to_the_logit_minus_root_values(artifacts: Path) 
     )
 
 
+def test_one_pass_through_the_trees_gives_logits_and_contributions(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "ensemble")
+    trees = predictor.trees
+    assert trees is not None
+    X = predictor.tree_inputs([normalize_url(u) for u in PHISHING + LEGITIMATE])
+    logits, contributions = trees.logits_and_contributions(X)
+    np.testing.assert_array_equal(logits, trees.logits(X))
+    np.testing.assert_array_equal(contributions, trees.contributions(X))
+
+
+def test_explained_predictions_score_and_explain_as_each_alone(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "ensemble")
+    urls = PHISHING + LEGITIMATE
+    results = predictor.predict(urls, explain_top_k=4)
+    assert [r.probability for r in results] == predictor.predict_proba(urls).tolist()
+    explained = predictor.explain_batch([normalize_url(u) for u in urls], top_k=4)
+    assert [r.explanation for r in results] == explained
+
+
 @pytest.mark.parametrize("family", ["linear", "gbm", "ensemble"])
 def test_every_family_separates_clear_cases(artifacts: Path, family: str) -> None:
     predictor = Predictor.load(artifacts / family)

@@ -200,8 +200,10 @@ class Predictor:
 
     def _tree_logits(self, inputs: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         assert self.trees is not None  # noqa: S101 - callers check
-        logits = self.trees.logits(inputs)
-        return self.stacker.logits([logits]) if self.stacker is not None else logits
+        return self._stacked(self.trees.logits(inputs))
+
+    def _stacked(self, tree_logits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return self.stacker.logits([tree_logits]) if self.stacker is not None else tree_logits
 
     def predict_proba(
         self, urls: Sequence[str], *, repair: bool = False
@@ -235,14 +237,18 @@ class Predictor:
         if self.trees is None:
             return self.views[0].explain_batch(urls, top_k)
         reads = self._read_views(urls)
-        return self._explain(top_k, self._tree_inputs(urls, reads), reads)
+        inputs = self._tree_inputs(urls, reads)
+        return self._explain(top_k, inputs, reads, self.trees.contributions(inputs))
 
     def _explain(
-        self, top_k: int, inputs: npt.NDArray[np.float32], reads: list[ViewBatch]
+        self,
+        top_k: int,
+        inputs: npt.NDArray[np.float32],
+        reads: list[ViewBatch],
+        shares: npt.NDArray[np.float64],
     ) -> list[list[Contribution]]:
-        """`explain_batch`, from the URLs' tree inputs and the views' reads of them."""
-        assert self.trees is not None  # noqa: S101 - callers check
-        shares = self.trees.contributions(inputs)
+        """`explain_batch`, from the URLs' tree inputs, the views' reads of them and the trees'
+        path contributions (`shares`)."""
         names = self.tree_input_names
         scale = self.stacker.coef[0] if self.stacker is not None else 1.0
         # Named inputs never merge with n-grams, so only their top_k can make the final
@@ -279,12 +285,14 @@ class Predictor:
     ) -> list[Prediction]:
         normalized = normalize_batch(urls)
         explanations: list[list[Contribution]] = [[] for _ in urls]
-        # Explained tree models read the URLs once, for scores and explanations.
+        # Explained tree models read the URLs and walk the trees once, for scores and
+        # explanations.
         if explain_top_k and normalized and self.trees and not repair:
             reads = self._read_views(normalized)
             inputs = self._tree_inputs(normalized, reads)
-            probabilities = sigmoid(self._tree_logits(inputs))
-            explanations = self._explain(explain_top_k, inputs, reads)
+            tree_logits, shares = self.trees.logits_and_contributions(inputs)
+            probabilities = sigmoid(self._stacked(tree_logits))
+            explanations = self._explain(explain_top_k, inputs, reads, shares)
         else:
             probabilities = self._probabilities(urls, normalized, repair)
             if explain_top_k:

@@ -474,11 +474,24 @@ class TreeScorer:
         return np.asarray(reached, dtype=np.intp)
 
     def logits(self, X: FloatArray) -> npt.NDArray[np.float64]:
-        return np.asarray(self._leaf_value[self._leaves(X)].sum(axis=1), dtype=np.float64)
+        return self._logits_of(self._leaves(X))
 
     def contributions(self, X: FloatArray) -> npt.NDArray[np.float64]:
         """Per-feature path contributions (Saabas); rows sum to logit minus the roots' values."""
-        return np.asarray(self._leaf_contributions[self._leaves(X)].sum(axis=1), dtype=np.float64)
+        return self._contributions_of(self._leaves(X))
+
+    def logits_and_contributions(
+        self, X: FloatArray
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """`logits` and `contributions` of the same rows, from one pass through the trees."""
+        leaves = self._leaves(X)
+        return self._logits_of(leaves), self._contributions_of(leaves)
+
+    def _logits_of(self, leaves: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        return np.asarray(self._leaf_value[leaves].sum(axis=1), dtype=np.float64)
+
+    def _contributions_of(self, leaves: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        return np.asarray(self._leaf_contributions[leaves].sum(axis=1), dtype=np.float64)
 
 
 def top_label(host: str) -> str:
