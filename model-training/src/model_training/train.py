@@ -110,9 +110,11 @@ def fit_trees(
     val: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
     params: dict[str, Any],
     seed: int,
+    increasing: Sequence[bool] = (),
 ) -> TreeScorer:
-    """LightGBM on (inputs, labels), early-stopped on the validation pair."""
-    booster_params = {
+    """LightGBM on (inputs, labels), early-stopped on the validation pair. The logit never
+    falls as an input flagged in `increasing` (one flag per column, or none) rises."""
+    booster_params: dict[str, Any] = {
         "objective": "binary",
         "learning_rate": params["learning_rate"],
         "num_leaves": params["num_leaves"],
@@ -127,6 +129,8 @@ def fit_trees(
         "num_threads": params.get("num_threads", 2),
         "verbosity": -1,
     }
+    if any(increasing):
+        booster_params["monotone_constraints"] = [int(flag) for flag in increasing]
     train_set = lgb.Dataset(train[0], label=train[1], free_raw_data=True)
     val_set = lgb.Dataset(val[0], label=val[1], reference=train_set)
     booster = lgb.train(
@@ -254,7 +258,10 @@ def train_ensemble(
             val_inputs.append(val_logits[:, np.newaxis])
     X_train = np.hstack(train_inputs).astype(np.float32)
     X_val = np.hstack(val_inputs).astype(np.float32)
-    trees = fit_trees((X_train, train.y), (X_val, val.y), ensemble["gbm"], seed)
+    # A view's logit is its evidence of phishing: more of it never lowers the trees' answer.
+    named = X_train.shape[1] - len(views)
+    increasing = [False] * named + [bool(ensemble["monotone_views"])] * len(views)
+    trees = fit_trees((X_train, train.y), (X_val, val.y), ensemble["gbm"], seed, increasing)
     weights[TREES_FILE] = trees.to_arrays()
     tree_logits = trees.logits(X_val)
     calibration = fit_stacker([tree_logits], val.y, seed)
