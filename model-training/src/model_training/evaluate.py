@@ -94,6 +94,14 @@ def external_sets(params: dict[str, Any], root: Path) -> dict[str, list[Example]
     return external
 
 
+def held_out_sets(root: Path) -> dict[str, list[Example]]:
+    """The test split, then the external sets cleaned as prepare cleans: what the reports
+    compare scorers on."""
+    sets = {"test": read_labelled(Paths(root).prepared / "test.txt", "dl")}
+    external = external_sets(load_params(root), root)
+    return sets | {name: clean(examples).examples for name, examples in external.items()}
+
+
 def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
     root = root or project_root()
     params = load_params(root)

@@ -22,9 +22,8 @@ from sklearn.metrics import roc_auc_score
 
 from lib_ml import Predictor, normalize_url
 from model_training.config import Paths, load_params, project_root
-from model_training.evaluate import external_sets, write_json
+from model_training.evaluate import held_out_sets, write_json
 from model_training.metrics import best_f1_threshold, classification_metrics
-from model_training.prepare import clean
 from model_training.sources import Example, read_labelled
 
 NGRAM_RANGE = (1, 5)
@@ -131,16 +130,11 @@ def reference_baseline(
     root = root or project_root()
     paths, params = Paths(root), load_params(root)
     predictor = Predictor.load(model_dir or paths.models / "ensemble")
-    split = {
-        name: read_labelled(paths.prepared / f"{name}.txt", "dl")
-        for name in ("train", "val", "test")
-    }
-    sets: dict[str, Sequence[Example]] = {"test": split["test"]}
-    sets |= {
-        name: clean(examples).examples for name, examples in external_sets(params, root).items()
-    }
+    train, validation = (
+        read_labelled(paths.prepared / f"{name}.txt", "dl") for name in ("train", "val")
+    )
     report = baseline_report(
-        predictor, split["train"], split["val"], sets, seed=int(params["train"]["seed"])
+        predictor, train, validation, held_out_sets(root), seed=int(params["train"]["seed"])
     )
     out = root / "reports" / "baseline.json"
     write_json(out, report)

@@ -23,10 +23,9 @@ from sklearn.metrics import roc_auc_score
 from lib_ml import Predictor
 from lib_ml.predictor import normalize_batch
 from lib_ml.scorers import sigmoid
-from model_training.config import Paths, load_params, project_root
-from model_training.evaluate import external_sets, write_json
+from model_training.config import Paths, project_root
+from model_training.evaluate import held_out_sets, write_json
 from model_training.metrics import best_f1_threshold
-from model_training.prepare import clean
 from model_training.sources import Example, read_labelled
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -121,11 +120,7 @@ def scheme_shortcut(
     root = root or project_root()
     paths = Paths(root)
     predictor = Predictor.load(model_dir or paths.models / "ensemble")
-    sets = {"test": list(read_labelled(paths.prepared / "test.txt", "dl"))}
-    sets |= {
-        name: clean(examples).examples
-        for name, examples in external_sets(load_params(root), root).items()
-    }
+    sets = held_out_sets(root)
     validation = list(read_labelled(paths.prepared / "val.txt", "dl"))
     report = scheme_report(predictor, validation, sets)
     out = root / "reports" / "scheme.json"
