@@ -3,11 +3,12 @@ computations behind them are tested in model-training/tests/ml."""
 
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from phishline import app
 
@@ -155,6 +156,26 @@ def test_report_feature_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert "feature_cost.md" in result.output
 
 
+def invoke_with_fake_report(
+    monkeypatch: pytest.MonkeyPatch,
+    module: ModuleType,
+    command: str,
+    report: dict[str, Any],
+    saved: Path,
+) -> tuple[Result, list[Path | None]]:
+    """`phishline report <command> --model-dir <saved's directory>`, with the module's report
+    function (named as the module) answering `report` and `saved`; also the model dirs it got."""
+    seen: list[Path | None] = []
+
+    def fake_report(model_dir: Path | None = None) -> tuple[dict[str, Any], Path]:
+        seen.append(model_dir)
+        return report, saved
+
+    monkeypatch.setattr(module, module.__name__.rsplit(".", 1)[-1], fake_report)
+    result = runner.invoke(app, ["report", command, "--model-dir", str(saved.parent)])
+    return result, seen
+
+
 def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from model_training import scheme_shortcut
 
@@ -168,14 +189,9 @@ def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             }
         },
     }
-    seen: list[Path | None] = []
-
-    def fake_report(model_dir: Path | None = None) -> tuple[dict[str, Any], Path]:
-        seen.append(model_dir)
-        return report, tmp_path / "scheme.json"
-
-    monkeypatch.setattr(scheme_shortcut, "scheme_shortcut", fake_report)
-    result = runner.invoke(app, ["report", "scheme", "--model-dir", str(tmp_path)])
+    result, seen = invoke_with_fake_report(
+        monkeypatch, scheme_shortcut, "scheme", report, tmp_path / "scheme.json"
+    )
     assert result.exit_code == 0, result.output
     assert seen == [tmp_path]
     assert "https weight -2.50" in result.output
@@ -194,14 +210,9 @@ def test_report_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             "model ensemble": {"version": "1.0.0", "threshold": 0.53, "sets": {"test": row}},
         },
     }
-    seen: list[Path | None] = []
-
-    def fake_report(model_dir: Path | None = None) -> tuple[dict[str, Any], Path]:
-        seen.append(model_dir)
-        return report, tmp_path / "baseline.json"
-
-    monkeypatch.setattr(reference_baseline, "reference_baseline", fake_report)
-    result = runner.invoke(app, ["report", "baseline", "--model-dir", str(tmp_path)])
+    result, seen = invoke_with_fake_report(
+        monkeypatch, reference_baseline, "baseline", report, tmp_path / "baseline.json"
+    )
     assert result.exit_code == 0, result.output
     assert seen == [tmp_path]
     for figure in ("0.9771", "0.9123", "0.410", "0.530", "dl-sample", "baseline.json"):

@@ -1,5 +1,6 @@
 """`phishline report ...`: data plots and checks, feature cost, mutamorphic robustness, the
-scheme shortcut, reference baseline, mutation testing and the ML Test Score, written under reports/."""
+scheme shortcut, the reference baseline, mutation testing and the ML Test Score, written
+under reports/."""
 
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
+# The model a report is about, where one is.
+ModelDir = Annotated[
+    Path | None, typer.Option(help="A model artifact directory (default the ensemble).")
+]
 
 
 @app.command("data")
@@ -68,9 +73,7 @@ def report_feature_cost(
 
 @app.command("mutamorphic")
 def report_mutamorphic(
-    model_dir: Annotated[
-        Path | None, typer.Option(help="A model artifact directory (default the ensemble).")
-    ] = None,
+    model_dir: ModelDir = None,
     data: Annotated[
         Path | None, typer.Option(help="A DL-format file of URLs (default the test split).")
     ] = None,
@@ -100,9 +103,7 @@ def report_mutamorphic(
 
 @app.command("scheme")
 def report_scheme(
-    model_dir: Annotated[
-        Path | None, typer.Option(help="A model artifact directory (default the ensemble).")
-    ] = None,
+    model_dir: ModelDir = None,
 ) -> None:
     """What reading the URL scheme would add to a model, and what it costs when phishing
     moves to https (the models ignore the scheme on purpose)."""
@@ -129,9 +130,7 @@ def report_scheme(
 
 @app.command("baseline")
 def report_baseline(
-    model_dir: Annotated[
-        Path | None, typer.Option(help="A model artifact directory (default the ensemble).")
-    ] = None,
+    model_dir: ModelDir = None,
 ) -> None:
     """The targets' reference baseline (character 1-5 TF-IDF + logistic regression, on the URL
     as written and scheme-free) against a model, on the test split and external sets."""
