@@ -1,11 +1,13 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model_training.sources import (
     Example,
     SourceFormatError,
+    label_array,
     read_csv,
     read_dl,
     read_ebbu,
@@ -73,3 +75,10 @@ def test_dl_round_trip(tmp_path: Path) -> None:
     examples = [Example("http://a.com/x", 1), Example("b.org", 0)]
     write_dl(tmp_path / "out" / "x.txt", examples)
     assert list(read_dl(tmp_path / "out" / "x.txt")) == examples
+
+
+def test_label_array_keeps_order_and_codes() -> None:
+    labels = label_array([Example("a.com", 1), Example("b.org", 0), Example("c.net", 1)])
+    assert labels.dtype == np.int64
+    assert labels.tolist() == [1, 0, 1]
+    assert label_array([]).shape == (0,)

@@ -24,7 +24,7 @@ from lib_ml import Predictor, normalize_url
 from model_training.config import Paths, load_params, project_root
 from model_training.evaluate import held_out_sets, write_json
 from model_training.metrics import best_f1_threshold, classification_metrics
-from model_training.sources import Example, read_labelled
+from model_training.sources import Example, label_array, read_labelled
 
 NGRAM_RANGE = (1, 5)
 C_GRID = (1.0, 10.0, 100.0)
@@ -39,10 +39,6 @@ def baseline_text(url: str, variant: str) -> str:
     if variant == "scheme-free":
         return normalize_url(url).text
     raise ValueError(f"unknown baseline variant {variant!r}; known: {VARIANTS}")
-
-
-def _labels(examples: Sequence[Example]) -> npt.NDArray[np.int64]:
-    return np.array([e.label for e in examples], dtype=np.int64)
 
 
 @dataclass
@@ -61,7 +57,7 @@ class FittedBaseline:
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, dtype=np.float32)
         x_train = vectorizer.fit_transform([baseline_text(e.url, variant) for e in train])
         x_val = vectorizer.transform([baseline_text(e.url, variant) for e in validation])
-        y_train, y_val = _labels(train), _labels(validation)
+        y_train, y_val = label_array(train), label_array(validation)
         fitted = []
         for c in C_GRID:
             model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x_train, y_train)
@@ -82,7 +78,7 @@ class FittedBaseline:
 def _outcome(
     examples: Sequence[Example], scores: npt.NDArray[np.float64], threshold: float
 ) -> dict[str, float]:
-    metrics = classification_metrics(_labels(examples), scores, threshold)
+    metrics = classification_metrics(label_array(examples), scores, threshold)
     return {key: float(metrics[key]) for key in REPORTED}
 
 

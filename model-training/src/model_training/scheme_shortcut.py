@@ -26,7 +26,7 @@ from lib_ml.scorers import sigmoid
 from model_training.config import Paths, project_root
 from model_training.evaluate import held_out_sets, write_json
 from model_training.metrics import best_f1_threshold
-from model_training.sources import Example, read_labelled
+from model_training.sources import Example, label_array, read_labelled
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -72,7 +72,7 @@ def _columns(
     normalized = normalize_batch([e.url for e in examples])
     logits = predictor.logits_normalized(normalized)
     https = np.array([u.scheme == "https" for u in normalized], dtype=bool)
-    return logits, https, np.array([e.label for e in examples], dtype=np.int64)
+    return logits, https, label_array(examples)
 
 
 def _outcome(

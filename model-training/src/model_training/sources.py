@@ -2,10 +2,13 @@
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from lib_ml import LABELS, encode_label
 
@@ -21,6 +24,11 @@ class SourceFormatError(ValueError):
 class Example:
     url: str
     label: int  # 0 legitimate, 1 phishing
+
+
+def label_array(examples: Sequence[Example]) -> npt.NDArray[np.int64]:
+    """The examples' labels as the int64 array metrics and models take."""
+    return np.array([e.label for e in examples], dtype=np.int64)
 
 
 def read_ebbu(path: Path, label: str) -> Iterator[Example]:

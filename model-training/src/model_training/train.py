@@ -30,7 +30,7 @@ from lib_ml.scorers import LinearScorer, Stacker, TldPrior, TreeScorer, sigmoid
 from lib_ml.urls import split_host
 from model_training.config import Paths, load_params, project_root
 from model_training.metrics import best_f1_threshold, classification_metrics
-from model_training.sources import Example, read_dl
+from model_training.sources import Example, label_array, read_dl
 
 Logits = npt.NDArray[np.float64]
 FAMILIES = ("linear", "gbm", "ensemble")
@@ -54,7 +54,7 @@ class Split:
         return cls(
             raw=[e.url for e in examples],
             urls=[normalize_url(e.url) for e in examples],
-            y=np.array([e.label for e in examples], dtype=np.int64),
+            y=label_array(examples),
         )
 
 
