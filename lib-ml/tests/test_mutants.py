@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lib_ml import BatchInputError, InvalidUrlError, Predictor, mutants, normalize_url
 from lib_ml.mutants import REWRITES, UrlParts, follow_ups, mutant_set
 from lib_ml.scorers import sigmoid
-from lib_ml.urls import MAX_URL_LENGTH
+from lib_ml.urls import MAX_URL_LENGTH, UNRESERVED
 
 from .conftest import LEGITIMATE, PHISHING
 
@@ -30,7 +30,7 @@ def equivalent_form(url: str) -> str:
         port = None
     path = re.sub(
         r"%([0-9A-Fa-f]{2})",
-        lambda m: unquote(m.group(0)) if unquote(m.group(0)) in mutants.UNRESERVED else m[0],
+        lambda m: unquote(m.group(0)) if unquote(m.group(0)) in UNRESERVED else m[0],
         parts.path,
     )
     segments = [s for s in path.split("/") if s != "."]
@@ -136,6 +136,24 @@ def test_the_mutant_set_is_the_same_from_each_member(url: str) -> None:
     assert len(set(members)) == len(members) < mutants.MAX_MUTANT_SET
     for mutant in follow_ups(url).values():
         assert set(mutant_set(mutant)) == set(members)
+
+
+# The RFC 3986 equivalences among the rewrites; the other two carry signal (lib_ml.urls).
+NORMALIZED_AWAY = ("scheme_host_case", "default_port", "percent_encoding", "dot_segment")
+
+
+@settings(max_examples=150, deadline=None)
+@given(urls)
+def test_normalization_reads_the_rfc_rewrites_alike(url: str) -> None:
+    for name, mutant in follow_ups(url).items():
+        if name in NORMALIZED_AWAY:
+            assert normalize_url(mutant) == normalize_url(url), name
+
+
+def test_the_mutant_set_differs_only_in_trailing_slashes_and_query_order() -> None:
+    texts = {m.text for m in mutant_set("HTTP://A.com:80/./x/%79?a=1&b=2")}
+    assert texts == {"a.com/x/y?a=1&b=2", "a.com/x/y/?a=1&b=2", "a.com/x/y?b=2&a=1",
+                     "a.com/x/y/?b=2&a=1"}  # fmt: skip
 
 
 def test_equivalent_form_tells_different_resources_apart() -> None:

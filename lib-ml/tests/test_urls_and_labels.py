@@ -12,7 +12,13 @@ from lib_ml import (
     registered_domain,
 )
 from lib_ml.labels import UnknownLabelError
-from lib_ml.urls import MAX_URL_LENGTH, split_host, split_network_location
+from lib_ml.urls import (
+    MAX_URL_LENGTH,
+    canonical_path,
+    remove_dot_segments,
+    split_host,
+    split_network_location,
+)
 
 
 def test_label_codec_is_fixed() -> None:
@@ -44,6 +50,58 @@ def test_normalization_lowercases_host_only_and_drops_scheme() -> None:
 def test_scheme_does_not_change_the_model_text() -> None:
     texts = {normalize_url(u).text for u in ("http://a.com/x", "https://a.com/x", "a.com/x")}
     assert texts == {"a.com/x"}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # RFC 3986, 5.2.4 and 5.4 (the absolute-path cases)
+        ("/a/b/c/./../../g", "/a/g"),
+        ("/./", "/"),
+        ("/.", "/"),
+        ("/..", "/"),
+        ("/../a", "/a"),
+        ("/a/b/..", "/a/"),
+        ("/a/b/.", "/a/b/"),
+        ("/a/./b/", "/a/b/"),
+        # empty segments, and names that only start with a dot, are kept
+        ("/a//b/", "/a//b/"),
+        ("/.well-known/x..y", "/.well-known/x..y"),
+    ],
+)
+def test_dot_segments_are_removed_as_rfc_3986_says(path: str, expected: str) -> None:
+    assert remove_dot_segments(path) == expected
+    assert canonical_path(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("", "/"),
+        ("/%7Euser/%41%62c", "/~user/Abc"),
+        ("/a%2Fb%20c%2e", "/a%2Fb%20c."),  # reserved and other escapes stay encoded
+        ("/%2E%2E/x", "/x"),  # decoded dots are dot segments
+        ("/x/", "/x/"),  # a trailing slash stays (lib_ml.urls)
+    ],
+)
+def test_paths_are_normalized_as_rfc_3986_says(path: str, expected: str) -> None:
+    assert canonical_path(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "port", "text"),
+    [
+        ("a.com:80/x", "", "a.com/x"),
+        ("http://a.com:80", "", "a.com/"),
+        ("https://a.com:443/x", "", "a.com/x"),
+        ("https://a.com:80/x", "80", "a.com:80/x"),
+        ("http://a.com:443/x", "443", "a.com:443/x"),
+        ("ftp://a.com:21/x", "21", "a.com:21/x"),
+    ],
+)
+def test_only_the_schemes_default_port_is_dropped(raw: str, port: str, text: str) -> None:
+    url = normalize_url(raw)
+    assert (url.port, url.text) == (port, text)
 
 
 def test_host_without_scheme_with_port_is_not_a_scheme() -> None:

@@ -3,6 +3,12 @@
 The scheme is parsed and then dropped from the model's view on purpose: in public corpora
 `https` and even the presence of a scheme are collection artefacts (e.g. 37 % https among
 legitimate vs 2 % among phishing URLs in Ebbu2017) that do not transfer to live traffic.
+
+Path and port are normalized as RFC 3986 section 6 says (percent-encoded unreserved
+characters decoded, dot segments removed, an empty path read as `/`, the scheme's default port
+dropped): URLs that name one resource in these ways read alike, so no verdict can turn on
+them (lib_ml.mutants has the rewrites). A directory's trailing slash and the order of query
+parameters are kept: servers treat them alike too, but they carry signal (docs/training.md).
 """
 
 import re
@@ -16,6 +22,9 @@ import tldextract
 MAX_URL_LENGTH = 8192
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]{0,15}):(//)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+DEFAULT_PORTS = {"": "80", "http": "80", "https": "443"}  # no scheme: read as http
 _EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
@@ -66,8 +75,46 @@ def _idna_host(host: str) -> str:
         raise InvalidUrlError(f"the host {host!r} is not a valid internationalized name") from exc
 
 
+def _decode_unreserved(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in UNRESERVED else match.group(0)
+
+
+def decode_unreserved(path: str) -> str:
+    """The percent-encoded unreserved characters decoded (RFC 3986, 6.2.2.2); other
+    escapes stay as written."""
+    return _ESCAPE.sub(_decode_unreserved, path) if "%" in path else path
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986, 5.2.4, for a path that starts with `/`: `.` segments dropped, each `..`
+    dropping the segment before it; one that ends the path leaves a directory (`/a/b/..` is
+    `/a/`)."""
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if segments[-1] in (".", ".."):
+        kept.append("")
+    return "/" + "/".join(kept)
+
+
+def canonical_path(path: str) -> str:
+    """A path (empty or starting with `/`) as RFC 3986 normalizes it for http: unreserved
+    characters decoded, then dot segments removed; the empty path is `/` (6.2.3)."""
+    path = decode_unreserved(path)
+    if "/." in path:
+        path = remove_dot_segments(path)
+    return path or "/"
+
+
 def normalize_url(raw: str) -> NormalizedUrl:
-    """Strip, parse with or without a scheme, lowercase and IDNA-encode the host.
+    """Strip, parse with or without a scheme, lowercase and IDNA-encode the host, normalize
+    the path and drop the default port (see the module docstring).
 
     Raises InvalidUrlError for input that is not a URL; never returns an empty text.
     """
@@ -94,11 +141,12 @@ def normalize_url(raw: str) -> NormalizedUrl:
         netloc, path, query, fragment, hostname, port = split_network_location(rest)
     except ValueError as exc:
         raise InvalidUrlError(f"the URL cannot be parsed: {exc}") from exc
+    port_text = "" if port is None else str(port)
     return NormalizedUrl(
         scheme=scheme,
         host=_idna_host(hostname),
-        port="" if port is None else str(port),
-        path=path,
+        port="" if port_text == DEFAULT_PORTS.get(scheme) else port_text,
+        path=canonical_path(path),
         query=query,
         fragment=fragment,
         userinfo=netloc.rpartition("@")[0],
