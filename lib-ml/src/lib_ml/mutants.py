@@ -7,8 +7,9 @@ directory, order of query parameters). Each rewrite undoes itself on the URLs it
 the mutant set of a URL (its closure under the rewrites) is the same set from any of its
 members: metamorphic tests use single rewrites as follow-up inputs, and the repair option of
 `Predictor` averages over the mutant set, which makes its output invariant to the rewrites.
-`normalize_url` reads the RFC 3986 equivalences alike, so only the last two rewrites can
-change a verdict; the tests keep all six, so a normalization that stops doing so is caught.
+`normalize_url` reads the RFC 3986 equivalences alike, so only the two server conventions can
+change a verdict; the tests keep all six rewrites, so a normalization that stops doing so is
+caught.
 """
 
 import re
