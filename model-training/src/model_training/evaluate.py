@@ -106,7 +106,7 @@ def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
     root = root or project_root()
     params = load_params(root)
     paths = Paths(root)
-    test = list(read_labelled(paths.prepared / "test.txt", "dl"))
+    test = read_labelled(paths.prepared / "test.txt", "dl")
     external = external_sets(params, root)
     summary: dict[str, dict[str, Any]] = {}
     for directory in find_artifacts(paths.models):

@@ -121,7 +121,7 @@ def scheme_shortcut(
     paths = Paths(root)
     predictor = Predictor.load(model_dir or paths.models / "ensemble")
     sets = held_out_sets(root)
-    validation = list(read_labelled(paths.prepared / "val.txt", "dl"))
+    validation = read_labelled(paths.prepared / "val.txt", "dl")
     report = scheme_report(predictor, validation, sets)
     out = root / "reports" / "scheme.json"
     write_json(out, report)
