@@ -98,17 +98,18 @@ def read_views(views: Sequence["LinearScorer"], urls: Sequence[NormalizedUrl]) -
         else:
             same_orders.setdefault((config.ngram_min, config.ngram_max), []).append(index)
     for members in same_orders.values():
-        texts_and_salts = [views[index].byte_texts(urls) for index in members]
+        spaces_of = [views[index].hash_spaces(urls) for index in members]
+        every_space = [space for spaces in spaces_of for space in spaces]
         hashed = hash_entries(
-            [text for texts, _ in texts_and_salts for text in texts],
+            [text for texts, _ in every_space for text in texts],
             views[members[0]].config,
-            [salt for _, salts in texts_and_salts for salt in salts],
+            [salt for texts, salt in every_space for _ in texts],
         )
         first = 0
-        for index, (texts, _) in zip(members, texts_and_salts, strict=True):
-            spaces = 2 if views[index].config.host_ngrams else 1
-            reads[index] = NgramBatch(len(urls), hashed.texts(first, first + len(texts)), spaces)
-            first += len(texts)
+        for index, spaces in zip(members, spaces_of, strict=True):
+            stop = first + len(spaces) * len(urls)
+            reads[index] = NgramBatch(len(urls), hashed.texts(first, stop), len(spaces))
+            first = stop
     return [reads[index] for index in range(len(views))]
 
 
@@ -151,13 +152,13 @@ class LinearScorer:
         """What this scorer reads of the URLs, hashed once for both `logits_of` and `ranked`."""
         return read_views([self], urls)[0]
 
-    def byte_texts(self, urls: Sequence[NormalizedUrl]) -> tuple[list[str], list[int]]:
-        """What a byte view hashes, with the salt of each text: the URLs' view texts, then,
-        with `host_ngrams`, their hosts in their own salted space."""
-        texts = [view_text(u, self.config.view) for u in urls]
-        if not self.config.host_ngrams:
-            return texts, [0] * len(urls)
-        return texts + [u.host for u in urls], [0] * len(urls) + [HOST_SALT] * len(urls)
+    def hash_spaces(self, urls: Sequence[NormalizedUrl]) -> list[tuple[list[str], int]]:
+        """What a byte view hashes, one text per URL in each space, with the space's salt: the
+        URLs' view texts, then, with `host_ngrams`, their hosts in their own salted space."""
+        spaces = [([view_text(u, self.config.view) for u in urls], 0)]
+        if self.config.host_ngrams:
+            spaces.append(([u.host for u in urls], HOST_SALT))
+        return spaces
 
     def logits(self, urls: Sequence[NormalizedUrl]) -> npt.NDArray[np.float64]:
         return self.logits_of(self.read(urls))
@@ -214,7 +215,7 @@ class LinearScorer:
         hashed = batch.hashed
         n_urls = batch.size
         positions, order_index = np.nonzero(hashed.alive)
-        # URL i owns text i and, with host_ngrams, text n_urls + i (see `read`).
+        # URL i owns text i and, with host_ngrams, text n_urls + i (see `hash_spaces`).
         text = np.searchsorted(hashed.starts, positions, side="right") - 1
         owner, in_host = text % n_urls, text >= n_urls
         buckets = hashed.buckets(self.config)[positions, order_index]
