@@ -12,6 +12,7 @@ import pytest
 from model_service import bench
 from model_service.bench import run_bench, sample_urls
 from model_service.bench.loadgen import LoadResult, generate_load, http_request
+from model_service.bench.predictor import fit_line, run_predictor_bench
 from model_service.bench.service import running_service
 
 
@@ -108,3 +109,27 @@ def test_a_service_that_cannot_start_is_reported_with_its_log(
         running_service(models_copy),
     ):
         pytest.fail("the service must not start")
+
+
+def test_fit_line_splits_time_into_a_cost_per_call_and_per_url() -> None:
+    per_call, per_url = fit_line((1, 2, 4, 16), [0.35 + 0.07 * n for n in (1, 2, 4, 16)])
+    assert per_call == pytest.approx(0.35)
+    assert per_url == pytest.approx(0.07)
+
+
+def test_predictor_bench_times_every_model_with_and_without_explanations(
+    artifact_root: Path,
+) -> None:
+    results = run_predictor_bench(artifact_root, batch_sizes=(1, 4), urls_per_size=8, repeats=1)
+    assert set(results["models"]) == {"ensemble", "gbm", "linear"}
+    for cases in results["models"].values():
+        assert set(cases) == {"explain_top_k_0", "explain_top_k_5"}
+        for row in cases.values():
+            assert set(row["ms_per_call"]) == {"1", "4"}
+            assert all(ms > 0 for ms in row["ms_per_call"].values())
+            # Two sizes: the fitted line passes through both points.
+            one, four = row["ms_per_call"]["1"], row["ms_per_call"]["4"]
+            assert row["fitted_ms_per_url"] == pytest.approx((four - one) / 3, abs=2e-4)
+    assert results["settings"] == {
+        "model_dir": str(artifact_root), "batch_sizes": [1, 4], "urls_per_size": 8, "repeats": 1
+    }  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 app = typer.Typer(help="Benchmarks: training cost, serving, end-to-end.", no_args_is_help=True)
 console = Console()
@@ -92,6 +92,32 @@ def bench_serve(
         console.print(f"[red]{failures} requests failed[/red]")
     console.print(f"RSS {results['rss_mib']} MiB (peak {results['peak_rss_mib']} MiB)")
     console.print(f"saved {save('serve', results)}")
+
+
+@app.command("predictor")
+def bench_predictor(
+    model_dir: Annotated[Path, typer.Option(help="Directory of model artifacts.")] = Path("models"),
+    repeats: Annotated[int, typer.Option(help="Runs per case; the best counts.")] = 5,
+) -> None:
+    """lib-ml's predict in-process: ms per call at the service's micro-batch sizes, split into
+    a cost per call and a cost per URL."""
+    from model_service.bench.predictor import run_predictor_bench
+
+    require_models(model_dir)
+    results = run_predictor_bench(model_dir, repeats=repeats)
+    sizes = results["settings"]["batch_sizes"]
+    table = Table(
+        Column("model", no_wrap=True), "k", *map(str, sizes), "per call", "µs/URL",
+        title="ms per predict call by URLs per call (k: top-k explanation); fitted split",
+    )  # fmt: skip
+    for name, cases in results["models"].items():
+        for case, row in cases.items():
+            table.add_row(
+                name, case.rsplit("_", 1)[-1], *(f"{row['ms_per_call'][str(s)]:.2f}" for s in sizes),
+                f"{row['fitted_ms_per_call']:.2f}", f"{row['fitted_ms_per_url'] * 1e3:.0f}",
+            )  # fmt: skip
+    console.print(table)
+    console.print(f"saved {save('predictor', results)}")
 
 
 @app.command("e2e")
