@@ -133,3 +133,8 @@ def test_predictor_bench_times_every_model_with_and_without_explanations(
     assert results["settings"] == {
         "model_dir": str(artifact_root), "batch_sizes": [1, 4], "urls_per_size": 8, "repeats": 1
     }  # fmt: skip
+
+
+def test_predictor_bench_refuses_urls_that_leave_a_partial_batch(artifact_root: Path) -> None:
+    with pytest.raises(ValueError, match=r"10 URLs do not split into batches of \[4\]"):
+        run_predictor_bench(artifact_root, batch_sizes=(1, 2, 4), urls_per_size=10)

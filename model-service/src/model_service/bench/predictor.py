@@ -49,6 +49,9 @@ def run_predictor_bench(
     repeats: int = 5,
 ) -> dict[str, Any]:
     """Per model and explanation size: ms per call at each batch size and the fitted split."""
+    uneven = [size for size in batch_sizes if urls_per_size % size]
+    if uneven:  # a last, smaller batch would lower the mean time per call
+        raise ValueError(f"{urls_per_size} URLs do not split into batches of {uneven}")
     urls = sample_urls(urls_per_size)
     results: dict[str, Any] = {}
     for directory in find_artifacts(model_dir):
