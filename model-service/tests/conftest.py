@@ -47,7 +47,6 @@ def artifact_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     examples = examples[:4000]
     params = load_params(REPO)["train"]
     params["linear"]["hash_bits"] = 16
-    params["gbm"]["num_threads"] = 1  # few rows: OpenMP spin-up costs more than it saves
     # One thread: LightGBM's spinning threads crawl when the test run shares the cores.
     params["gbm"]["num_threads"] = 1
     models = tmp_path_factory.mktemp("models")

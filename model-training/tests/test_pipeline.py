@@ -18,7 +18,15 @@ from model_training.evaluate import evaluate
 from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
 from model_training.prepare import SPLITS, clean, grouped_split, prepare
 from model_training.sources import Example, read_dl
-from model_training.train import Split, domain_folds, out_of_fold_tld_prior, train
+from model_training.train import (
+    Split,
+    build_models,
+    domain_folds,
+    load_split,
+    out_of_fold_tld_prior,
+    train,
+    train_families,
+)
 
 from .conftest import REPO
 
@@ -108,6 +116,43 @@ def test_same_seed_gives_identical_weights(project: Path, tmp_path: Path) -> Non
         repeated = np.load(Paths(copy).models / family / name)
         for key in original.files:
             np.testing.assert_array_equal(original[key], repeated[key])
+
+
+def test_refit_on_train_and_val_keeps_what_validation_chose(project: Path, tmp_path: Path) -> None:
+    """params.yaml refits: the served models learn from val too, with the threshold,
+    calibration and validation metrics of the models chosen on it, and the rounds early
+    stopping chose scaled by the rows added."""
+    params = load_params(project)["train"]
+    assert params["refit"]
+    prepared = Paths(project).prepared
+    train_split, val_split = (load_split(prepared / f"{name}.txt") for name in ("train", "val"))
+    chosen_dir = tmp_path / "chosen"
+    build_models(train_split, val_split, {**params, "refit": False}, chosen_dir)
+    rows = len(train_split.raw) + len(val_split.raw)
+    for family in ("linear", "gbm", "ensemble"):
+        chosen = json.loads((chosen_dir / family / "model.json").read_text())
+        refit = json.loads((Paths(project).models / family / "model.json").read_text())
+        assert (chosen["training_rows"], refit["training_rows"]) == (len(train_split.raw), rows)
+        assert (chosen["refit_on_validation"], refit["refit_on_validation"]) == (False, True)
+        assert refit["threshold"] == chosen["threshold"]
+        assert refit["metrics"] == chosen["metrics"]
+        assert refit.get("stacker") == chosen.get("stacker")
+        assert refit["files"] != chosen["files"]  # new weights
+        if family != "linear":
+            trees = [
+                np.load(d / family / "trees.npz")["roots"].size
+                for d in (chosen_dir, Paths(project).models)
+            ]
+            assert trees[1] == round(trees[0] * rows / len(train_split.raw))
+    data = (prepared / "train.txt").read_bytes() + (prepared / "val.txt").read_bytes()
+    assert refit["training_data_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_refitting_needs_the_models_chosen_on_validation(project: Path) -> None:
+    params = load_params(project)["train"]
+    split = load_split(Paths(project).prepared / "val.txt")
+    with pytest.raises(ValueError, match="chosen on validation"):
+        train_families(split, None, {**params, "families": ["gbm"]})
 
 
 def test_clean_counts_invalid_duplicates_and_conflicts() -> None:

@@ -44,3 +44,8 @@ def test_trees_increasing_in_a_column_never_fall_along_it() -> None:
     logits = logits_along_column_1((False, True))
     assert np.all(np.diff(logits) >= 0.0)
     assert logits[100] > logits[0]
+
+
+def test_without_a_validation_pair_trees_grow_every_round() -> None:
+    params = {**TREE_PARAMS, "num_boost_round": 37}
+    assert fit_trees(band_data(0), None, params, seed=0).roots.size == 37

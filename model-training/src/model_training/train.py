@@ -2,12 +2,15 @@
 the lexical features and the logits of linear models on several views of the URL, calibrated.
 
 Every family writes a lib-ml artifact under models/<family>/ with its validation metrics and
-the decision threshold chosen on the validation split.
+the decision threshold chosen on the validation split. With `train.refit`, each family is then
+fitted again on train + val with what validation chose (threshold, calibration, boosting
+rounds), and its validation metrics are those of the model that was chosen.
 """
 
+import hashlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +24,6 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from lib_ml import LABEL_MAP, NormalizedUrl, normalize_url, write_artifact
-from lib_ml.artifact import sha256_file
 from lib_ml.drift import reference_distributions
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix, view_text
 from lib_ml.matrices import document_frequencies, smoothed_idf, text_ngram_counts, tfidf_rows
@@ -107,13 +109,14 @@ def fit_linear(
 
 def fit_trees(
     train: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
-    val: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    val: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]] | None,
     params: dict[str, Any],
     seed: int,
     increasing: Sequence[bool] = (),
 ) -> TreeScorer:
-    """LightGBM on (inputs, labels), early-stopped on the validation pair. The logit never
-    falls as an input flagged in `increasing` (one flag per column, or none) rises."""
+    """LightGBM on (inputs, labels), early-stopped on the validation pair; without one it
+    grows `num_boost_round` trees. The logit never falls as an input flagged in `increasing`
+    (one flag per column, or none) rises."""
     booster_params: dict[str, Any] = {
         "objective": "binary",
         "learning_rate": params["learning_rate"],
@@ -132,6 +135,9 @@ def fit_trees(
     if any(increasing):
         booster_params["monotone_constraints"] = [int(flag) for flag in increasing]
     train_set = lgb.Dataset(train[0], label=train[1], free_raw_data=True)
+    if val is None:
+        booster = lgb.train(booster_params, train_set, num_boost_round=params["num_boost_round"])
+        return TreeScorer.from_lightgbm_dump(booster.dump_model())
     val_set = lgb.Dataset(val[0], label=val[1], reference=train_set)
     booster = lgb.train(
         booster_params,
@@ -199,6 +205,7 @@ class Trained:
     weights: dict[str, dict[str, npt.NDArray[Any]]]
     extra: dict[str, Any]
     seconds: float
+    rounds: int = 0  # boosting rounds, for the families with trees
 
 
 def view_params(linear: dict[str, Any], ensemble: dict[str, Any], view: str) -> dict[str, Any]:
@@ -208,27 +215,35 @@ def view_params(linear: dict[str, Any], ensemble: dict[str, Any], view: str) -> 
     return {**linear, **ensemble["view"], "view": view, "host_ngrams": False}
 
 
-def train_ensemble(
+@dataclass
+class EnsembleInputs:
+    train: npt.NDArray[np.float32]  # out-of-fold for the training rows
+    scored: list[npt.NDArray[np.float32]]  # other splits, by the models fitted on all of train
+    weights: dict[str, dict[str, npt.NDArray[Any]]]
+    views: list[dict[str, Any]]
+
+
+def ensemble_inputs(
     train: Split,
-    val: Split,
-    lexical: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
-    url_view: Trained,
+    scored: Sequence[Split],
+    lexical: Sequence[npt.NDArray[np.float32]],
+    url_view: LinearScorer,
     params: dict[str, Any],
-) -> Trained:
-    """Trees over the lexical features and the logits of linear models on several views,
-    out-of-fold on the training rows; then a logistic calibration on the validation split.
-    `params` is the train section: the url view is `linear`, the rest is `ensemble`."""
+) -> EnsembleInputs:
+    """The trees' inputs: lexical features (`lexical`: train's, then each scored split's), the
+    TLD prior and the logits of linear models on several views, out-of-fold on the training
+    rows. `params` is the train section: the url view is `linear`, the rest is `ensemble`."""
     seed, ensemble = params["seed"], params["ensemble"]
     fold = domain_folds(train.urls, int(ensemble["folds"]), seed)
-    train_inputs: list[npt.NDArray[Any]] = [lexical[0]]
-    val_inputs: list[npt.NDArray[Any]] = [lexical[1]]
+    columns: list[list[npt.NDArray[Any]]] = [[matrix] for matrix in lexical]
     weights: dict[str, dict[str, npt.NDArray[Any]]] = {}
     if ensemble["tld_prior"]:
         smoothing = float(ensemble["tld_smoothing"])
         prior = TldPrior.fit([u.host for u in train.urls], train.y, smoothing)
         weights[TLD_FILE] = prior.to_arrays()
-        train_inputs.append(out_of_fold_tld_prior(train, fold, smoothing))
-        val_inputs.append(prior.features(val.urls))
+        columns[0].append(out_of_fold_tld_prior(train, fold, smoothing))
+        for split, split_columns in zip(scored, columns[1:], strict=True):
+            split_columns.append(prior.features(split.urls))
     views = []
     # The fits are independent and seeded: threads give the same models in any order, and
     # SGD and numpy release the GIL for much of the work.
@@ -245,37 +260,63 @@ def train_ensemble(
             folds = [fit(np.flatnonzero(fold != f), linear_params) for f in np.unique(fold)]
             jobs.append((view, full, folds))
         for view, full, folds in jobs:
-            if full is None:  # the url view is the linear family's model, already scored on val
-                arrays, ngram = url_view.weights[LINEAR_FILE], url_view.extra["ngram"]
-                val_logits = url_view.val_logits
-            else:
-                model = full.result()
-                arrays, ngram = model.to_arrays(), model.config.to_dict()
-                val_logits = model.logits(val.urls)
-            weights[VIEW_FILES[view]] = arrays
-            views.append({"file": VIEW_FILES[view], "ngram": ngram})
-            train_inputs.append(out_of_fold_logits(train, fold, folds)[:, np.newaxis])
-            val_inputs.append(val_logits[:, np.newaxis])
-    X_train = np.hstack(train_inputs).astype(np.float32)
-    X_val = np.hstack(val_inputs).astype(np.float32)
+            model = url_view if full is None else full.result()
+            weights[VIEW_FILES[view]] = model.to_arrays()
+            views.append({"file": VIEW_FILES[view], "ngram": model.config.to_dict()})
+            columns[0].append(out_of_fold_logits(train, fold, folds)[:, np.newaxis])
+            for split, split_columns in zip(scored, columns[1:], strict=True):
+                split_columns.append(model.logits(split.urls)[:, np.newaxis])
+    train_inputs, *scored_inputs = (np.hstack(c).astype(np.float32) for c in columns)
+    return EnsembleInputs(train_inputs, scored_inputs, weights, views)
+
+
+def train_ensemble(
+    train: Split,
+    validation: Split | Trained,
+    lexical: Sequence[npt.NDArray[np.float32]],
+    url_view: LinearScorer,
+    params: dict[str, Any],
+) -> Trained:
+    """Trees over `ensemble_inputs`, early-stopped on the validation split, then a logistic
+    calibration on it; or, refitting, `num_boost_round` trees and the calibration of the
+    ensemble chosen on validation (`validation` a Trained)."""
+    seed, ensemble = params["seed"], params["ensemble"]
+    val = validation if isinstance(validation, Split) else None
+    inputs = ensemble_inputs(train, [val] if val else [], lexical, url_view, params)
     # A view's logit is its evidence of phishing: more of it never lowers the trees' answer.
-    named = X_train.shape[1] - len(views)
-    increasing = [False] * named + [bool(ensemble["monotone_views"])] * len(views)
-    trees = fit_trees((X_train, train.y), (X_val, val.y), ensemble["gbm"], seed, increasing)
-    weights[TREES_FILE] = trees.to_arrays()
-    tree_logits = trees.logits(X_val)
-    calibration = fit_stacker([tree_logits], val.y, seed)
+    named = inputs.train.shape[1] - len(inputs.views)
+    increasing = [False] * named + [bool(ensemble["monotone_views"])] * len(inputs.views)
+    if isinstance(validation, Trained):
+        trees = fit_trees((inputs.train, train.y), None, ensemble["gbm"], seed, increasing)
+        val_logits, stacker = validation.val_logits, validation.extra["stacker"]
+    else:
+        val_set = (inputs.scored[0], validation.y)
+        trees = fit_trees((inputs.train, train.y), val_set, ensemble["gbm"], seed, increasing)
+        tree_logits = trees.logits(inputs.scored[0])
+        calibration = fit_stacker([tree_logits], validation.y, seed)
+        val_logits, stacker = calibration.logits([tree_logits]), calibration.to_dict()
+    inputs.weights[TREES_FILE] = trees.to_arrays()
     return Trained(
-        "ensemble", calibration.logits([tree_logits]), weights,
-        {"views": views, "lexical": list(LEXICAL_FEATURES), "tld_prior": ensemble["tld_prior"],
-         "stacker": calibration.to_dict()},
-        url_view.seconds,
+        "ensemble", val_logits, inputs.weights,
+        {"views": inputs.views, "lexical": list(LEXICAL_FEATURES),
+         "tld_prior": ensemble["tld_prior"], "stacker": stacker},
+        0.0, trees.roots.size,
     )  # fmt: skip
 
 
 def train_families(
-    train: Split, val: Split, params: dict[str, Any], progress: Progress | None = None
+    train: Split,
+    val: Split | None,
+    params: dict[str, Any],
+    progress: Progress | None = None,
+    chosen: dict[str, Trained] | None = None,
 ) -> list[Trained]:
+    """Fit the configured families on train, choosing on val what needs choosing.
+
+    Refitting (`val` None, `chosen` the families fitted with val, `train` their train + val),
+    trees grow the rounds early stopping chose scaled by the rows added, the ensemble keeps
+    its calibration, and every family keeps the validation logits it was chosen with (the
+    manifest's threshold and validation metrics)."""
     seed = params["seed"]
     wanted = params["families"]
     unknown = set(wanted) - set(FAMILIES)
@@ -284,34 +325,64 @@ def train_families(
     trained: dict[str, Trained] = {}
 
     def step(name: str) -> TaskID | None:
-        return progress.add_task(f"train {name}", total=None) if progress else None
+        label = f"train {name}" if val else f"refit {name} on train + val"
+        return progress.add_task(label, total=None) if progress else None
 
     def done(task: TaskID | None) -> None:
         if progress is not None and task is not None:
             progress.update(task, total=1, completed=1)
 
+    def chosen_model(family: str) -> Trained:
+        if chosen is None or family not in chosen:
+            raise ValueError(f"refitting {family} needs the model chosen on validation")
+        return chosen[family]
+
+    def refit_rounds(tree_params: dict[str, Any], family: str) -> dict[str, Any]:
+        """More rows need more rounds to fit as closely: as many more as there are rows."""
+        fitted_rows = chosen_model(family).extra["rows"]
+        rounds = round(chosen_model(family).rounds * len(train.raw) / fitted_rows)
+        return {**tree_params, "num_boost_round": rounds}
+
+    lexical = [lexical_matrix(train.urls)] + ([lexical_matrix(val.urls)] if val else [])
+    rows = {"rows": len(train.raw)}
+    if "gbm" in wanted:
+        task, start = step("gbm"), time.perf_counter()
+        if val is None:
+            trees = fit_trees((lexical[0], train.y), None, refit_rounds(params["gbm"], "gbm"), seed)
+            val_logits = chosen_model("gbm").val_logits
+        else:
+            trees = fit_trees((lexical[0], train.y), (lexical[1], val.y), params["gbm"], seed)
+            val_logits = trees.logits(lexical[1])
+        trained["gbm"] = Trained(
+            "gbm", val_logits, {TREES_FILE: trees.to_arrays()},
+            {"lexical": list(LEXICAL_FEATURES), **rows}, time.perf_counter() - start,
+            trees.roots.size,
+        )  # fmt: skip
+        done(task)
     if "linear" in wanted or "ensemble" in wanted:
         task, start = step("linear"), time.perf_counter()
         linear = fit_linear(train.raw, train.y, params["linear"], seed)
+        val_logits = chosen_model("linear").val_logits if val is None else linear.logits(val.urls)
         trained["linear"] = Trained(
-            "linear", linear.logits(val.urls), {LINEAR_FILE: linear.to_arrays()},
-            {"ngram": linear.config.to_dict()}, time.perf_counter() - start,
+            "linear", val_logits, {LINEAR_FILE: linear.to_arrays()},
+            {"ngram": linear.config.to_dict(), **rows}, time.perf_counter() - start,
         )  # fmt: skip
         done(task)
-    lexical = (lexical_matrix(train.urls), lexical_matrix(val.urls))
-    if "gbm" in wanted:
-        task, start = step("gbm"), time.perf_counter()
-        trees = fit_trees((lexical[0], train.y), (lexical[1], val.y), params["gbm"], seed)
-        trained["gbm"] = Trained(
-            "gbm", trees.logits(lexical[1]), {TREES_FILE: trees.to_arrays()},
-            {"lexical": list(LEXICAL_FEATURES)}, time.perf_counter() - start,
-        )  # fmt: skip
-        done(task)
-    if "ensemble" in wanted:
-        task, start = step("ensemble"), time.perf_counter()
-        trained["ensemble"] = train_ensemble(train, val, lexical, trained["linear"], params)
-        trained["ensemble"].seconds += time.perf_counter() - start
-        done(task)
+        if "ensemble" in wanted:
+            task, start = step("ensemble"), time.perf_counter()
+            if val is None:
+                ensemble_params = {**params["ensemble"]}
+                ensemble_params["gbm"] = refit_rounds(ensemble_params["gbm"], "ensemble")
+                calibrated = chosen_model("ensemble")
+                ensemble = train_ensemble(
+                    train, calibrated, lexical, linear, {**params, "ensemble": ensemble_params}
+                )
+            else:
+                ensemble = train_ensemble(train, val, lexical, linear, params)
+            ensemble.extra.update(rows)
+            ensemble.seconds = trained["linear"].seconds + time.perf_counter() - start
+            trained["ensemble"] = ensemble
+            done(task)
     return [trained[name] for name in FAMILIES if name in wanted]
 
 
@@ -343,10 +414,20 @@ def manifest_for(
         "featurizer": featurizer,
         "feature_distributions": feature_distributions,
         "training_seconds": round(model.seconds, 3),
+        "training_rows": model.extra["rows"],
+        "refit_on_validation": bool(params.get("refit")),
     }
     if "stacker" in model.extra:
         manifest["stacker"] = model.extra["stacker"]
     return manifest
+
+
+def files_sha256(paths: Iterable[Path]) -> str:
+    """sha256 of the files' contents one after the other (the data a model was fitted on)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def train(root: Path | None = None) -> list[dict[str, Any]]:
@@ -360,9 +441,11 @@ def train(root: Path | None = None) -> list[dict[str, Any]]:
         progress.advance(task)
         val_split = load_split(paths.prepared / "val.txt")
         progress.advance(task)
+        fitted_splits = ("train", "val") if params.get("refit") else ("train",)
         return build_models(
             train_split, val_split, params, paths.models,
-            data_sha256=sha256_file(paths.prepared / "train.txt"), progress=progress,
+            data_sha256=files_sha256(paths.prepared / f"{name}.txt" for name in fitted_splits),
+            progress=progress,
         )  # fmt: skip
 
 
@@ -376,7 +459,18 @@ def build_models(
 ) -> list[dict[str, Any]]:
     """Train the configured families and write one artifact each under models_dir/<family>."""
     models = train_families(train_split, val_split, params, progress)
-    distributions = reference_distributions(train_split.texts)  # the same for every family
+    fitted = train_split
+    if params.get("refit"):
+        fitted = Split(
+            train_split.raw + val_split.raw,
+            train_split.urls + val_split.urls,
+            np.concatenate([train_split.y, val_split.y]),
+        )
+        chosen = {model.family: model for model in models}
+        models = train_families(fitted, None, params, progress, chosen)
+        for model in models:
+            model.seconds += chosen[model.family].seconds
+    distributions = reference_distributions(fitted.texts)  # the same for every family
     manifests = []
     for model in models:
         manifest = manifest_for(model, val_split, params, data_sha256, distributions)
