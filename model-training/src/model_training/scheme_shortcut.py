@@ -3,10 +3,15 @@
 The models ignore the scheme (`lib_ml.urls`): in public corpora `https` marks legitimate URLs
 (Ebbu2017: 37 % of legitimate vs 2 % of phishing URLs; the DL Dataset sample: 67 % vs 3 %),
 while live phishing is mostly served over https. This report measures that choice: it fits one
-scheme term on the validation split on top of a model's logit (a logistic regression of the
-label on the logit and "is https"), chooses that scorer's threshold on validation as training
-does, and compares both scorers on the test split and on external labelled sets, as they are
-and with every phishing URL moved to https.
+scheme term on top of a model's logit (a logistic regression of the label on the logit and "is
+https"), chooses that scorer's threshold by F1 as training does, and compares both scorers on
+the test split and on external labelled sets, as they are and with every phishing URL moved to
+https.
+
+The term is fitted on the test split, the one split no model has learned from (the served
+models are refitted on train + val, where their logits are too confident to calibrate on):
+the test URLs are scored by terms fitted on the other half of the split (two halves grouped
+by registered domain), the external sets by the term fitted on all of it.
 """
 
 import re
@@ -26,7 +31,8 @@ from lib_ml.scorers import sigmoid
 from model_training.config import Paths, project_root
 from model_training.evaluate import held_out_sets, write_json
 from model_training.metrics import best_f1_threshold
-from model_training.sources import Example, label_array, read_labelled
+from model_training.sources import Example, label_array
+from model_training.train import domain_folds
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -66,7 +72,7 @@ class SchemeTerm:
         return sigmoid(self.logit_weight * logits + self.https_weight * https + self.bias)
 
 
-def _columns(
+def model_columns(
     predictor: Predictor, examples: Sequence[Example]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
     normalized = normalize_batch([e.url for e in examples])
@@ -76,22 +82,56 @@ def _columns(
 
 
 def _outcome(
-    y: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], threshold: float
+    y: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float64],
+    threshold: float | npt.NDArray[np.float64],
 ) -> dict[str, float]:
+    """ROC AUC, recall and false-positive rate; `threshold` is one, or one per row."""
+    threshold = np.broadcast_to(np.asarray(threshold, dtype=np.float64), scores.shape)
     phishing = y == 1
     return {
         "roc_auc": float(roc_auc_score(y, scores)),
-        "recall": float(np.mean(scores[phishing] >= threshold)),
-        "false_positive_rate": float(np.mean(scores[~phishing] >= threshold)),
+        "recall": float(np.mean(scores[phishing] >= threshold[phishing])),
+        "false_positive_rate": float(np.mean(scores[~phishing] >= threshold[~phishing])),
     }
 
 
-def scheme_report(
-    predictor: Predictor, validation: Sequence[Example], sets: Mapping[str, Sequence[Example]]
-) -> dict[str, Any]:
-    """The fitted term, and per set and shift ("as is", "phishing on https") the ROC AUC,
-    recall and false-positive rate of the model alone and of the model with the term."""
-    term = SchemeTerm.fit(*_columns(predictor, validation))
+Scored = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]  # scores, thresholds
+
+
+@dataclass(frozen=True)
+class CrossFittedTerm:
+    """The scheme term for the rows of the set it is fitted on: each half of the set (grouped
+    by registered domain) scored by the term fitted on the other half."""
+
+    half: npt.NDArray[np.int64]
+    terms: tuple[SchemeTerm, SchemeTerm]
+
+    @classmethod
+    def fit(cls, examples: Sequence[Example], predictor: Predictor) -> "CrossFittedTerm":
+        logits, https, y = model_columns(predictor, examples)
+        half = domain_folds(normalize_batch([e.url for e in examples]), 2, seed=0)
+        first, second = (
+            SchemeTerm.fit(logits[half != h], https[half != h], y[half != h]) for h in (0, 1)
+        )
+        return cls(half, (first, second))
+
+    def scores(self, logits: npt.NDArray[np.float64], https: npt.NDArray[np.bool_]) -> Scored:
+        """Scores and thresholds of the same rows (shifted or not) by their halves' terms."""
+        scores, thresholds = np.zeros(len(logits)), np.zeros(len(logits))
+        for held_out, term in enumerate(self.terms):
+            rows = self.half == held_out
+            scores[rows] = term.scores(logits[rows], https[rows])
+            thresholds[rows] = term.threshold
+        return scores, thresholds
+
+
+def scheme_report(predictor: Predictor, sets: Mapping[str, Sequence[Example]]) -> dict[str, Any]:
+    """The term fitted on `sets["test"]`, and per set and shift ("as is", "phishing on
+    https") the ROC AUC, recall and false-positive rate of the model alone and of the model
+    with the term (cross-fitted on the test split's own rows)."""
+    term = SchemeTerm.fit(*model_columns(predictor, sets["test"]))
+    cross_fitted = CrossFittedTerm.fit(sets["test"], predictor)
     results: dict[str, Any] = {}
     for name, examples in sets.items():
         results[name] = {}
@@ -99,10 +139,15 @@ def scheme_report(
             ("as is", examples),
             ("phishing on https", phishing_on_https(examples)),
         ):
-            logits, https, y = _columns(predictor, shifted)
+            logits, https, y = model_columns(predictor, shifted)
+            scheme = (
+                cross_fitted.scores(logits, https)
+                if name == "test"
+                else (term.scores(logits, https), np.full(len(y), term.threshold))
+            )
             results[name][shift] = {
                 "model": _outcome(y, sigmoid(logits), predictor.threshold),
-                "model with scheme": _outcome(y, term.scores(logits, https), term.threshold),
+                "model with scheme": _outcome(y, *scheme),
                 "urls": len(shifted),
             }
     return {
@@ -120,9 +165,7 @@ def scheme_shortcut(
     root = root or project_root()
     paths = Paths(root)
     predictor = Predictor.load(model_dir or paths.models / "ensemble")
-    sets = held_out_sets(root)
-    validation = read_labelled(paths.prepared / "val.txt", "dl")
-    report = scheme_report(predictor, validation, sets)
+    report = scheme_report(predictor, held_out_sets(root))
     out = root / "reports" / "scheme.json"
     write_json(out, report)
     return report, out

@@ -112,7 +112,7 @@ def report_scheme(
     report, path = scheme_shortcut(model_dir)
     term = report["term"]
     console.print(
-        f"scheme term fitted on validation: https weight {term['https_weight']:+.2f} "
+        f"scheme term fitted on the test split: https weight {term['https_weight']:+.2f} "
         f"(model logit weight {term['logit_weight']:.2f}), threshold {term['threshold']:.3f}"
     )
     table = Table("set", "shift", "URLs", "scorer", "ROC AUC", "recall", "false-positive rate")

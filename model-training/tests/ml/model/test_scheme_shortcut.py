@@ -11,7 +11,9 @@ import pytest
 
 from lib_ml import Predictor
 from model_training.scheme_shortcut import (
+    CrossFittedTerm,
     SchemeTerm,
+    model_columns,
     on_https,
     phishing_on_https,
     scheme_report,
@@ -57,7 +59,7 @@ def test_the_term_learns_which_scheme_goes_with_which_label() -> None:
 @pytest.fixture(scope="module")
 def report(models: Path, examples: dict[str, list[Example]]) -> dict[str, Any]:
     predictor = Predictor.load(models / "ensemble")
-    return scheme_report(predictor, examples["val"], {"test": examples["test"]})
+    return scheme_report(predictor, {"test": examples["test"]})
 
 
 def test_the_models_ignore_the_scheme(report: dict[str, Any]) -> None:
@@ -81,11 +83,32 @@ def test_the_report_file(models: Path, tmp_path: Path) -> None:
         "data:\n  mirror: absent\nevaluate:\n  external: []\n", encoding="utf-8"
     )
     (tmp_path / "data" / "prepared").mkdir(parents=True)
-    lines = (
-        "legitimate\thttps://www.wikipedia.org/wiki/URL\nphishing\thttp://paypa1-login.tk/verify\n"
+    # Sites enough for both halves of the cross-fitted term to hold both labels.
+    lines = [f"legitimate\thttps://www.site{i}.org/wiki/URL" for i in range(10)]
+    lines += [f"phishing\thttp://paypa1-login{i}.tk/verify" for i in range(10)]
+    (tmp_path / "data" / "prepared" / "test.txt").write_text(
+        "\n".join(lines) + "\n", encoding="utf-8"
     )
-    for split in ("val", "test"):
-        (tmp_path / "data" / "prepared" / f"{split}.txt").write_text(lines, encoding="utf-8")
     report, path = scheme_shortcut(models / "ensemble", root=tmp_path)
     assert json.loads(path.read_text(encoding="utf-8")) == report
     assert list(report["sets"]) == ["test"]
+
+
+def test_no_test_url_is_scored_by_a_term_fitted_on_it(
+    ensemble: Predictor, examples: dict[str, list[Example]]
+) -> None:
+    test = examples["test"]
+    cross_fitted = CrossFittedTerm.fit(test, ensemble)
+    # Relabel the first half at random: its scores must not move, the second half's must.
+    rng = np.random.default_rng(0)
+    relabelled = [
+        Example(e.url, int(rng.integers(0, 2))) if half == 0 else e
+        for e, half in zip(test, cross_fitted.half, strict=True)
+    ]
+    moved = CrossFittedTerm.fit(relabelled, ensemble)
+    logits, https, _ = model_columns(ensemble, test)
+    before, after = cross_fitted.scores(logits, https)[0], moved.scores(logits, https)[0]
+    first = cross_fitted.half == 0
+    assert 0 < first.sum() < len(test)
+    np.testing.assert_array_equal(before[first], after[first])
+    assert not np.allclose(before[~first], after[~first])
