@@ -20,7 +20,8 @@ def test_report_lists_its_commands() -> None:
     result = runner.invoke(app, ["report", "--help"])
     assert result.exit_code == 0
     for command in (
-        "data", "feature-cost", "mutamorphic", "scheme", "baseline", "mutation", "ml-test-score",
+        "data", "feature-cost", "mutamorphic", "scheme", "baseline", "refit", "mutation",
+        "ml-test-score",
     ):  # fmt: skip
         assert command in result.output
 
@@ -217,6 +218,28 @@ def test_report_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert seen == [tmp_path]
     for figure in ("0.9771", "0.9123", "0.410", "0.530", "dl-sample", "baseline.json"):
         assert figure in result.output
+
+
+def test_report_refit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_training import refit_check
+
+    seen: list[list[int]] = []
+
+    def fake_report(seeds: list[int]) -> tuple[list[dict[str, Any]], Path]:
+        seen.append(seeds)
+        metrics = {"log_loss": 0.04824, "roc_auc": 0.99835, "f1": 0.97822}
+        refitted = {"log_loss": 0.04408, "roc_auc": 0.99868, "f1": 0.97836}
+        row = {"seed": 7, "family": "ensemble", "rows": [31370, 6853]}
+        return [{**row, "chosen": metrics, "refitted": refitted}], tmp_path / "refit.json"
+
+    monkeypatch.setattr(refit_check, "refit_report", fake_report)
+    result = runner.invoke(app, ["report", "refit", "--seed", "7", "--seed", "8"])
+    assert result.exit_code == 0, result.output
+    assert seen == [[7, 8]]
+    for figure in ("0.04824", "0.04408", "31370/6853", "refitted", "refit.json"):
+        assert figure in result.output
+    runner.invoke(app, ["report", "refit"])
+    assert seen[-1] == [1, 2, 3]
 
 
 def test_report_mutation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

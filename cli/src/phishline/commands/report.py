@@ -1,6 +1,6 @@
 """`phishline report ...`: data plots and checks, feature cost, mutamorphic robustness, the
-scheme shortcut, the reference baseline, mutation testing and the ML Test Score, written
-under reports/."""
+scheme shortcut, the reference baseline, the refit check, mutation testing and the ML Test
+Score, written under reports/."""
 
 from pathlib import Path
 from typing import Annotated
@@ -145,6 +145,29 @@ def report_baseline(
             table.add_row(
                 scorer, c, f"{result['threshold']:.3f}", name, f"{row['roc_auc']:.4f}",
                 f"{row['f1']:.4f}", f"{row['precision']:.4f}", f"{row['recall']:.4f}",
+            )  # fmt: skip
+    console.print(table)
+    console.print(f"saved {path}")
+
+
+@app.command("refit")
+def report_refit(
+    seeds: Annotated[
+        list[int] | None, typer.Option("--seed", help="One cut of train per seed (repeatable).")
+    ] = None,
+) -> None:
+    """Whether refitting on train + val pays, decided on val: cuts of train into a fitting and
+    a choosing part, chosen vs refitted models (long: two trainings per cut)."""
+    from model_training.refit_check import REPORTED, refit_report
+
+    with console.status("training, choosing and refitting on cuts of the training split"):
+        results, path = refit_report(seeds or [1, 2, 3])
+    table = Table("cut", "family", "rows fit/choose", "model", *(f"val {key}" for key in REPORTED))
+    for row in results:
+        for model in ("chosen", "refitted"):
+            table.add_row(
+                str(row["seed"]), row["family"], f"{row['rows'][0]}/{row['rows'][1]}",
+                model, *(f"{row[model][key]:.5f}" for key in REPORTED),
             )  # fmt: skip
     console.print(table)
     console.print(f"saved {path}")
