@@ -42,6 +42,10 @@ def write_model(models: Path, name: str) -> None:
         "metrics": {}, "label_map": {"legitimate": 0, "phishing": 1}, "threshold": 0.5,
         "featurizer": {}, "feature_distributions": {},
     }  # fmt: skip
+    # The three ways a manifest tells what it was fitted on (gbm: made before train.refit).
+    if name != "gbm":
+        manifest |= {"training_rows": 46416 if name == "ensemble" else 38223,
+                     "refit_on_validation": name == "ensemble"}  # fmt: skip
     write_artifact(models / name, manifest, {"weights.npz": {"w": np.arange(3.0)}})
 
 
@@ -168,6 +172,11 @@ def test_bundle_holds_verifiable_artifacts_metrics_and_a_card(
     assert "- f1: 0.9700 (needs >= 0.95) ok" in card
     assert "| ensemble | other | 7 | 0.8900 | 0.9970 |" in card
     assert "PHISHLINE_MODEL_URL" in card
+    models_rows = {line.split(" | ")[0][2:]: line for line in card.split("## Models")[1]
+                   .split("## Training data")[0].splitlines() if line.startswith("| ")}  # fmt: skip
+    assert "| 0.5000 | train + val (46,416 URLs) |" in models_rows["ensemble"]
+    assert "| 0.5000 | train (38,223 URLs) |" in models_rows["linear"]
+    assert "| 0.5000 | not recorded |" in models_rows["gbm"]
 
 
 def test_bundle_without_external_data_has_no_such_section(project: Path, tmp_path: Path) -> None:

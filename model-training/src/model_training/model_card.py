@@ -18,6 +18,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
 
 
+def _fitted_on(manifest: Mapping[str, Any]) -> str:
+    """Which splits the weights were fitted on, and how many URLs (artifacts made before
+    `train.refit` existed do not record it)."""
+    if "training_rows" not in manifest:
+        return "not recorded"
+    splits = "train + val" if manifest["refit_on_validation"] else "train"
+    return f"{splits} ({manifest['training_rows']:,} URLs)"
+
+
 def model_card(
     release: str,
     manifests: Mapping[str, Mapping[str, Any]],
@@ -43,7 +52,15 @@ def model_card(
         "## Models",
         "",
         *_table(
-            ["model", "family", "version", "created", "threshold", "training data sha256"],
+            [
+                "model",
+                "family",
+                "version",
+                "created",
+                "threshold",
+                "fitted on",
+                "training data sha256",
+            ],
             [
                 [
                     name,
@@ -51,6 +68,7 @@ def model_card(
                     m["version"],
                     m["created"],
                     f"{m['threshold']:.4f}",
+                    _fitted_on(m),
                     f"`{m['training_data_sha256'][:16]}…`",
                 ]
                 for name, m in ((n, manifests[n]) for n in names)
@@ -61,8 +79,10 @@ def model_card(
         "",
         f"Sources (params.yaml `data.sources`): {', '.join(data_sources)}. URLs are normalized, "
         "de-duplicated and split by registered domain (eTLD+1) into train, validation and test, "
-        "so no site is in two splits. Thresholds and the ensemble's stacker are fitted on the "
-        "validation split; the metrics below are on the test split only.",
+        "so no site is in two splits. Early stopping, thresholds and the ensemble's stacker "
+        "are chosen on the validation split for a model fitted on the training split; where "
+        "the table above says train + val, the model was then refitted on both splits with "
+        "those choices. The metrics below are on the test split only.",
         "",
         "## Test metrics",
         "",
