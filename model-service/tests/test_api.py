@@ -86,6 +86,7 @@ def test_models_lists_every_model_with_the_default(client: TestClient) -> None:
         assert 0.0 < summary["threshold"] < 1.0
         assert 0.5 < summary["metrics"]["validation"]["f1"] <= 1.0
         assert "confusion_matrix" not in summary["metrics"]["validation"]
+        assert summary["refit_on_validation"] is True  # params.yaml's train.refit
 
 
 def test_health(client: TestClient) -> None:

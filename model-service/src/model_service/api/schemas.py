@@ -76,6 +76,11 @@ class ModelSummary(BaseModel):
     metrics: dict[str, dict[str, float]] = Field(
         description="Scalar evaluation metrics by split, e.g. validation.f1."
     )
+    refit_on_validation: bool | None = Field(
+        description="Whether the weights were fitted again on train + val after the model was "
+        "chosen on validation; if so, the validation metrics are those of the model chosen "
+        "before the refit. Null for artifacts that do not record it."
+    )
 
 
 class ModelsResponse(BaseModel):

@@ -37,6 +37,7 @@ async def list_models(request: Request, registry: RegistryDep) -> ModelsResponse
                 default=name == registry.default,
                 threshold=predictor.threshold,
                 metrics=metrics_summary(predictor.metrics),
+                refit_on_validation=predictor.manifest.get("refit_on_validation"),
             )
             for name, predictor in sorted(registry.models.items())
         ],
