@@ -32,8 +32,10 @@ def test_bench_measures_every_case(artifact_root: Path) -> None:
     assert results["single_predict_linear_no_explanation"]["model"] == "linear"
     single = results["single_predict"]
     assert single["model"] is None
+    # Against the bare endpoint measured in the slices between the case's own.
+    assert single["paired_bare_requests_per_s"] > 0
     assert single["ratio_to_bare"] == pytest.approx(  # both sides are rounded figures
-        single["requests_per_s"] / results["bare_json"]["requests_per_s"], abs=0.001
+        single["requests_per_s"] / single["paired_bare_requests_per_s"], abs=0.001
     )
     assert single["at_half_rate"]["rate_per_s"] == pytest.approx(
         single["requests_per_s"] / 2, rel=0.01
@@ -63,6 +65,19 @@ def test_load_result_statistics() -> None:
     assert result.throughput == 2.0
     assert result.percentile_ms(50) == pytest.approx(2.0)
     assert math.isnan(LoadResult(0, 0, 1.0, []).percentile_ms(99))
+
+
+def test_paired_slices_merge_into_one_result() -> None:
+    slices = [
+        (LoadResult(10, 1, 0.5, [0.001] * 9), 0.02),
+        (LoadResult(30, 0, 1.5, [0.003] * 30), 0.04),
+    ]
+    merged, cpu = bench._merged(slices)
+    assert (merged.requests, merged.failures, merged.seconds) == (40, 1, 2.0)
+    assert merged.throughput == 20.0
+    assert len(merged.latencies) == 39
+    assert cpu == pytest.approx(0.06)
+    assert bench._figures(merged, cpu)["server_cpu_ms_per_request"] == 1.5
 
 
 def test_open_loop_keeps_its_rate_and_counts_failures() -> None:

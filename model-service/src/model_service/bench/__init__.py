@@ -6,6 +6,10 @@ explanations and with the linear model without, each also at half its maximum ra
 batch predict with the linear model; plus the process's resident
 memory. Besides wall-clock throughput it reports the server's CPU time per request (from
 /proc), which stays meaningful when other processes share the cores.
+
+Each single-predict case is measured in slices that alternate with slices of the bare
+endpoint, and its ratio to bare is taken against those: both sides see the same spells of a
+machine whose speed drifts, which separate measurements seconds apart do not.
 """
 
 import asyncio
@@ -45,11 +49,52 @@ def _post(path: str, payload: dict[str, Any]) -> bytes:
     return http_request("POST", path, json.dumps(payload).encode())
 
 
+PAIRED_SLICES = 5  # alternations of a single-predict case with the bare endpoint
+
+
+def _figures(result: LoadResult, cpu: float, items_per_request: int = 1) -> dict[str, float]:
+    return {
+        "requests_per_s": round(result.throughput, 1),
+        "items_per_s": round(result.throughput * items_per_request, 1),
+        "p50_ms": round(result.percentile_ms(50), 3),
+        "p99_ms": round(result.percentile_ms(99), 3),
+        "failures": result.failures,
+        "server_cpu_ms_per_request": round(cpu / max(result.requests, 1) * 1e3, 3),
+        # What one fully used core would sustain, by the CPU time actually spent.
+        "items_per_cpu_s": round(result.requests * items_per_request / cpu, 1) if cpu else 0.0,
+    }
+
+
+def _merged(slices: list[tuple[LoadResult, float]]) -> tuple[LoadResult, float]:
+    """One result (and server CPU seconds) of consecutive measurement slices."""
+    results = [result for result, _ in slices]
+    merged = LoadResult(
+        requests=sum(r.requests for r in results),
+        failures=sum(r.failures for r in results),
+        seconds=sum(r.seconds for r in results),
+        latencies=[latency for r in results for latency in r.latencies],
+    )
+    return merged, sum(cpu for _, cpu in slices)
+
+
 class _Bench:
     def __init__(self, service: RunningService, seconds: float, connections: int):
         self.service = service
         self.seconds = seconds
         self.connections = connections
+
+    async def _load(
+        self, requests: list[bytes], seconds: float, rate: float | None, connections: int
+    ) -> tuple[LoadResult, float]:
+        """The load's result and the server CPU seconds it cost."""
+        cpu_before = self.service.cpu_seconds()
+        result = await generate_load(
+            self.service.host, self.service.port, requests, connections, seconds, rate
+        )
+        return result, self.service.cpu_seconds() - cpu_before
+
+    async def _warm_up(self, requests: list[bytes], rate: float | None, connections: int) -> None:
+        await self._load(requests, min(1.0, self.seconds), rate, connections)
 
     async def run(
         self,
@@ -59,41 +104,44 @@ class _Bench:
         items_per_request: int = 1,
     ) -> dict[str, float]:
         conns = connections or self.connections
-        host, port = self.service.host, self.service.port
-        await generate_load(host, port, requests, conns, min(1.0, self.seconds), rate)  # warm-up
-        cpu_before = self.service.cpu_seconds()
-        result: LoadResult = await generate_load(host, port, requests, conns, self.seconds, rate)
-        cpu = self.service.cpu_seconds() - cpu_before
-        return {
-            "requests_per_s": round(result.throughput, 1),
-            "items_per_s": round(result.throughput * items_per_request, 1),
-            "p50_ms": round(result.percentile_ms(50), 3),
-            "p99_ms": round(result.percentile_ms(99), 3),
-            "failures": result.failures,
-            "server_cpu_ms_per_request": round(cpu / max(result.requests, 1) * 1e3, 3),
-            # What one fully used core would sustain, by the CPU time actually spent.
-            "items_per_cpu_s": round(result.requests * items_per_request / cpu, 1) if cpu else 0.0,
-        }
+        await self._warm_up(requests, rate, conns)
+        return _figures(*await self._load(requests, self.seconds, rate, conns), items_per_request)
+
+    async def run_paired(
+        self, requests: list[bytes], baseline: list[bytes]
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """`requests` and `baseline` as fast as the server answers, in alternating slices."""
+        for warm in (baseline, requests):
+            await self._warm_up(warm, None, self.connections)
+        slices: dict[int, list[tuple[LoadResult, float]]] = {0: [], 1: []}
+        for _ in range(PAIRED_SLICES):
+            for side, load in enumerate((requests, baseline)):
+                slices[side].append(
+                    await self._load(load, self.seconds / PAIRED_SLICES, None, self.connections)
+                )
+        return _figures(*_merged(slices[0])), _figures(*_merged(slices[1]))
 
 
 async def _measure(bench: _Bench, batch_size: int) -> dict[str, Any]:
     urls = sample_urls(max(batch_size, 1000))
-    results: dict[str, Any] = {"bare_json": await bench.run([http_request("GET", "/health/live")])}
-    ceiling = results["bare_json"]
+    bare = [http_request("GET", "/health/live")]
+    results: dict[str, Any] = {"bare_json": await bench.run(bare)}
     for name, model, explain_top_k in SINGLE_CASES:
         requests = [
             _post("/v1/predict", {"url": u, "model": model, "explain_top_k": explain_top_k})
             for u in urls[:1000]
         ]
-        saturated = await bench.run(requests)
+        saturated, paired_bare = await bench.run_paired(requests, bare)
         half_rate = saturated["requests_per_s"] / 2
         results[name] = {
             "model": model,
             "explain_top_k": explain_top_k,
             **saturated,
-            "ratio_to_bare": round(saturated["requests_per_s"] / ceiling["requests_per_s"], 3),
+            "paired_bare_requests_per_s": paired_bare["requests_per_s"],
+            "ratio_to_bare": round(saturated["requests_per_s"] / paired_bare["requests_per_s"], 3),
             "cpu_ratio_to_bare": round(
-                ceiling["server_cpu_ms_per_request"] / saturated["server_cpu_ms_per_request"], 3
+                paired_bare["server_cpu_ms_per_request"] / saturated["server_cpu_ms_per_request"],
+                3,
             ),
             "at_half_rate": {"rate_per_s": half_rate, **await bench.run(requests, rate=half_rate)},
         }
