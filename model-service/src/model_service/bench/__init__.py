@@ -113,13 +113,12 @@ class _Bench:
         """`requests` and `baseline` as fast as the server answers, in alternating slices."""
         for warm in (baseline, requests):
             await self._warm_up(warm, None, self.connections)
-        slices: dict[int, list[tuple[LoadResult, float]]] = {0: [], 1: []}
+        seconds = self.seconds / PAIRED_SLICES
+        case_slices, baseline_slices = [], []
         for _ in range(PAIRED_SLICES):
-            for side, load in enumerate((requests, baseline)):
-                slices[side].append(
-                    await self._load(load, self.seconds / PAIRED_SLICES, None, self.connections)
-                )
-        return _figures(*_merged(slices[0])), _figures(*_merged(slices[1]))
+            case_slices.append(await self._load(requests, seconds, None, self.connections))
+            baseline_slices.append(await self._load(baseline, seconds, None, self.connections))
+        return _figures(*_merged(case_slices)), _figures(*_merged(baseline_slices))
 
 
 async def _measure(bench: _Bench, batch_size: int) -> dict[str, Any]:
