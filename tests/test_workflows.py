@@ -286,3 +286,10 @@ def test_the_release_attaches_the_chart_of_its_version() -> None:
     create = next(step for step in steps if "gh release create" in step.get("run", ""))
     assert steps.index(package) < steps.index(create)
     assert '"$RUNNER_TEMP"/chart/phishline-*.tgz' in create["run"]
+
+
+def test_the_model_release_trains_at_the_commits_time() -> None:
+    """So that a rebuild of the tag gives the same artifacts, byte for byte (docs/training.md)."""
+    steps = load(WORKFLOWS / "model.yml")["jobs"]["build"]["steps"]
+    (repro,) = [step for step in steps if "dvc repro" in step.get("run", "")]
+    assert repro["run"].strip() == 'SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" dvc repro'

@@ -6,6 +6,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from lib_ml import Predictor, normalize_url, registered_domain
+from lib_ml.artifact import read_manifest
 from model_training.config import MIRROR_ENV, Paths, load_params, mirror_directory, project_root
 from model_training.evaluate import evaluate
 from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
@@ -105,17 +107,24 @@ def test_models_are_trained_and_evaluated(project: Path) -> None:
         assert json.loads((Paths(project).plots / "ensemble" / f"{plot}.json").read_text())
 
 
-def test_same_seed_gives_identical_weights(project: Path, tmp_path: Path) -> None:
+def test_the_stage_rebuilds_its_artifacts_byte_for_byte(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same seed and SOURCE_DATE_EPOCH at the artifacts' `created`: every file of models/ is
+    the same. The times of the fits, which differ, go to reports/training.json."""
     copy = Path(
         shutil.copytree(project, tmp_path / "again", ignore=shutil.ignore_patterns("models"))
     )
+    created = datetime.fromisoformat(read_manifest(Paths(project).models / "ensemble")["created"])
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(created.timestamp())))
     train(copy)
-    for family in ("linear", "gbm"):
-        name = f"{'linear' if family == 'linear' else 'trees'}.npz"
-        original = np.load(Paths(project).models / family / name)
-        repeated = np.load(Paths(copy).models / family / name)
-        for key in original.files:
-            np.testing.assert_array_equal(original[key], repeated[key])
+    original, repeated = Paths(project).models, Paths(copy).models
+    files = sorted(p.relative_to(original) for p in original.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(repeated) for p in repeated.rglob("*") if p.is_file())
+    assert [f for f in files if (original / f).read_bytes() != (repeated / f).read_bytes()] == []
+    times = json.loads(Paths(copy).training_times.read_text())
+    assert set(times) == {"linear", "gbm", "ensemble"}
+    assert all(family["seconds"] > 0 for family in times.values())
 
 
 def test_refit_on_train_and_val_keeps_what_validation_chose(project: Path, tmp_path: Path) -> None:

@@ -36,6 +36,10 @@ class Paths:
     def plots(self) -> Path:
         return self.root / "reports" / "plots"
 
+    @property
+    def training_times(self) -> Path:
+        return self.root / "reports" / "training.json"
+
 
 def project_root() -> Path:
     """The directory holding params.yaml: the working directory, or its nearest parent."""

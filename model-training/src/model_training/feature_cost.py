@@ -92,9 +92,12 @@ def shuffled_roc_auc(ensemble: Predictor, test: Split, group: str, seed: int = 0
     return float(classification_metrics(test.y, scores, ensemble.threshold)["roc_auc"])
 
 
-def feature_cost(models_dir: Path, test: Split, work_dir: Path) -> list[GroupCost]:
-    """Measure each group with the linear/, gbm/ and ensemble/ artifacts of `models_dir` on
-    the test split (memray captures go to `work_dir`)."""
+def feature_cost(
+    models_dir: Path, training_seconds: dict[str, float], test: Split, work_dir: Path
+) -> list[GroupCost]:
+    """Measure each group with the linear/, gbm/ and ensemble/ artifacts of `models_dir`, which
+    took `training_seconds` per family to train, on the test split (memray captures go to
+    `work_dir`)."""
     predictors = {
         family: Predictor.load(models_dir / family) for family in (*GROUPS.values(), "ensemble")
     }
@@ -113,7 +116,7 @@ def feature_cost(models_dir: Path, test: Split, work_dir: Path) -> list[GroupCos
                 featurize_us_per_url=seconds / len(test.urls) * 1e6,
                 featurize_peak_mib=peak,
                 matrix_mib=_matrix_mib(matrix),
-                training_seconds=float(predictors[family].manifest["training_seconds"]),
+                training_seconds=training_seconds[family],
                 alone={k: metrics[family][k] for k in ("f1", "roc_auc", "log_loss")},
                 marginal_roc_auc=metrics["ensemble"]["roc_auc"]
                 - shuffled_roc_auc(predictors["ensemble"], test, group),
@@ -175,6 +178,7 @@ def feature_cost_report(
     }
     params = {**load_params(root)["train"], "families": ["linear", "gbm", "ensemble"]}
     with tempfile.TemporaryDirectory() as work:
-        build_models(splits["train"], splits["val"], params, Path(work) / "models")
-        costs = feature_cost(Path(work) / "models", splits["test"], Path(work))
+        built = build_models(splits["train"], splits["val"], params, Path(work) / "models")
+        seconds = {b.manifest["name"]: b.seconds for b in built}
+        costs = feature_cost(Path(work) / "models", seconds, splits["test"], Path(work))
     return costs, write_report(costs, len(splits["test"].raw), out_dir or root / "reports")

@@ -5,9 +5,14 @@ Every family writes a lib-ml artifact under models/<family>/ with its validation
 the decision threshold chosen on the validation split. With `train.refit`, each family is then
 fitted again on train + val with what validation chose (threshold, calibration, boosting
 rounds), and its validation metrics are those of the model that was chosen.
+
+An artifact holds nothing that differs between two runs of the same inputs, so that a rebuild
+is byte-identical: `created` is SOURCE_DATE_EPOCH when set, and the time each fit took goes to
+reports/training.json instead.
 """
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -191,8 +196,8 @@ def fit_stacker(member_logits: Sequence[Logits], y: npt.NDArray[np.int64], seed:
     return Stacker(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]))
 
 
-def _created() -> str:
-    """Build time; SOURCE_DATE_EPOCH, when set, makes artifacts reproducible."""
+def build_time() -> str:
+    """Build time, or SOURCE_DATE_EPOCH when set (reproducible builds' convention)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
     return moment.isoformat(timespec="seconds")
@@ -392,7 +397,9 @@ def manifest_for(
     params: dict[str, Any],
     data_sha256: str,
     feature_distributions: dict[str, Any],
+    created: str | None = None,
 ) -> dict[str, Any]:
+    """The model.json of a trained model; `created` defaults to now (`build_time`)."""
     probabilities = sigmoid(model.val_logits)
     threshold = best_f1_threshold(val.y, probabilities)
     featurizer = {
@@ -402,7 +409,7 @@ def manifest_for(
         "name": model.family,
         "family": model.family,
         "version": str(params["model_version"]),
-        "created": _created(),
+        "created": created or build_time(),
         "training_data_sha256": data_sha256,
         "params": {
             "seed": params["seed"],
@@ -413,7 +420,6 @@ def manifest_for(
         "threshold": threshold,
         "featurizer": featurizer,
         "feature_distributions": feature_distributions,
-        "training_seconds": round(model.seconds, 3),
         "training_rows": model.extra["rows"],
         "refit_on_validation": bool(params.get("refit")),
     }
@@ -430,7 +436,15 @@ def files_sha256(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def train(root: Path | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Built:
+    """A written artifact's manifest and how long its fits took (not in the artifact)."""
+
+    manifest: dict[str, Any]
+    seconds: float
+
+
+def train(root: Path | None = None) -> list[Built]:
     root = root or project_root()
     params = load_params(root)["train"]
     paths = Paths(root)
@@ -442,11 +456,15 @@ def train(root: Path | None = None) -> list[dict[str, Any]]:
         val_split = load_split(paths.prepared / "val.txt")
         progress.advance(task)
         fitted_splits = ("train", "val") if params.get("refit") else ("train",)
-        return build_models(
+        built = build_models(
             train_split, val_split, params, paths.models,
             data_sha256=files_sha256(paths.prepared / f"{name}.txt" for name in fitted_splits),
             progress=progress,
         )  # fmt: skip
+    times = {b.manifest["name"]: {"seconds": round(b.seconds, 3)} for b in built}
+    paths.training_times.parent.mkdir(parents=True, exist_ok=True)
+    paths.training_times.write_text(json.dumps(times, indent=2) + "\n", encoding="utf-8")
+    return built
 
 
 def build_models(
@@ -456,7 +474,7 @@ def build_models(
     models_dir: Path,
     data_sha256: str = "",
     progress: Progress | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Built]:
     """Train the configured families and write one artifact each under models_dir/<family>."""
     models = train_families(train_split, val_split, params, progress)
     fitted = train_split
@@ -471,20 +489,21 @@ def build_models(
         for model in models:
             model.seconds += chosen[model.family].seconds
     distributions = reference_distributions(fitted.texts)  # the same for every family
-    manifests = []
+    created = build_time()  # one moment for the whole build, so that one epoch rebuilds it
+    built = []
     for model in models:
-        manifest = manifest_for(model, val_split, params, data_sha256, distributions)
+        manifest = manifest_for(model, val_split, params, data_sha256, distributions, created)
         write_artifact(models_dir / model.family, manifest, model.weights)
-        manifests.append(manifest)
-    return manifests
+        built.append(Built(manifest, model.seconds))
+    return built
 
 
 def main() -> None:
-    for manifest in train():
-        validation = manifest["metrics"]["validation"]
+    for built in train():
+        manifest, validation = built.manifest, built.manifest["metrics"]["validation"]
         print(
             f"{manifest['name']:>9}: val F1 {validation['f1']:.4f} ROC AUC {validation['roc_auc']:.5f} "
-            f"threshold {manifest['threshold']:.3f} ({manifest['training_seconds']:.1f} s)"
+            f"threshold {manifest['threshold']:.3f} ({built.seconds:.1f} s)"
         )
 
 

@@ -39,11 +39,11 @@ def train() -> None:
     from model_training.train import train as run_training
 
     table = Table("model", "val F1", "val ROC AUC", "threshold", "seconds")
-    for manifest in run_training():
-        validation = manifest["metrics"]["validation"]
+    for built in run_training():
+        manifest, validation = built.manifest, built.manifest["metrics"]["validation"]
         table.add_row(
             manifest["name"], f"{validation['f1']:.4f}", f"{validation['roc_auc']:.5f}",
-            f"{manifest['threshold']:.3f}", f"{manifest['training_seconds']:.1f}",
+            f"{manifest['threshold']:.3f}", f"{built.seconds:.1f}",
         )  # fmt: skip
     console.print(table)
 
