@@ -220,15 +220,15 @@ ITEMS: tuple[Item, ...] = (
         1,
         "Training is reproducible",
         (
-            f"{NONDETERMINISM}::test_same_seed_gives_bit_identical_weights_and_metrics",
+            f"{NONDETERMINISM}::test_a_rebuild_at_the_same_moment_is_byte_identical",
             f"{NONDETERMINISM}::test_a_trainer_that_ignores_its_seed_is_caught",
             f"{NONDETERMINISM}::test_f1_differs_little_between_seeds",
             f"{NONDETERMINISM}::test_an_unstable_training_is_caught",
-            f"{PIPELINE}::test_same_seed_gives_identical_weights",
+            f"{PIPELINE}::test_the_stage_rebuilds_its_artifacts_byte_for_byte",
             f"{RELEASE}::test_bundle_is_byte_reproducible",
         ),
-        "The same seed gives bit-identical weight files and metrics; the seeds of "
-        "`tests.nondeterminism.seeds` give test F1 scores within "
+        "The same seed and build time (SOURCE_DATE_EPOCH) give byte-identical artifacts; the "
+        "seeds of `tests.nondeterminism.seeds` give test F1 scores within "
         "`tests.nondeterminism.max_f1_spread`.",
     ),
     Item(
