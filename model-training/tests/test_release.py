@@ -177,6 +177,20 @@ def test_bundle_holds_verifiable_artifacts_metrics_and_a_card(
     assert "| 0.5000 | train + val (46,416 URLs) |" in models_rows["ensemble"]
     assert "| 0.5000 | train (38,223 URLs) |" in models_rows["linear"]
     assert "| 0.5000 | not recorded |" in models_rows["gbm"]
+    # All three were built at 2026-01-01T00:00:00+00:00.
+    assert "`SOURCE_DATE_EPOCH=1767225600 dvc repro` rebuilds them" in card
+
+
+def test_card_of_models_of_several_builds_says_nothing_of_rebuilding(
+    project: Path, tmp_path: Path
+) -> None:
+    manifest = json.loads((project / "models" / "gbm" / "model.json").read_text())
+    manifest["created"] = "2026-01-02T00:00:00+00:00"
+    (project / "models" / "gbm" / "model.json").write_text(json.dumps(manifest))
+    build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
+    card = (extract(tmp_path / "m.tar.gz", tmp_path / "x") / "MODEL_CARD.md").read_text()
+    assert "## Rebuilding" not in card
+    assert "SOURCE_DATE_EPOCH" not in card
 
 
 def test_bundle_without_external_data_has_no_such_section(project: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 stage's metrics and the release gate, so the card can never disagree with what ships."""
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from model_training.release_gate import GateResult
@@ -25,6 +26,24 @@ def _fitted_on(manifest: Mapping[str, Any]) -> str:
         return "not recorded"
     splits = "train + val" if manifest["refit_on_validation"] else "train"
     return f"{splits} ({manifest['training_rows']:,} URLs)"
+
+
+def _rebuilding(manifests: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """How to rebuild the artifacts byte for byte: at the one moment they share (docs/training.md).
+    Artifacts of several builds, or made before a build shared one moment, get no such section."""
+    moments = {m["created"] for m in manifests.values()}
+    if len(moments) != 1:
+        return []
+    epoch = int(datetime.fromisoformat(moments.pop()).timestamp())
+    return [
+        "## Rebuilding",
+        "",
+        f"The models were built at one moment, SOURCE_DATE_EPOCH {epoch}. From a checkout of "
+        f"this release's commit, `SOURCE_DATE_EPOCH={epoch} dvc repro` rebuilds them byte for "
+        "byte on the same platform with the locked dependencies: every file comes out the same, "
+        "model.json included (each lists its weight files' sha256 under `files`).",
+        "",
+    ]
 
 
 def model_card(
@@ -118,6 +137,7 @@ def model_card(
             "",
         ]
     lines += [
+        *_rebuilding(manifests),
         "## Limitations",
         "",
         "- The URL scheme (http/https) is hidden from the models on purpose: in the public "
