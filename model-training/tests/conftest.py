@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import random
@@ -8,6 +9,15 @@ import pytest
 from model_training.config import MIRROR_ENV
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under root, by its path relative to root."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def mirror_root() -> Path:

@@ -1,7 +1,6 @@
 """`dvc repro` reproduces the pipeline and is a no-op the second time; the cache round-trips
 through an S3 remote (moto_server on 127.0.0.1)."""
 
-import hashlib
 import os
 import shutil
 import socket
@@ -15,7 +14,7 @@ import boto3
 import httpx
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, digests
 from .test_pipeline import write_project
 
 pytestmark = pytest.mark.slow
@@ -56,14 +55,6 @@ def moto_endpoint() -> Iterator[str]:
     yield endpoint
     server.terminate()
     server.wait(timeout=10)
-
-
-def digests(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
