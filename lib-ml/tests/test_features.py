@@ -148,15 +148,22 @@ def test_histogram_sums_to_one() -> None:
     assert histogram(np.array([1.0, 2.0, 3.0]), [1.5, 2.5]).sum() == pytest.approx(1.0)
 
 
-def test_per_text_salts_equal_separate_calls() -> None:
-    together = hash_entries(["abc", "de", "abc"], CONFIG, [0, 1, 1])
-    for index, (text, salt) in enumerate([("abc", 0), ("de", 1), ("abc", 1)]):
+@pytest.mark.parametrize("salts", [[0, 1, 1, 0], [2, 1, 1, 2], [1, 0, 2, 1]])
+def test_per_text_salts_equal_separate_calls(salts: list[int]) -> None:
+    texts = ["abc", "de", "abc", "fgh"]
+    together = hash_entries(texts, CONFIG, salts)
+    for index, (text, salt) in enumerate(zip(texts, salts, strict=True)):
         alone = hash_entries([text], CONFIG, salt)
         rows = slice(together.starts[index], together.starts[index + 1])
         np.testing.assert_array_equal(together.alive[rows], alone.alive[: len(text) + 1])
         live = together.alive[rows] > 0  # dead entries cross into the next text: no meaning
         np.testing.assert_array_equal(together.keys[rows][live], alone.keys[: len(text) + 1][live])
     assert not np.array_equal(together.keys[0], together.keys[7])  # same "abc", other salt
+
+
+def test_per_text_salts_name_every_text() -> None:
+    with pytest.raises(ValueError, match="2 salts for 3 texts"):
+        hash_entries(["abc", "de", "fgh"], CONFIG, [0, 1])
 
 
 def test_a_slice_of_texts_holds_their_ngrams_as_if_hashed_alone() -> None:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import groupby, pairwise
 from typing import Any
 
 import numpy as np
@@ -133,6 +133,10 @@ class HashedNgrams:
         )
 
 
+def _salt_constant(salt: int) -> np.uint32:
+    return np.uint32((salt * _SALT_STEP) & 0xFFFFFFFF)
+
+
 def hash_entries(
     texts: Sequence[str], config: NgramConfig, salt: int | Sequence[int] = 0
 ) -> HashedNgrams:
@@ -164,12 +168,18 @@ def hash_entries(
                 keys[:, n - config.ngram_min] = rolling
         keys += (order_range * _GOLDEN).astype(np.uint32)
         if isinstance(salt, int):
-            keys += np.uint32((salt * _SALT_STEP) & 0xFFFFFFFF)
+            keys += _salt_constant(salt)
         else:
-            per_text = np.asarray(salt, dtype=np.uint32) * np.uint32(_SALT_STEP)
-            keys += np.repeat(np.append(per_text, np.uint32(0)), np.diff(starts, append=total))[
-                :, np.newaxis
-            ]
+            if len(salt) != len(texts):
+                raise ValueError(f"{len(salt)} salts for {len(texts)} texts")
+            # Per-text salts come in runs (one per hash space in `read_views`): one slice
+            # each, where a per-position array of salts costs more than the hashing itself.
+            first = 0
+            for value, run in groupby(salt):
+                stop = first + sum(1 for _ in run)
+                if value:
+                    keys[starts[first] : starts[stop]] += _salt_constant(value)
+                first = stop
         _fmix32(keys)
     return HashedNgrams(joined, keys, alive, starts)
 
