@@ -133,7 +133,8 @@ def report_baseline(
     model_dir: ModelDir = None,
 ) -> None:
     """The targets' reference baseline (character 1-5 TF-IDF + logistic regression, on the URL
-    as written and scheme-free) against a model, on the test split and external sets."""
+    as written and scheme-free; with train.refit also refitted on train + val) against a model,
+    on the test split and external sets."""
     from model_training.reference_baseline import reference_baseline
 
     with console.status("fitting the baseline variants (C chosen on validation)"):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
@@ -74,12 +75,53 @@ def test_the_c_and_threshold_are_the_best_on_validation(
         assert baseline.threshold == best_f1_threshold(y_val, baseline.scores(validation))
 
 
+def test_a_refitted_variant_keeps_its_choices_and_learns_validation_too(
+    fitted: dict[str, FittedBaseline], examples: dict[str, list[Example]]
+) -> None:
+    train, validation = examples["train"], examples["val"]
+    for baseline in fitted.values():
+        refitted = baseline.refitted(train, validation)
+        assert (refitted.variant, refitted.c, refitted.threshold) == (
+            baseline.variant, baseline.c, baseline.threshold,
+        )  # fmt: skip
+        vocabulary = set(baseline.vectorizer.vocabulary_)
+        texts = [baseline_text(e.url, baseline.variant) for e in validation]
+        only_in_validation = (
+            set(TfidfVectorizer(analyzer="char", ngram_range=(1, 5)).fit(texts).vocabulary_)
+            - vocabulary
+        )
+        assert only_in_validation
+        assert set(refitted.vectorizer.vocabulary_) == vocabulary | only_in_validation
+
+
+def test_the_report_adds_refitted_variants_when_training_refits(
+    models: Path, examples: dict[str, list[Example]]
+) -> None:
+    predictor = Predictor.load(models / "ensemble")
+    sets = {"test": examples["test"]}
+    report = baseline_report(predictor, examples["train"], examples["val"], sets, 0, refit=True)
+    assert report["baseline"]["refit"] is True
+    assert list(report["scorers"]) == [
+        "baseline (as written)",
+        "baseline (as written, refitted)",
+        "baseline (scheme-free)",
+        "baseline (scheme-free, refitted)",
+        "model ensemble",
+    ]
+    for variant in ("as written", "scheme-free"):
+        chosen = report["scorers"][f"baseline ({variant})"]
+        refitted = report["scorers"][f"baseline ({variant}, refitted)"]
+        assert (refitted["C"], refitted["threshold"]) == (chosen["C"], chosen["threshold"])
+        assert refitted["sets"]["test"] != chosen["sets"]["test"]
+
+
 def test_the_report_scores_the_model_as_evaluate_does(
     models: Path, examples: dict[str, list[Example]]
 ) -> None:
     predictor = Predictor.load(models / "ensemble")
     test = examples["test"]
     report = baseline_report(predictor, examples["train"], examples["val"], {"test": test}, 0)
+    assert report["baseline"]["refit"] is False
     assert list(report["scorers"]) == [
         "baseline (as written)",
         "baseline (scheme-free)",
@@ -98,7 +140,8 @@ def test_the_report_scores_the_model_as_evaluate_does(
 
 def test_the_report_file(models: Path, tmp_path: Path, examples: dict[str, list[Example]]) -> None:
     (tmp_path / "params.yaml").write_text(
-        "data:\n  mirror: absent\nevaluate:\n  external: []\ntrain:\n  seed: 3\n", encoding="utf-8"
+        "data:\n  mirror: absent\nevaluate:\n  external: []\ntrain:\n  seed: 3\n  refit: true\n",
+        encoding="utf-8",
     )
     prepared = tmp_path / "data" / "prepared"
     prepared.mkdir(parents=True)
@@ -108,4 +151,5 @@ def test_the_report_file(models: Path, tmp_path: Path, examples: dict[str, list[
     report, path = reference_baseline(models / "ensemble", root=tmp_path)
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     assert loaded == report
+    assert report["baseline"]["refit"] is True  # as train.refit in params.yaml
     assert list(report["scorers"]["model ensemble"]["sets"]) == ["test"]
