@@ -66,7 +66,9 @@ def evaluate(
     metrics = evaluate_examples(Predictor.load(model_dir), read_labelled(data, data_format)).metrics
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # ROC AUC is undefined on a file of one class (an Ebbu file holds one label).
+    roc_auc = "n/a (one class)" if metrics["roc_auc"] is None else f"{metrics['roc_auc']:.4f}"
     console.print(
         f"{metrics['model']['name']} on {data}: F1 {metrics['f1']:.4f}, "
-        f"ROC AUC {metrics['roc_auc']}, accuracy {metrics['accuracy']:.4f} → {out}"
+        f"ROC AUC {roc_auc}, accuracy {metrics['accuracy']:.4f} → {out}"
     )

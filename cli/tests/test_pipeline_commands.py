@@ -1,0 +1,146 @@
+"""`phishline data get|prepare`, `phishline train` and `phishline evaluate`: the DVC stages by
+hand, run in a throwaway project on a small synthetic corpus. The stages themselves are tested
+on real URLs in model-training/tests; here, that each command runs its stage where the user is
+and reports what it did."""
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from lib_ml import Predictor
+from model_training.config import MIRROR_ENV, load_params
+from model_training.evaluate import evaluate_examples
+from model_training.sources import read_labelled
+from phishline import app
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+WORDS = {
+    "legitimate": [("shop", "products"), ("news", "about"), ("city", "blog")],
+    "phishing": [("paypal", "verify"), ("login", "secure"), ("bank", "update")],
+}
+
+
+def corpus() -> dict[str, list[str]]:
+    """120 URLs per label, each on its own registered domain."""
+    legitimate = [
+        f"https://www.{site}{i}.com/{section}/item-{i % 9}"
+        for i, (site, section) in enumerate(WORDS["legitimate"] * 40)
+    ]
+    phishing = [
+        f"http://{action}-{brand}.account{i}.tk/{brand}{i % 5}.php?id={i}"
+        for i, (brand, action) in enumerate(WORDS["phishing"] * 40)
+    ]
+    return {"legitimate": legitimate, "phishing": phishing}
+
+
+@pytest.fixture(scope="module")
+def stages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Result]]:
+    """A project whose params.yaml reads the corpus from its own mirror (linear model only),
+    and the outputs of `phishline data get`, `data prepare` and `train` run in it."""
+    root = tmp_path_factory.mktemp("project")
+    files = []
+    for label, urls in corpus().items():
+        payload = json.dumps(urls).encode()
+        path = root / "mirror" / f"data_{label}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+        files.append({
+            "path": path.name, "format": "ebbu", "label": label,
+            "url": "http://127.0.0.1:9/unreachable", "sha256": hashlib.sha256(payload).hexdigest(),
+        })  # fmt: skip
+    params = load_params(REPO)
+    params["data"] = {"mirror": "mirror", "sources": [{"name": "synthetic", "files": files}]}
+    params["train"]["families"] = ["linear"]
+    params["train"]["linear"]["hash_bits"] = 12
+    params["evaluate"]["external"] = []
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)  # the commands find their project from the working directory
+        patch.delenv(MIRROR_ENV, raising=False)  # the project's own mirror, not CI's
+        outputs = {
+            " ".join(args): runner.invoke(app, args)
+            for args in (["data", "get"], ["data", "prepare"], ["train"])
+        }
+    return root, outputs
+
+
+def test_the_stages_run_by_hand_in_order(stages: tuple[Path, dict[str, Result]]) -> None:
+    root, outputs = stages
+    for result in outputs.values():
+        assert result.exit_code == 0, result.output
+    assert outputs["data get"].output.count(": mirror (sha256 ") == 2
+    assert (root / "data" / "raw" / "sources.json").is_file()
+    stats = json.loads((root / "data" / "prepared" / "stats.json").read_text())
+    for name, split in stats["splits"].items():
+        row = next(line for line in outputs["data prepare"].output.splitlines() if name in line)
+        assert str(split["urls"]) in row.split()
+    assert f"'kept': {stats['counts']['kept']}" in outputs["data prepare"].output
+    manifest = json.loads((root / "models" / "linear" / "model.json").read_text())
+    trained = outputs["train"].output
+    assert f"{manifest['threshold']:.3f}" in trained
+    assert "linear" in trained
+    assert "ensemble" not in trained
+
+
+def write_labelled(path: Path, file_format: str, urls: dict[str, list[str]]) -> None:
+    pairs = [(label, url) for label, each in urls.items() for url in each]
+    if file_format == "dl":
+        path.write_text("".join(f"{label}\t{url}\n" for label, url in pairs), encoding="utf-8")
+    elif file_format == "csv":
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(["url", "label"])
+            writer.writerows((url, label) for label, url in pairs)
+    else:
+        path.write_text(json.dumps([url for _, url in pairs]), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("file_format", "name", "labels"),
+    [
+        ("dl", "other.txt", ("legitimate", "phishing")),
+        ("csv", "other.csv", ("legitimate", "phishing")),
+        ("ebbu", "other_phishing.json", ("phishing",)),
+    ],
+)
+def test_evaluate_scores_a_model_on_a_labelled_file(
+    stages: tuple[Path, dict[str, Result]],
+    tmp_path: Path,
+    file_format: str,
+    name: str,
+    labels: tuple[str, ...],
+) -> None:
+    other = {  # other sites than the corpus's
+        "legitimate": [f"https://docs.example{i}.org/guide/page-{i}" for i in range(20)],
+        "phishing": [f"http://verify-account.update{i}.tk/login.php?u={i}" for i in range(20)],
+    }
+    data, out = tmp_path / name, tmp_path / "reports" / "metrics.json"
+    write_labelled(data, file_format, {label: other[label] for label in labels})
+    model_dir = stages[0] / "models" / "linear"
+    args = ["--model-dir", str(model_dir), "--data", str(data), "--format", file_format]
+    result = runner.invoke(app, ["evaluate", *args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    expected = evaluate_examples(Predictor.load(model_dir), read_labelled(data, file_format))
+    assert json.loads(out.read_text()) == json.loads(json.dumps(expected.metrics))
+    printed = " ".join(result.output.split())  # Rich wraps long lines
+    assert f"F1 {expected.metrics['f1']:.4f}" in printed
+    roc_auc = expected.metrics["roc_auc"]
+    assert f"ROC AUC {'n/a (one class)' if roc_auc is None else f'{roc_auc:.4f}'}," in printed
+    assert (roc_auc is None) == (len(labels) == 1)
+
+
+def test_evaluate_refuses_an_unknown_format(tmp_path: Path) -> None:
+    data = tmp_path / "x.txt"
+    data.write_text("phishing\thttp://a.tk/\n", encoding="utf-8")
+    args = ["--model-dir", str(tmp_path), "--data", str(data), "--format", "xml"]
+    result = runner.invoke(app, ["evaluate", *args, "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 2
+    assert "expected one of" in result.output
