@@ -105,7 +105,13 @@ class FakeModelService:
                     "model": model,
                     "model_version": "1.0.0",
                     "explanation": [
-                        {"feature": url[:24], "kind": "ngram", "weight": 2.5 * towards},
+                        {
+                            "feature": url[:24],
+                            "kind": "ngram",
+                            "weight": 2.5 * towards,
+                            "description": f"“{url[:24]}” in the link",
+                        },
+                        # No description: as model-services before 2026-12 answered.
                         {"feature": "num_dots", "kind": "lexical", "weight": -0.5 * towards},
                         {"feature": "unused", "kind": "lexical", "weight": 0.0},
                     ],

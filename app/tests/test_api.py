@@ -23,9 +23,14 @@ def test_predict_returns_the_prediction_and_a_feedback_token(client) -> None:
     assert body["model"] == "ensemble"
     assert body["model_version"] == "1.0.0"
     assert body["variant"] == "v1"
-    assert body["explanation"][0] == {
-        "feature": PHISHING_URL[:24], "kind": "ngram", "weight": 2.5,
-    }  # fmt: skip
+    assert body["explanation"] == [
+        {
+            "feature": PHISHING_URL[:24], "kind": "ngram", "weight": 2.5,
+            "description": f"“{PHISHING_URL[:24]}” in the link",
+        },
+        {"feature": "num_dots", "kind": "lexical", "weight": -0.5, "description": ""},
+        {"feature": "unused", "kind": "lexical", "weight": 0.0, "description": ""},
+    ]  # fmt: skip
     assert body["feedback_token"]
 
 

@@ -76,6 +76,9 @@ def test_result_lists_the_features_that_mattered_and_asks_for_feedback(user) -> 
     features = re.findall(r'<code class="feature">(.*?)</code>', page)
     # Strongest first; the zero-weight feature explains nothing and is left out.
     assert features == ["http://paypal.com.secure", "num_dots"]
+    # In words where the service describes a feature, else by its name.
+    described = re.findall(r'<span class="feature-description">(.*?)</span>', page)
+    assert described == ["“http://paypal.com.secure” in the link", "num_dots"]
     assert "points to phishing" in page
     assert "points to legitimate" in page
 

@@ -220,6 +220,16 @@ def test_top_features_are_the_strongest_five_with_their_direction() -> None:
     assert [f.kind for f in features][:2] == ["text fragment", "URL property"]
 
 
+def test_a_feature_reads_as_its_description_or_else_its_name() -> None:
+    described = Contribution(feature="host:^pay", kind="ngram", weight=1.0, description="words")
+    named = Contribution(feature="num_dots", kind="lexical", weight=-0.5)
+    features = top_features((described, named))
+    assert [(f.feature, f.description) for f in features] == [
+        ("host:^pay", "words"),
+        ("num_dots", "num_dots"),
+    ]
+
+
 def test_features_without_weight_explain_nothing() -> None:
     features = top_features(a_prediction(0.9, "phishing", 1.0, 0.0).explanation)
     assert [f.feature for f in features] == ["f0"]

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lib_ml import Predictor
+from lib_ml import Predictor, describe_feature
 from model_service.api.schemas import BatchPredictResponse
 from model_service.core.config import Settings
 from model_service.core.registry import ModelRegistry
@@ -47,6 +47,8 @@ def test_predict_uses_the_default_model_and_explains(client: TestClient) -> None
     weights = [abs(item["weight"]) for item in body["explanation"]]
     assert weights == sorted(weights, reverse=True)
     assert {item["kind"] for item in body["explanation"]} <= {"ngram", "lexical"}
+    for item in body["explanation"]:  # in words for the app's readers
+        assert item["description"] == describe_feature(item["feature"], item["kind"])
 
 
 def test_predict_without_explanation(client: TestClient) -> None:

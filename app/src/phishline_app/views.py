@@ -12,6 +12,7 @@ VERDICTS = {"phishing": "Phishing", "legitimate": "Looks legitimate"}
 @dataclass(frozen=True)
 class FeatureView:
     feature: str
+    description: str  # in words, for people; the feature's name when the service gave none
     kind: str
     towards_phishing: bool
     weight: float
@@ -48,6 +49,7 @@ def top_features(explanation: tuple[Contribution, ...]) -> tuple[FeatureView, ..
     return tuple(
         FeatureView(
             feature=item.feature,
+            description=item.description or item.feature,
             kind=KIND_NAMES.get(item.kind, item.kind),
             towards_phishing=item.weight > 0,
             weight=item.weight,

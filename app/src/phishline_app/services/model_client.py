@@ -54,6 +54,7 @@ class Contribution(_Tolerant):
     feature: str
     kind: str
     weight: float
+    description: str = ""  # the feature in words; model-services before 2026-12 send none
 
 
 class Prediction(_Tolerant):

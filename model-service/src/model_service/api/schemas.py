@@ -47,6 +47,10 @@ class Contribution(BaseModel):
     feature: str = Field(description="An n-gram of the URL text or a lexical feature name.")
     kind: str = Field(description='"ngram" or "lexical".')
     weight: float = Field(description="Additive share of the logit; positive means phishing.")
+    description: str = Field(
+        description="The feature in words, for people: what a lexical feature measures, or "
+        "where in the link an n-gram occurs."
+    )
 
 
 class ScoredUrl(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic_core import to_json
 
-from lib_ml import BatchInputError, Prediction, Predictor
+from lib_ml import BatchInputError, Prediction, Predictor, describe_feature
 from model_service.api.deps import JsonRoute, service_state
 from model_service.api.errors import error_responses
 from model_service.api.schemas import (
@@ -54,7 +54,13 @@ def _check_lengths(urls: Sequence[str], max_length: int, single: bool) -> None:
 
 def _explanation(prediction: Prediction) -> list[dict[str, Any]]:
     return [
-        {"feature": c.feature, "kind": c.kind, "weight": c.weight} for c in prediction.explanation
+        {
+            "feature": c.feature,
+            "kind": c.kind,
+            "weight": c.weight,
+            "description": describe_feature(c.feature, c.kind),
+        }
+        for c in prediction.explanation
     ]
 
 
