@@ -56,3 +56,32 @@ def test_bench_predictor_refuses_a_directory_without_models(tmp_path: Path) -> N
     result = runner.invoke(app, ["bench", "predictor", "--model-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "no model artifacts" in result.output
+
+
+def test_bench_train_prints_each_size_and_saves_the_figures(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from model_training import bench as training_bench  # the module the command imports
+
+    measured = [
+        {"urls": 1000, "seconds": 0.5, "peak_rss_mib": 201.4, "us_per_url": 500.0},
+        {"urls": 5000, "seconds": 2.31, "peak_rss_mib": 250.6, "us_per_url": 462.0},
+    ]
+    asked = []
+
+    def run_bench(sizes: tuple[int, ...]) -> list[dict[str, float]]:
+        asked.append(sizes)
+        return measured
+
+    monkeypatch.setattr(training_bench, "run_bench", run_bench)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["bench", "train", "--sizes", "1000,5000"])
+    assert result.exit_code == 0, result.output
+    assert asked == [(1000, 5000)]
+    rows = [line for line in result.output.splitlines() if "000 " in line]
+    assert [[cell.strip() for cell in row.split("│")[1:-1]] for row in rows] == [
+        ["1,000", "0.5", "500.0", "201"],
+        ["5,000", "2.3", "462.0", "251"],
+    ]
+    saved = tmp_path / "reports" / "bench" / "train.json"
+    assert json.loads(saved.read_text()) == measured

@@ -1,0 +1,1 @@
+"""phishline model-training: the data and training pipeline, one module per DVC stage."""

@@ -1,0 +1,65 @@
+"""The training-cost benchmark (`phishline bench train`): perturbed copies of real URLs up to
+the size, and one fresh process per size, so that each peak RSS is its own."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from model_training.bench import measure, perturbed_corpus, run_bench
+from model_training.config import MIRROR_ENV, load_params
+
+from .conftest import REPO
+
+BASE = [("example.com/a/", 0), ("login-verify.tk/x.php?id=1", 1), ("bbc.co.uk", 0)]
+
+
+def test_the_corpus_repeats_the_base_then_perturbs_paths_and_queries() -> None:
+    urls, labels = perturbed_corpus(BASE, 10, seed=0)
+    assert urls[:3] == [url for url, _ in BASE]
+    assert labels.tolist() == [label for _, label in BASE] * 3 + [0]
+    for index in range(3, 10):
+        base = BASE[index % 3][0].rstrip("/")
+        assert urls[index].startswith(base + "/")
+        assert "?v=" in urls[index]
+    assert len(set(urls)) == 10
+    again, _ = perturbed_corpus(BASE, 10, seed=0)
+    other, _ = perturbed_corpus(BASE, 10, seed=1)
+    assert again == urls
+    assert other[:3] == urls[:3]
+    assert other[3:] != urls[3:]
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ebbu_sample: dict[str, list[str]]
+) -> Path:
+    """A project whose mirror holds a sample of each pinned file (the environment names it,
+    so that the measuring processes read it too)."""
+    params = load_params(REPO)
+    mirror = tmp_path / "mirror"
+    for spec in params["data"]["sources"][0]["files"]:
+        path = mirror / spec["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(ebbu_sample[spec["label"]]), encoding="utf-8")
+    monkeypatch.setenv(MIRROR_ENV, str(mirror))
+    params["train"]["linear"]["hash_bits"] = 12
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_measurement_trains_on_the_size_asked(project: Path) -> None:
+    result = measure(300, project)
+    assert set(result) == {"urls", "seconds", "peak_rss_mib"}
+    assert result["urls"] == 300
+    assert result["seconds"] > 0
+
+
+def test_each_size_is_trained_in_its_own_process(project: Path) -> None:
+    results = run_bench((300, 900), root=project)
+    assert [row["urls"] for row in results] == [300, 900]
+    for row in results:
+        assert row["seconds"] > 0
+        assert row["peak_rss_mib"] > 50  # the interpreter, numpy and the corpus at least
+        assert row["us_per_url"] == round(row["seconds"] / row["urls"] * 1e6, 2)
