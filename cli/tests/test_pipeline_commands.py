@@ -144,3 +144,47 @@ def test_evaluate_refuses_an_unknown_format(tmp_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", *args, "--out", str(tmp_path / "m.json")])
     assert result.exit_code == 2
     assert "expected one of" in result.output
+
+
+@pytest.mark.parametrize(
+    ("problem", "says"),
+    [
+        ("no artifact", "is not a model artifact"),
+        ("no such model directory", "does not exist"),
+        ("no such data file", "does not exist"),
+        ("malformed line", "expected 'legitimate|phishing<TAB>url'"),
+        ("no valid URL", "no valid labelled URL to evaluate on (2 read, 2 invalid"),
+    ],
+)
+def test_evaluate_names_what_is_wrong_with_its_input(
+    stages: tuple[Path, dict[str, Result]], tmp_path: Path, problem: str, says: str
+) -> None:
+    model_dir, data = stages[0] / "models" / "linear", tmp_path / "data.txt"
+    lines = {"malformed line": "garbage\n", "no valid URL": "phishing\t\nlegitimate\t \n"}
+    data.write_text(lines.get(problem, "phishing\thttp://a.tk/\n"), encoding="utf-8")
+    if problem == "no artifact":
+        model_dir = tmp_path
+    elif problem == "no such model directory":
+        model_dir = tmp_path / "absent"
+    elif problem == "no such data file":
+        data = tmp_path / "absent.txt"
+    args = ["--model-dir", str(model_dir), "--data", str(data), "--out", str(tmp_path / "m.json")]
+    result = runner.invoke(app, ["evaluate", *args])
+    assert result.exit_code == 2
+    assert says in " ".join(result.output.replace("│", " ").split())  # Rich boxes and wraps
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_evaluate_says_how_many_urls_it_scored_and_dropped(
+    stages: tuple[Path, dict[str, Result]], tmp_path: Path
+) -> None:
+    data = tmp_path / "data.txt"
+    data.write_text(
+        "phishing\thttp://a.tk/x\nphishing\thttp://a.tk/x\nlegitimate\t\nlegitimate\tb.org/\n",
+        encoding="utf-8",
+    )
+    args = ["--model-dir", str(stages[0] / "models" / "linear"), "--data", str(data)]
+    result = runner.invoke(app, ["evaluate", *args, "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())
+    assert "(2 URLs; 2 invalid, duplicate or conflicting dropped)" in printed

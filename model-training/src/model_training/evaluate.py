@@ -35,9 +35,17 @@ class Evaluation:
     scores: npt.NDArray[np.float64]
 
 
+class NothingToEvaluateError(ValueError):
+    """No labelled example is left once invalid URLs, duplicates and conflicts are dropped."""
+
+
 def evaluate_examples(predictor: Predictor, examples: list[Example]) -> Evaluation:
-    """All metrics.json keys for one model on labelled examples (invalid URLs dropped, counted)."""
+    """All metrics.json keys for one model on labelled examples (invalid URLs dropped, counted).
+    Raises NothingToEvaluateError when none is left."""
     cleaned = clean(examples)
+    if not cleaned.examples:
+        counts = ", ".join(f"{count} {what}" for what, count in cleaned.counts.items())
+        raise NothingToEvaluateError(f"no valid labelled URL to evaluate on ({counts})")
     split = Split.from_examples(cleaned.examples)
     scores = predictor.predict_proba([e.url for e in cleaned.examples])
     metrics = classification_metrics(split.y, scores, predictor.threshold)

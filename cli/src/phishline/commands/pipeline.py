@@ -49,26 +49,40 @@ def train() -> None:
 
 
 def evaluate(
-    model_dir: Annotated[Path, typer.Option(help="A model artifact directory.")],
-    data: Annotated[Path, typer.Option(help="A labelled data file.")],
+    model_dir: Annotated[
+        Path, typer.Option(help="A model artifact directory.", exists=True, file_okay=False)
+    ],
+    data: Annotated[Path, typer.Option(help="A labelled data file.", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option(help="Where to write the metrics JSON.")],
     data_format: Annotated[
         str, typer.Option("--format", help="dl (label<TAB>url), csv (url,label) or ebbu (JSON).")
     ] = "dl",
 ) -> None:
     """Metrics of any artifact on any labelled file (e.g. data from another source)."""
-    from lib_ml import Predictor
-    from model_training.evaluate import evaluate_examples
-    from model_training.sources import FORMATS, read_labelled
+    from lib_ml import ArtifactError, Predictor
+    from model_training.evaluate import NothingToEvaluateError, evaluate_examples
+    from model_training.sources import FORMATS, SourceFormatError, read_labelled
 
     if data_format not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
-    metrics = evaluate_examples(Predictor.load(model_dir), read_labelled(data, data_format)).metrics
+    try:
+        predictor = Predictor.load(model_dir)
+    except ArtifactError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model-dir") from exc
+    try:
+        metrics = evaluate_examples(predictor, read_labelled(data, data_format)).metrics
+    except (SourceFormatError, NothingToEvaluateError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--data") from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    counts = metrics["data"]
+    dropped = counts["read"] - counts["kept"]
     # ROC AUC is undefined on a file of one class (an Ebbu file holds one label).
     roc_auc = "n/a (one class)" if metrics["roc_auc"] is None else f"{metrics['roc_auc']:.4f}"
     console.print(
-        f"{metrics['model']['name']} on {data}: F1 {metrics['f1']:.4f}, "
-        f"ROC AUC {roc_auc}, accuracy {metrics['accuracy']:.4f} → {out}"
+        f"{metrics['model']['name']} on {data} ({counts['kept']:,} URL"
+        + ("" if counts["kept"] == 1 else "s")
+        + (f"; {dropped:,} invalid, duplicate or conflicting dropped" if dropped else "")
+        + f"): F1 {metrics['f1']:.4f}, ROC AUC {roc_auc}, accuracy {metrics['accuracy']:.4f}"
+        f" → {out}"
     )
