@@ -105,6 +105,7 @@ def test_report_mutamorphic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     import lib_ml
 
     monkeypatch.setattr(lib_ml.Predictor, "load", staticmethod(lambda _directory: FakeModel()))
+    (tmp_path / "model.json").write_text("{}")  # what --model-dir is checked for at once
     (tmp_path / "urls.txt").write_text(
         "phishing\thttp://a.com/x/y?b=1&c=2\nlegitimate\thttps://b.org/\n"
     )
@@ -173,8 +174,16 @@ def invoke_with_fake_report(
         return report, saved
 
     monkeypatch.setattr(module, module.__name__.rsplit(".", 1)[-1], fake_report)
+    (saved.parent / "model.json").write_text("{}")  # what --model-dir is checked for at once
     result = runner.invoke(app, ["report", command, "--model-dir", str(saved.parent)])
     return result, seen
+
+
+@pytest.mark.parametrize("command", ["mutamorphic", "scheme", "baseline"])
+def test_a_model_dir_without_an_artifact_is_refused_at_once(command: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", command, "--model-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is not a model artifact" in " ".join(result.output.replace("│", " ").split())
 
 
 def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,9 +14,25 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
+
+
+def _artifact_directory(value: Path | None) -> Path | None:
+    """Refuse at once a --model-dir that holds no artifact, before a report's long work (the
+    artifact itself is verified when the report loads it)."""
+    if value is not None:
+        from lib_ml.artifact import MANIFEST
+
+        if not (value / MANIFEST).is_file():
+            raise typer.BadParameter(f"{value} is not a model artifact: it holds no {MANIFEST}")
+    return value
+
+
 # The model a report is about, where one is.
 ModelDir = Annotated[
-    Path | None, typer.Option(help="A model artifact directory (default the ensemble).")
+    Path | None,
+    typer.Option(
+        help="A model artifact directory (default the ensemble).", callback=_artifact_directory
+    ),
 ]
 
 
