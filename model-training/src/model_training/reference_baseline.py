@@ -43,6 +43,18 @@ def baseline_text(url: str, variant: str) -> str:
     raise ValueError(f"unknown baseline variant {variant!r}; known: {VARIANTS}")
 
 
+def _texts(examples: Sequence[Example], variant: str) -> list[str]:
+    return [baseline_text(e.url, variant) for e in examples]
+
+
+def _vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, dtype=np.float32)
+
+
+def _classifier(c: float, seed: int) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=2000, random_state=seed)
+
+
 @dataclass
 class FittedBaseline:
     variant: str
@@ -56,13 +68,13 @@ class FittedBaseline:
     ) -> "FittedBaseline":
         """The C of C_GRID with the best validation ROC AUC; the threshold of best validation
         F1 for that C."""
-        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, dtype=np.float32)
-        x_train = vectorizer.fit_transform([baseline_text(e.url, variant) for e in train])
-        x_val = vectorizer.transform([baseline_text(e.url, variant) for e in validation])
+        vectorizer = _vectorizer()
+        x_train = vectorizer.fit_transform(_texts(train, variant))
+        x_val = vectorizer.transform(_texts(validation, variant))
         y_train, y_val = label_array(train), label_array(validation)
         fitted = []
         for c in C_GRID:
-            model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x_train, y_train)
+            model = _classifier(c, seed).fit(x_train, y_train)
             scores = model.predict_proba(x_val)[:, 1]
             fitted.append((float(roc_auc_score(y_val, scores)), model, scores))
         _, model, scores = max(fitted, key=lambda candidate: candidate[0])  # the first on ties
@@ -72,11 +84,9 @@ class FittedBaseline:
         """The same variant, C and threshold, fitted again on train + val (as `train.refit`
         does for the models)."""
         examples = [*train, *validation]
-        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, dtype=np.float32)
-        x = vectorizer.fit_transform([baseline_text(e.url, self.variant) for e in examples])
-        model = LogisticRegression(
-            C=self.c, max_iter=2000, random_state=self.model.random_state
-        ).fit(x, label_array(examples))
+        vectorizer = _vectorizer()
+        x = vectorizer.fit_transform(_texts(examples, self.variant))
+        model = _classifier(self.c, self.model.random_state).fit(x, label_array(examples))
         return FittedBaseline(self.variant, vectorizer, model, self.threshold)
 
     @property
@@ -84,8 +94,8 @@ class FittedBaseline:
         return float(self.model.C)
 
     def scores(self, examples: Sequence[Example]) -> npt.NDArray[np.float64]:
-        texts = [baseline_text(e.url, self.variant) for e in examples]
-        return np.asarray(self.model.predict_proba(self.vectorizer.transform(texts))[:, 1])
+        x = self.vectorizer.transform(_texts(examples, self.variant))
+        return np.asarray(self.model.predict_proba(x)[:, 1])
 
 
 def _outcome(
