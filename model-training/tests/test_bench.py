@@ -1,16 +1,14 @@
 """The training-cost benchmark (`phishline bench train`): perturbed copies of real URLs up to
 the size, and one fresh process per size, so that each peak RSS is its own."""
 
-import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from model_training.bench import measure, perturbed_corpus, run_bench
-from model_training.config import MIRROR_ENV, load_params
+from model_training.config import MIRROR_ENV
 
-from .conftest import REPO
+from .test_pipeline import write_project
 
 BASE = [("example.com/a/", 0), ("login-verify.tk/x.php?id=1", 1), ("bbc.co.uk", 0)]
 
@@ -35,17 +33,10 @@ def test_the_corpus_repeats_the_base_then_perturbs_paths_and_queries() -> None:
 def project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ebbu_sample: dict[str, list[str]]
 ) -> Path:
-    """A project whose mirror holds a sample of each pinned file (the environment names it,
-    so that the measuring processes read it too)."""
-    params = load_params(REPO)
-    mirror = tmp_path / "mirror"
-    for spec in params["data"]["sources"][0]["files"]:
-        path = mirror / spec["path"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(ebbu_sample[spec["label"]]), encoding="utf-8")
-    monkeypatch.setenv(MIRROR_ENV, str(mirror))
-    params["train"]["linear"]["hash_bits"] = 12
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    """A project reading a sample mirror; the measuring processes inherit the environment,
+    which must not name another mirror."""
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    write_project(tmp_path, tmp_path / "mirror", ebbu_sample)
     return tmp_path
 
 
