@@ -6,7 +6,6 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,15 @@ import yaml
 
 from lib_ml import Predictor, normalize_url, registered_domain
 from lib_ml.artifact import read_manifest
-from model_training.config import MIRROR_ENV, Paths, load_params, mirror_directory, project_root
+from model_training.config import (
+    MIRROR_ENV,
+    SOURCE_DATE_ENV,
+    Paths,
+    load_params,
+    mirror_directory,
+    project_root,
+    source_date_epoch,
+)
 from model_training.evaluate import evaluate
 from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
 from model_training.prepare import SPLITS, clean, grouped_split, prepare
@@ -115,8 +122,8 @@ def test_the_stage_rebuilds_its_artifacts_byte_for_byte(
     copy = Path(
         shutil.copytree(project, tmp_path / "again", ignore=shutil.ignore_patterns("models"))
     )
-    created = datetime.fromisoformat(read_manifest(Paths(project).models / "ensemble")["created"])
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(created.timestamp())))
+    created = read_manifest(Paths(project).models / "ensemble")["created"]
+    monkeypatch.setenv(SOURCE_DATE_ENV, str(source_date_epoch(created)))
     train(copy)
     assert digests(Paths(copy).models) == digests(Paths(project).models)
     times = json.loads(Paths(copy).training_times.read_text())

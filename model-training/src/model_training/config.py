@@ -2,12 +2,15 @@
 
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 MIRROR_ENV = "PHISHLINE_DATA_MIRROR"
+# Reproducible builds' convention: the moment a build records, in seconds since the epoch.
+SOURCE_DATE_ENV = "SOURCE_DATE_EPOCH"
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,15 @@ def mirror_directory(params: dict[str, Any], root: Path) -> Path:
     configured = os.environ.get(MIRROR_ENV) or params["data"]["mirror"]
     path = Path(configured)
     return path if path.is_absolute() else (root / path).resolve()
+
+
+def build_time() -> str:
+    """Build time, or SOURCE_DATE_EPOCH when set: the `created` of the artifacts."""
+    epoch = os.environ.get(SOURCE_DATE_ENV)
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def source_date_epoch(created: str) -> int:
+    """The SOURCE_DATE_EPOCH at which a build records `created` (`build_time`'s inverse)."""
+    return int(datetime.fromisoformat(created).timestamp())

@@ -2,9 +2,9 @@
 stage's metrics and the release gate, so the card can never disagree with what ships."""
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
+from model_training.config import source_date_epoch
 from model_training.release_gate import GateResult
 
 _TEST_COLUMNS = (
@@ -34,7 +34,7 @@ def _rebuilding(manifests: Mapping[str, Mapping[str, Any]]) -> list[str]:
     moments = {m["created"] for m in manifests.values()}
     if len(moments) != 1:
         return []
-    epoch = int(datetime.fromisoformat(moments.pop()).timestamp())
+    epoch = source_date_epoch(moments.pop())
     return [
         "## Rebuilding",
         "",

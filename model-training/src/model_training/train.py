@@ -13,12 +13,10 @@ reports/training.json instead.
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ from lib_ml.matrices import document_frequencies, smoothed_idf, text_ngram_count
 from lib_ml.predictor import LINEAR_FILE, TLD_FILE, TREES_FILE
 from lib_ml.scorers import LinearScorer, Stacker, TldPrior, TreeScorer, sigmoid
 from lib_ml.urls import split_host
-from model_training.config import Paths, load_params, project_root
+from model_training.config import Paths, build_time, load_params, project_root
 from model_training.metrics import best_f1_threshold, classification_metrics
 from model_training.sources import Example, label_array, read_dl
 
@@ -194,13 +192,6 @@ def fit_stacker(member_logits: Sequence[Logits], y: npt.NDArray[np.int64], seed:
     model = LogisticRegression(C=1.0, random_state=seed)
     model.fit(np.column_stack(member_logits), y)
     return Stacker(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]))
-
-
-def build_time() -> str:
-    """Build time, or SOURCE_DATE_EPOCH when set (reproducible builds' convention)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
-    return moment.isoformat(timespec="seconds")
 
 
 @dataclass

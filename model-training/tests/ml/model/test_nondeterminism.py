@@ -4,7 +4,6 @@ unstable training are caught."""
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from lib_ml import Predictor
 from lib_ml.artifact import MANIFEST, read_manifest
 from model_training import train as train_module
+from model_training.config import SOURCE_DATE_ENV, source_date_epoch
 from model_training.metrics import classification_metrics
 from model_training.train import Split
 
@@ -47,8 +47,8 @@ def test_a_rebuild_at_the_same_moment_is_byte_identical(
 ) -> None:
     """How a published artifact is checked: rebuilt with SOURCE_DATE_EPOCH set to its
     `created`, every file is the same, manifests included."""
-    created = datetime.fromisoformat(read_manifest(models / "ensemble")["created"])
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(created.timestamp())))
+    created = read_manifest(models / "ensemble")["created"]
+    monkeypatch.setenv(SOURCE_DATE_ENV, str(source_date_epoch(created)))
     again = train_small(tmp_path / "again")
     assert differences(models, again) == []
 
