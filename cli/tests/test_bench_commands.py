@@ -69,15 +69,16 @@ def test_bench_train_prints_each_size_and_saves_the_figures(
     ]
     asked = []
 
-    def run_bench(sizes: tuple[int, ...]) -> list[dict[str, float]]:
-        asked.append(sizes)
+    def run_bench(sizes: tuple[int, ...], root: Path) -> list[dict[str, float]]:
+        asked.append((sizes, root))
         return measured
 
     monkeypatch.setattr(training_bench, "run_bench", run_bench)
+    (tmp_path / "params.yaml").write_text("{}\n")  # a project: the bench reads its params
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["bench", "train", "--sizes", "1000,5000"])
     assert result.exit_code == 0, result.output
-    assert asked == [(1000, 5000)]
+    assert asked == [((1000, 5000), tmp_path.resolve())]
     rows = [line for line in result.output.splitlines() if "000 " in line]
     assert [[cell.strip() for cell in row.split("│")[1:-1]] for row in rows] == [
         ["1,000", "0.5", "500.0", "201"],

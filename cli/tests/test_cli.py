@@ -1,5 +1,7 @@
 from importlib import metadata
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from phishline import app
@@ -23,3 +25,24 @@ def test_help_lists_the_commands() -> None:
 def test_no_arguments_shows_help() -> None:
     result = runner.invoke(app, [])
     assert "Usage" in result.output
+
+
+# Every command that reads the project's params.yaml or writes into its tree.
+PROJECT_COMMANDS = [
+    ["data", "get"], ["data", "prepare"], ["train"], ["up"], ["bench", "train"],
+    ["report", "data"], ["report", "feature-cost"], ["report", "mutamorphic"],
+    ["report", "scheme"], ["report", "baseline"], ["report", "refit"], ["report", "mutation"],
+    ["report", "ml-test-score"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", PROJECT_COMMANDS, ids=" ".join)
+def test_a_project_command_outside_a_project_says_so(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    said = " ".join(result.output.split())  # Rich wraps long lines
+    assert f"no phishline project here: neither {tmp_path.resolve()} nor a parent" in said

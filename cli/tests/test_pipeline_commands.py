@@ -138,6 +138,7 @@ def test_evaluate_scores_a_model_on_a_labelled_file(
 
 
 def test_evaluate_refuses_an_unknown_format(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text("{}")  # passes the option's check; never loaded
     data = tmp_path / "x.txt"
     data.write_text("phishing\thttp://a.tk/\n", encoding="utf-8")
     args = ["--model-dir", str(tmp_path), "--data", str(data), "--format", "xml"]

@@ -13,6 +13,8 @@ from typer.testing import CliRunner, Result
 from phishline import app
 
 runner = CliRunner()
+# The project the commands find from the working directory (pytest runs in the checkout).
+PROJECT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -144,16 +146,16 @@ def test_report_feature_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         {"f1": 0.9, "roc_auc": 0.95, "log_loss": 0.2},
         0.0123,
     )
-    seen: list[int | None] = []
+    seen: list[tuple[Path, int | None]] = []
 
-    def fake_report(limit: int | None = None) -> tuple[list[Any], list[Path]]:
-        seen.append(limit)
+    def fake_report(root: Path, limit: int | None = None) -> tuple[list[Any], list[Path]]:
+        seen.append((root, limit))
         return [cost], [tmp_path / "feature_cost.md"]
 
     monkeypatch.setattr(feature_cost, "feature_cost_report", fake_report)
     result = runner.invoke(app, ["report", "feature-cost", "--limit", "300"])
     assert result.exit_code == 0, result.output
-    assert seen == [300]
+    assert seen == [(PROJECT, 300)]
     assert "+0.0123" in result.output
     assert "feature_cost.md" in result.output
 
@@ -164,13 +166,14 @@ def invoke_with_fake_report(
     command: str,
     report: dict[str, Any],
     saved: Path,
-) -> tuple[Result, list[Path | None]]:
+) -> tuple[Result, list[tuple[Path | None, Path]]]:
     """`phishline report <command> --model-dir <saved's directory>`, with the module's report
-    function (named as the module) answering `report` and `saved`; also the model dirs it got."""
-    seen: list[Path | None] = []
+    function (named as the module) answering `report` and `saved`; also the model dirs and
+    project roots it got."""
+    seen: list[tuple[Path | None, Path]] = []
 
-    def fake_report(model_dir: Path | None = None) -> tuple[dict[str, Any], Path]:
-        seen.append(model_dir)
+    def fake_report(model_dir: Path | None, root: Path) -> tuple[dict[str, Any], Path]:
+        seen.append((model_dir, root))
         return report, saved
 
     monkeypatch.setattr(module, module.__name__.rsplit(".", 1)[-1], fake_report)
@@ -180,10 +183,16 @@ def invoke_with_fake_report(
 
 
 @pytest.mark.parametrize("command", ["mutamorphic", "scheme", "baseline"])
-def test_a_model_dir_without_an_artifact_is_refused_at_once(command: str, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["report", command, "--model-dir", str(tmp_path)])
+@pytest.mark.parametrize(
+    ("model_dir", "says"),
+    [("", "is not a model artifact: it holds no model.json"), ("absent", "does not exist")],
+)
+def test_a_model_dir_without_an_artifact_is_refused_at_once(
+    command: str, model_dir: str, says: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["report", command, "--model-dir", str(tmp_path / model_dir)])
     assert result.exit_code == 2
-    assert "is not a model artifact" in " ".join(result.output.replace("│", " ").split())
+    assert says in " ".join(result.output.replace("│", " ").split())
 
 
 def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,7 +212,7 @@ def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch, scheme_shortcut, "scheme", report, tmp_path / "scheme.json"
     )
     assert result.exit_code == 0, result.output
-    assert seen == [tmp_path]
+    assert seen == [(tmp_path, PROJECT)]
     assert "https weight -2.50" in result.output
     assert "0.9876" in result.output
     assert "scheme.json" in result.output
@@ -224,7 +233,7 @@ def test_report_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch, reference_baseline, "baseline", report, tmp_path / "baseline.json"
     )
     assert result.exit_code == 0, result.output
-    assert seen == [tmp_path]
+    assert seen == [(tmp_path, PROJECT)]
     for figure in ("0.9771", "0.9123", "0.410", "0.530", "dl-sample", "baseline.json"):
         assert figure in result.output
 
@@ -234,7 +243,8 @@ def test_report_refit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     seen: list[list[int]] = []
 
-    def fake_report(seeds: list[int]) -> tuple[list[dict[str, Any]], Path]:
+    def fake_report(seeds: list[int], root: Path) -> tuple[list[dict[str, Any]], Path]:
+        assert root == PROJECT
         seen.append(seeds)
         metrics = {"log_loss": 0.04824, "roc_auc": 0.99835, "f1": 0.97822}
         refitted = {"log_loss": 0.04408, "roc_auc": 0.99868, "f1": 0.97836}
@@ -254,7 +264,8 @@ def test_report_refit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_report_mutation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from model_training import mutation
 
-    def fake_report(max_children: int = 2) -> Path:
+    def fake_report(root: Path, max_children: int = 2) -> Path:
+        assert root == PROJECT
         path = tmp_path / "mutation.md"
         path.write_text(
             mutation.render_markdown({("lib_ml.urls", "f"): Counter(killed=3, survived=1)})

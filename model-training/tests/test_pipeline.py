@@ -18,6 +18,7 @@ from model_training.config import (
     MIRROR_ENV,
     SOURCE_DATE_ENV,
     Paths,
+    ProjectNotFoundError,
     load_params,
     mirror_directory,
     project_root,
@@ -256,8 +257,8 @@ def test_project_root_is_found_from_a_subdirectory(
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     assert project_root() == tmp_path
-    monkeypatch.chdir("/")
-    with pytest.raises(FileNotFoundError):
+    monkeypatch.chdir(tmp_path.parent)
+    with pytest.raises(ProjectNotFoundError, match=f"neither {tmp_path.parent} nor a parent"):
         project_root()
     (tmp_path / "params.yaml").write_text("[1]\n")
     with pytest.raises(TypeError, match="mapping"):

@@ -44,13 +44,20 @@ class Paths:
         return self.root / "reports" / "training.json"
 
 
+class ProjectNotFoundError(FileNotFoundError):
+    """The working directory is not inside a phishline project (no params.yaml up the tree)."""
+
+
 def project_root() -> Path:
     """The directory holding params.yaml: the working directory, or its nearest parent."""
     here = Path.cwd().resolve()
     for candidate in (here, *here.parents):
         if (candidate / "params.yaml").is_file():
             return candidate
-    raise FileNotFoundError("params.yaml not found here or in any parent directory")
+    raise ProjectNotFoundError(
+        f"no phishline project here: neither {here} nor a parent directory holds params.yaml; "
+        "run this inside a phishline checkout"
+    )
 
 
 def load_params(root: Path | None = None) -> dict[str, Any]:

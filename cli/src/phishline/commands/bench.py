@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from phishline.commands.checks import current_project
+
 app = typer.Typer(help="Benchmarks: training cost, serving, end-to-end.", no_args_is_help=True)
 console = Console()
 REPORTS = Path("reports") / "bench"
@@ -40,7 +42,7 @@ def bench_train(
     """Linear-model training time and peak RSS at growing data sizes (one process each)."""
     from model_training.bench import run_bench
 
-    results = run_bench(tuple(int(s) for s in sizes.split(",")))
+    results = run_bench(tuple(int(s) for s in sizes.split(",")), current_project())
     table = Table("URLs", "seconds", "µs per URL", "peak RSS (MiB)")
     for row in results:
         table.add_row(

@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from phishline.commands.checks import artifact_directory, current_project
+
 data_app = typer.Typer(help="Get and prepare the training data (DVC stages).", no_args_is_help=True)
 console = Console()
 
@@ -17,7 +19,7 @@ def data_get() -> None:
     """Put the pinned raw files under data/raw (local mirror first, else download)."""
     from model_training.get_data import get_data
 
-    for entry in get_data():
+    for entry in get_data(current_project()):
         console.print(f"{entry['path']}: {entry['origin']} (sha256 {entry['sha256'][:12]}…)")
 
 
@@ -26,7 +28,7 @@ def data_prepare() -> None:
     """Normalize, de-duplicate and split by registered domain into data/prepared."""
     from model_training.prepare import prepare
 
-    stats = prepare()
+    stats = prepare(current_project())
     table = Table("split", "URLs", "phishing", "legitimate", "domains")
     for name, split in stats["splits"].items():
         table.add_row(name, *(str(split[k]) for k in ("urls", "phishing", "legitimate", "domains")))
@@ -39,7 +41,7 @@ def train() -> None:
     from model_training.train import train as run_training
 
     table = Table("model", "val F1", "val ROC AUC", "threshold", "seconds")
-    for built in run_training():
+    for built in run_training(current_project()):
         manifest, validation = built.manifest, built.manifest["metrics"]["validation"]
         table.add_row(
             manifest["name"], f"{validation['f1']:.4f}", f"{validation['roc_auc']:.5f}",
@@ -50,7 +52,13 @@ def train() -> None:
 
 def evaluate(
     model_dir: Annotated[
-        Path, typer.Option(help="A model artifact directory.", exists=True, file_okay=False)
+        Path,
+        typer.Option(
+            help="A model artifact directory.",
+            exists=True,
+            file_okay=False,
+            callback=artifact_directory,
+        ),
     ],
     data: Annotated[Path, typer.Option(help="A labelled data file.", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option(help="Where to write the metrics JSON.")],

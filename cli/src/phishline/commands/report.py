@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from phishline.commands.checks import artifact_directory, current_project
+
 app = typer.Typer(
     help="Reports on data, features, robustness and tests (written under reports/).",
     no_args_is_help=True,
@@ -16,22 +18,14 @@ app = typer.Typer(
 console = Console()
 
 
-def _artifact_directory(value: Path | None) -> Path | None:
-    """Refuse at once a --model-dir that holds no artifact, before a report's long work (the
-    artifact itself is verified when the report loads it)."""
-    if value is not None:
-        from lib_ml.artifact import MANIFEST
-
-        if not (value / MANIFEST).is_file():
-            raise typer.BadParameter(f"{value} is not a model artifact: it holds no {MANIFEST}")
-    return value
-
-
 # The model a report is about, where one is.
 ModelDir = Annotated[
     Path | None,
     typer.Option(
-        help="A model artifact directory (default the ensemble).", callback=_artifact_directory
+        help="A model artifact directory (default the ensemble).",
+        exists=True,
+        file_okay=False,
+        callback=artifact_directory,
     ),
 ]
 
@@ -48,7 +42,7 @@ def report_data(
     """Plot URL length, character classes, scheme and TLD shares per split, and check them."""
     from model_training.data_report import data_report
 
-    report = data_report(prepared=prepared, out_dir=out)
+    report = data_report(current_project(), prepared=prepared, out_dir=out)
     for key in ("schema", "labels", "leakage"):
         problems = report.checks.get(key, [])
         console.print(f"{key}: {'ok' if not problems else f'{len(problems)} problems'}")
@@ -75,7 +69,7 @@ def report_feature_cost(
     """Train on the prepared splits and measure each feature group (time, memory, value)."""
     from model_training.feature_cost import feature_cost_report
 
-    costs, paths = feature_cost_report(limit=limit)
+    costs, paths = feature_cost_report(current_project(), limit=limit)
     table = Table("group", "µs per URL", "peak MiB", "training s", "marginal ROC AUC")
     for cost in costs:
         table.add_row(
@@ -98,11 +92,11 @@ def report_mutamorphic(
 ) -> None:
     """Label-flip rates under semantics-preserving URL rewrites, before and with repair."""
     from lib_ml import Predictor
-    from model_training.config import Paths, project_root
+    from model_training.config import Paths
     from model_training.mutamorphic import mutamorphic_report, write_report
     from model_training.sources import read_dl
 
-    paths = Paths(project_root())
+    paths = Paths(current_project())
     data = data or paths.prepared / "test.txt"
     urls = [example.url for example in read_dl(data)][:limit]
     report = mutamorphic_report(Predictor.load(model_dir or paths.models / "ensemble"), urls)
@@ -125,7 +119,7 @@ def report_scheme(
     moves to https (the models ignore the scheme on purpose)."""
     from model_training.scheme_shortcut import scheme_shortcut
 
-    report, path = scheme_shortcut(model_dir)
+    report, path = scheme_shortcut(model_dir, current_project())
     term = report["term"]
     console.print(
         f"scheme term fitted on the test split: https weight {term['https_weight']:+.2f} "
@@ -154,7 +148,7 @@ def report_baseline(
     from model_training.reference_baseline import reference_baseline
 
     with console.status("fitting the baseline variants (C chosen on validation)"):
-        report, path = reference_baseline(model_dir)
+        report, path = reference_baseline(model_dir, current_project())
     table = Table("scorer", "C", "threshold", "set", "ROC AUC", "F1", "precision", "recall")
     for scorer, result in report["scorers"].items():
         c = f"{result['C']:g}" if "C" in result else ""
@@ -178,7 +172,7 @@ def report_refit(
     from model_training.refit_check import REPORTED, refit_report
 
     with console.status("training, choosing and refitting on cuts of the training split"):
-        results, path = refit_report(seeds or [1, 2, 3])
+        results, path = refit_report(seeds or [1, 2, 3], current_project())
     table = Table("cut", "family", "rows fit/choose", "model", *(f"val {key}" for key in REPORTED))
     for row in results:
         for model in ("chosen", "refitted"):
@@ -197,7 +191,7 @@ def report_mutation(
     """Mutation testing of lib-ml with mutmut (long: what `make mutation` runs)."""
     from model_training.mutation import mutation_report
 
-    path = mutation_report(max_children=max_children)
+    path = mutation_report(current_project(), max_children=max_children)
     console.print(path.read_text(encoding="utf-8"))
     console.print(f"saved {path}")
 
@@ -211,11 +205,10 @@ def report_ml_test_score(
     out: Annotated[Path | None, typer.Option(help="Default reports/ml_test_score.md.")] = None,
 ) -> None:
     """The ML Test Score (Breck et al. 2017) from the tests that cover each of its 28 items."""
-    from model_training.config import project_root
     from model_training.ml_test_catalogue import ITEMS, SECTIONS
     from model_training.ml_test_score import ml_test_score
 
-    card = ml_test_score(project_root(), junit=junit, out=out)
+    card = ml_test_score(current_project(), junit=junit, out=out)
     table = Table("item", "test", "status", "points")
     for item in ITEMS:
         table.add_row(item.key, item.title, card.statuses[item.key][0], str(card.points(item)))

@@ -19,6 +19,8 @@ import typer
 import yaml
 from rich.console import Console
 
+from phishline.commands.checks import current_project
+
 console = Console()
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -201,9 +203,9 @@ def up(
     ] = True,
 ) -> None:
     """Get data, train when stale, start model-service + app v1 + app v2 on 127.0.0.1."""
-    from model_training.config import Paths, project_root
+    from model_training.config import Paths
 
-    root = project_root()
+    root = current_project()
     if not skip_pipeline:
         reproduce_pipeline(root)
     with tempfile.TemporaryDirectory(prefix="phishline-up-") as state:
