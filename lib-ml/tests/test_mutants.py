@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lib_ml import BatchInputError, InvalidUrlError, Predictor, mutants, normalize_url
 from lib_ml.mutants import REWRITES, UrlParts, follow_ups, mutant_set
 from lib_ml.scorers import sigmoid
-from lib_ml.urls import MAX_URL_LENGTH, UNRESERVED
+from lib_ml.urls import MAX_URL_LENGTH, UNRESERVED, trim_url
 
 from .conftest import LEGITIMATE, PHISHING
 
@@ -63,12 +63,13 @@ TRICKY = [
     "https://a.com#",
     "a.com?q=/not/a/path",
     "  http://a.com/x  ",
+    "\ufeffhttp://a.com/x\u200b",
 ]
 
 
 @pytest.mark.parametrize("url", TRICKY)
 def test_parts_join_back_to_the_url(url: str) -> None:
-    assert UrlParts.parse(url).join() == url.strip()
+    assert UrlParts.parse(url).join() == trim_url(url)
 
 
 def test_parts_are_cut_where_the_url_says() -> None:

@@ -18,6 +18,7 @@ from lib_ml.urls import (
     remove_dot_segments,
     split_host,
     split_network_location,
+    trim_url,
 )
 
 
@@ -107,6 +108,44 @@ def test_only_the_schemes_default_port_is_dropped(raw: str, port: str, text: str
 def test_host_without_scheme_with_port_is_not_a_scheme() -> None:
     url = normalize_url("example.com:8080/login")
     assert (url.scheme, url.host, url.port) == ("", "example.com", "8080")
+
+
+@pytest.mark.parametrize(
+    "around",
+    ["\u200b", "\ufeff", "\u200e", "\u202e", "\u2066", "\u2060", "\xa0", "\u3000", " \u200b\n"],
+    ids=repr,
+)
+def test_invisible_characters_around_a_pasted_link_are_trimmed(around: str) -> None:
+    url = "http://paypal.com/signin"
+    assert normalize_url(f"{around}{url}{around}") == normalize_url(url)
+    assert trim_url(f"{around}{url}{around}") == url
+
+
+def test_invisible_characters_inside_a_link_are_kept() -> None:
+    assert normalize_url("http://a.com/x\u200by").path == "/x\u200by"
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "JavaScript:void(0)", "javascript://%0aalert(1)", "mailto:a@b.com",
+     "data:text/html,<p>", "tel:+15550100", "sms:+15550100", "about:blank", "vbscript:x",
+     "blob:https://a.com/uuid"],
+)  # fmt: skip
+def test_links_of_non_web_schemes_are_refused_by_name(link: str) -> None:
+    scheme = link.partition(":")[0].lower()
+    with pytest.raises(InvalidUrlError, match=f"is a {scheme}: link, not a web address"):
+        normalize_url(link)
+
+
+@pytest.mark.parametrize(
+    ("raw", "host", "port"),
+    [("data:8080/x", "data", "8080"), ("about:80", "about", ""), ("tel:", "tel", "")],
+)
+def test_a_host_named_like_a_non_web_scheme_with_a_port_is_a_host(
+    raw: str, host: str, port: str
+) -> None:
+    url = normalize_url(raw)
+    assert (url.scheme, url.host, url.port) == ("", host, port)
 
 
 def test_idna_host_becomes_punycode() -> None:

@@ -22,6 +22,7 @@ from lib_ml.urls import (
     NormalizedUrl,
     decode_unreserved,
     normalize_url,
+    trim_url,
 )
 
 # Normalized, the closure of a URL differs only in its trailing slashes and query order, a few
@@ -44,7 +45,7 @@ class UrlParts:
 
     @classmethod
     def parse(cls, url: str) -> "UrlParts":
-        url = url.strip()
+        url = trim_url(url)
         match = _SCHEME.match(url)
         scheme, rest = (match.group(1), url[match.end() :]) if match else ("", url)
         rest, hash_sign, fragment = rest.partition("#")
@@ -166,7 +167,7 @@ REWRITES: dict[str, Callable[[str], str]] = {
 def follow_ups(url: str) -> dict[str, str]:
     """One mutant per rewrite that changes `url`, by rewrite name."""
     mutants = {name: rewrite(url) for name, rewrite in REWRITES.items()}
-    return {name: mutant for name, mutant in mutants.items() if mutant != url.strip()}
+    return {name: mutant for name, mutant in mutants.items() if mutant != trim_url(url)}
 
 
 def mutant_set(url: str) -> list[NormalizedUrl]:

@@ -26,10 +26,25 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 DEFAULT_PORTS = {"": "80", "http": "80", "https": "443"}  # no scheme: read as http
 _EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# What surrounds a pasted link without being part of it: Unicode white space (what
+# `str.strip()` removes) and the invisible format characters that copying from web pages and
+# chat apps leaves behind.
+_AROUND_URL = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + (
+    "\u200b\u200c\u200d"  # zero-width space, non-joiner and joiner
+    "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi controls
+    "\u2060\ufeff"  # word joiner, byte order mark
+)
+# Links that name no web resource, so no host to judge ("javascript:", "mailto:", ...).
+NON_WEB_SCHEMES = frozenset(
+    {"about", "blob", "data", "javascript", "mailto", "sms", "tel", "vbscript"}
+)
+# "name:8080/..." is a host and its port, even when the host is named like a scheme.
+_PORT = re.compile(r"[0-9]*(?:[/?#]|$)")
 
 
 class InvalidUrlError(ValueError):
-    """The input cannot be read as a URL (empty, control characters, bad host, too long)."""
+    """The input cannot be read as a web URL (empty, control characters, bad host, too long,
+    a link of a scheme such as `mailto:` that names no web resource)."""
 
 
 class NormalizedUrl(NamedTuple):
@@ -112,15 +127,20 @@ def canonical_path(path: str) -> str:
     return path or "/"
 
 
+def trim_url(raw: str) -> str:
+    """The URL without the white space and invisible characters around it."""
+    return raw.strip(_AROUND_URL)
+
+
 def normalize_url(raw: str) -> NormalizedUrl:
-    """Strip, parse with or without a scheme, lowercase and IDNA-encode the host, normalize
+    """Trim, parse with or without a scheme, lowercase and IDNA-encode the host, normalize
     the path and drop the default port (see the module docstring).
 
     Raises InvalidUrlError for input that is not a URL; never returns an empty text.
     """
     if not isinstance(raw, str):
         raise InvalidUrlError(f"a URL must be a string, not {type(raw).__name__}")
-    url = raw.strip()
+    url = trim_url(raw)
     if not url:
         raise InvalidUrlError("the URL is empty")
     if len(url) > MAX_URL_LENGTH:
@@ -132,6 +152,12 @@ def normalize_url(raw: str) -> NormalizedUrl:
     except UnicodeEncodeError as exc:  # lone surrogates: not text any featurizer can read
         raise InvalidUrlError("the URL is not valid Unicode") from exc
     match = _SCHEME.match(url)
+    if (
+        match
+        and match.group(1).lower() in NON_WEB_SCHEMES
+        and (match.group(2) or not _PORT.match(url, match.end()))
+    ):
+        raise InvalidUrlError(f"the URL is a {match.group(1).lower()}: link, not a web address")
     # "host:8080/path" parses as scheme "host"; only a known scheme shape with "//" counts.
     if match and match.group(2):
         scheme, rest = match.group(1).lower(), url[match.end() :]
