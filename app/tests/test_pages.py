@@ -2,7 +2,10 @@
 
 import re
 
+import pytest
+
 from lib_version import VersionUtil
+from phishline_app.api.routes.pages import as_sentence
 
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
 LEGITIMATE_URL = "https://www.google.com/"
@@ -112,13 +115,26 @@ def test_overlong_url_is_refused(make_user) -> None:
 def test_model_service_refusal_is_shown_next_to_the_field(user) -> None:
     response = user.check("reject:this")
     assert response.status_code == 422
-    assert text_of(response.text, "url-error") == "not a URL we can score"
+    assert text_of(response.text, "url-error") == "Not a URL we can score."
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("the URL has no host", "The URL has no host."),
+        ("Already a sentence.", "Already a sentence."),
+        ("  why? ", "Why?"),
+        ("", ""),
+    ],
+)
+def test_model_service_messages_read_as_sentences(message: str, shown: str) -> None:
+    assert as_sentence(message) == shown
 
 
 def test_unknown_model_is_reported(user) -> None:
     response = user.check(LEGITIMATE_URL, model="nonexistent")
     assert response.status_code == 422
-    assert "no model nonexistent" in response.text
+    assert text_of(response.text, "url-error") == "No model nonexistent."
 
 
 def test_malformed_model_name_is_refused_before_calling_model_service(user, fake_service) -> None:

@@ -34,6 +34,16 @@ NOTICES = {
 FormField = Annotated[str, Form()]
 
 
+def as_sentence(message: str) -> str:
+    """model-service's error message ("the URL has no host") as the page's own messages
+    read: a capital first letter and a full stop."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else f"{message}."
+
+
 @dataclass(frozen=True)
 class PageContent:
     """What one rendering shows besides the form itself."""
@@ -125,7 +135,7 @@ async def check(
             request,
             context,
             runtime,
-            PageContent(url=url, url_error=rejected.message),
+            PageContent(url=url, url_error=as_sentence(rejected.message)),
             rejected.status,
         )
     context.metrics.prediction_shown(prediction.model, prediction.label)
