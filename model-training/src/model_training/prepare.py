@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lib_ml import InvalidUrlError, normalize_url
-from lib_ml.urls import split_host
+from lib_ml.urls import split_host, trim_url
 from model_training.config import Paths, load_params, project_root
 from model_training.get_data import RAW_MANIFEST
 from model_training.sources import Example, read_labelled, write_dl
@@ -46,7 +46,7 @@ def clean(examples: list[Example]) -> Cleaned:
         if key in first:
             out.counts["duplicate"] += 1
             continue
-        first[key] = (Example(example.url.strip(), example.label), normalized.host)
+        first[key] = (Example(trim_url(example.url), example.label), normalized.host)
     for key, (example, host) in first.items():
         if len(labels_of[key]) > 1:
             out.counts["label_conflict"] += 1
