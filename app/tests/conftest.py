@@ -56,10 +56,12 @@ class FakeModelService:
     probability: float | None = None
     service_version: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of each predict request
 
     def reset(self) -> None:
         self.mode, self.delay, self.probability, self.service_version = "ok", 0.0, None, None
         self.requests.clear()
+        self.headers.clear()
 
     def score(self, url: str) -> float:
         if self.probability is not None:
@@ -84,8 +86,9 @@ class FakeModelService:
             return response
 
         @app.post("/v1/predict")
-        async def predict(body: dict[str, Any]) -> JSONResponse:
+        async def predict(body: dict[str, Any], request: Request) -> JSONResponse:
             self.requests.append(body)
+            self.headers.append(dict(request.headers))
             url, model = body["url"], body.get("model") or "ensemble"
             if model not in ("ensemble", "linear"):
                 return JSONResponse(

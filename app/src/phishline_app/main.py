@@ -19,6 +19,7 @@ from phishline_app.core.identity import IdentityMiddleware
 from phishline_app.core.metrics import AppMetrics, RequestMetricsMiddleware
 from phishline_app.core.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from phishline_app.core.signing import Signer
+from phishline_app.core.tracing import RequestTracingMiddleware
 from phishline_app.db.store import FeedbackStore
 from phishline_app.services.model_client import ModelClient
 
@@ -61,8 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        # Observed through Prometheus and JSON logs: FastAPI's OpenTelemetry hooks would only
-        # look up unconfigured providers on every request.
+        # Observed through Prometheus and logs that name each request (its trace context is
+        # forwarded to model-service): FastAPI's OpenTelemetry hooks would only look up
+        # unconfigured providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.context = context
@@ -83,4 +85,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=app_metrics)
+    app.add_middleware(RequestTracingMiddleware)
     return app

@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phishline_app.core.metrics import AppMetrics
+from phishline_app.core.tracing import forwarded_headers
 
 FailureReason = Literal["unavailable", "timeout", "bad_response"]
 # Errors after which a second attempt may succeed: a refused connection (a restart in
@@ -174,10 +175,11 @@ class ModelClient:
 
     async def _send_with_one_retry(self, method: str, path: str, body: Any) -> httpx.Response:
         try:
+            headers = forwarded_headers()  # one request id and trace across both services
             try:
-                return await self._http.request(method, path, json=body)
+                return await self._http.request(method, path, json=body, headers=headers)
             except RETRYABLE_ERRORS:
-                return await self._http.request(method, path, json=body)
+                return await self._http.request(method, path, json=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise ModelServiceUnavailableError("timeout", str(exc) or type(exc).__name__) from exc
         except httpx.TransportError as exc:
