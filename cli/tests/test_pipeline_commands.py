@@ -137,6 +137,24 @@ def test_evaluate_scores_a_model_on_a_labelled_file(
     assert (roc_auc is None) == (len(labels) == 1)
 
 
+def test_evaluate_reads_every_file_of_a_directory(
+    stages: tuple[Path, dict[str, Result]], tmp_path: Path
+) -> None:
+    urls = corpus()
+    for part, (start, stop) in {"a.txt": (0, 30), "b.txt": (30, 60)}.items():
+        write_labelled(
+            tmp_path / part, "dl", {label: each[start:stop] for label, each in urls.items()}
+        )
+    model_dir, out = stages[0] / "models" / "linear", tmp_path / "metrics" / "all.json"
+    args = ["--model-dir", str(model_dir), "--data", str(tmp_path), "--out", str(out)]
+    result = runner.invoke(app, ["evaluate", *args])
+    assert result.exit_code == 0, result.output
+    both = [*read_labelled(tmp_path / "a.txt", "dl"), *read_labelled(tmp_path / "b.txt", "dl")]
+    expected = evaluate_examples(Predictor.load(model_dir), both)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(expected.metrics))
+    assert "(120 URLs)" in " ".join(result.output.split())
+
+
 def test_evaluate_refuses_an_unknown_format(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text("{}")  # passes the option's check; never loaded
     data = tmp_path / "x.txt"

@@ -65,6 +65,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, ebbu_sample: dict[str, lis
     for package in ("lib-ml", "model-training"):
         shutil.copytree(REPO / package / "src", root / package / "src")
     dvc(root, "init", "--no-scm", "-q")
+    shutil.copy(REPO / ".dvcignore", root)
     return root
 
 
@@ -76,6 +77,11 @@ def test_repro_builds_everything_and_second_run_does_nothing(project: Path) -> N
     second = dvc(project, "repro")
     assert "didn't change, skipping" in second
     assert "Running stage" not in second
+    # Bytecode that importing the code writes beside it is no change of the code.
+    cache = project / "lib-ml" / "src" / "lib_ml" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "urls.cpython-311.pyc").write_bytes(b"compiled")
+    assert "Data and pipelines are up to date" in dvc(project, "status")
 
 
 def test_push_and_pull_through_s3(project: Path, moto_endpoint: str) -> None:

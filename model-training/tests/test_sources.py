@@ -12,6 +12,7 @@ from model_training.sources import (
     read_dl,
     read_ebbu,
     read_labelled,
+    read_labelled_path,
     write_dl,
 )
 
@@ -69,6 +70,35 @@ def test_csv_errors(tmp_path: Path, content: str, message: str) -> None:
 def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(SourceFormatError, match="unknown format"):
         read_labelled(tmp_path, "parquet")
+    with pytest.raises(SourceFormatError, match="unknown format"):
+        read_labelled_path(tmp_path, "parquet")
+
+
+def test_a_directory_is_read_file_by_file_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "val.txt").write_text("phishing\thttp://b.tk/\n")
+    (tmp_path / "test.txt").write_text("legitimate\thttp://a.org/\n")
+    (tmp_path / "notes.md").write_text("not data\n")
+    (tmp_path / "nested.txt").mkdir()
+    assert read_labelled_path(tmp_path, "dl") == [
+        Example("http://a.org/", 0),
+        Example("http://b.tk/", 1),
+    ]
+    assert read_labelled_path(tmp_path / "val.txt", "dl") == [Example("http://b.tk/", 1)]
+
+
+def test_a_directory_of_ebbu_files_takes_each_label_from_its_file_name(tmp_path: Path) -> None:
+    (tmp_path / "data_phishing_1.json").write_text(json.dumps(["http://b.tk/"]))
+    (tmp_path / "data_legitimate_1.json").write_text(json.dumps(["http://a.org/"]))
+    assert read_labelled_path(tmp_path, "ebbu") == [
+        Example("http://a.org/", 0),
+        Example("http://b.tk/", 1),
+    ]
+
+
+def test_a_directory_without_a_file_of_the_format_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "urls.csv").write_text("url,label\na.com,0\n")
+    with pytest.raises(SourceFormatError, match=f"{tmp_path} holds no .txt file"):
+        read_labelled_path(tmp_path, "dl")
 
 
 def test_dl_round_trip(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from lib_ml import LABELS, encode_label
 
 Format = Literal["ebbu", "dl", "csv"]
 FORMATS: tuple[str, ...] = ("ebbu", "dl", "csv")
+# The file name ending of each format, for reading a whole directory of one format.
+SUFFIXES = {"ebbu": ".json", "dl": ".txt", "csv": ".csv"}
 
 
 class SourceFormatError(ValueError):
@@ -91,6 +93,18 @@ def read_labelled(path: Path, file_format: str, label: str | None = None) -> lis
     if file_format == "csv":
         return list(read_csv(path))
     raise SourceFormatError(f"unknown format {file_format!r}; expected one of {FORMATS}")
+
+
+def read_labelled_path(path: Path, file_format: str) -> list[Example]:
+    """A file, or every file of the format in a directory (e.g. a DL Dataset's train, val
+    and test files), in name order."""
+    suffix = SUFFIXES.get(file_format)
+    if suffix is None or not path.is_dir():
+        return read_labelled(path, file_format)  # which refuses an unknown format
+    files = sorted(file for file in path.glob(f"*{suffix}") if file.is_file())
+    if not files:
+        raise SourceFormatError(f"{path} holds no {suffix} file to read")
+    return [example for file in files for example in read_labelled(file, file_format)]
 
 
 def write_dl(path: Path, examples: list[Example]) -> None:

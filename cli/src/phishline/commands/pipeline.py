@@ -60,7 +60,13 @@ def evaluate(
             callback=artifact_directory,
         ),
     ],
-    data: Annotated[Path, typer.Option(help="A labelled data file.", exists=True, dir_okay=False)],
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="A labelled data file, or a directory: every file of the format in it.",
+            exists=True,
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Where to write the metrics JSON.")],
     data_format: Annotated[
         str, typer.Option("--format", help="dl (label<TAB>url), csv (url,label) or ebbu (JSON).")
@@ -69,7 +75,7 @@ def evaluate(
     """Metrics of any artifact on any labelled file (e.g. data from another source)."""
     from lib_ml import ArtifactError, Predictor
     from model_training.evaluate import NothingToEvaluateError, evaluate_examples
-    from model_training.sources import FORMATS, SourceFormatError, read_labelled
+    from model_training.sources import FORMATS, SourceFormatError, read_labelled_path
 
     if data_format not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
@@ -78,7 +84,7 @@ def evaluate(
     except ArtifactError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model-dir") from exc
     try:
-        metrics = evaluate_examples(predictor, read_labelled(data, data_format)).metrics
+        metrics = evaluate_examples(predictor, read_labelled_path(data, data_format)).metrics
     except (SourceFormatError, NothingToEvaluateError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--data") from exc
     out.parent.mkdir(parents=True, exist_ok=True)
