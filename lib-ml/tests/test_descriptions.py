@@ -22,7 +22,9 @@ def test_every_named_input_of_the_trees_is_described_once() -> None:
 @pytest.mark.parametrize(
     ("feature", "described"),
     [
-        ("login", "“login” in the link"),
+        ("url:login", "“login” in the link"),
+        ("url:path:", "“path:” in the link"),  # the view's prefix, not the gram, decides
+        ("url:words:", "“words:” in the link"),
         ("host:pal.c", "“pal.c” in the host name"),
         ("host:^www", "“www” at the start of the host name"),
         ("host:.com$", "“.com” at the end of the host name"),
@@ -55,6 +57,8 @@ def test_a_lexical_feature_is_described_by_what_it_measures() -> None:
 def test_names_from_elsewhere_are_kept_as_they_are() -> None:
     assert describe_feature("num_dots", "lexical") == "num_dots"
     assert describe_feature("anything", "other") == "anything"
+    assert describe_feature("login", "ngram") == "login"
+    assert describe_feature("title:login", "ngram") == "title:login"
 
 
 def test_every_word_tag_of_the_words_view_is_described() -> None:

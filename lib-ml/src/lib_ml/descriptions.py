@@ -1,7 +1,7 @@
 """Explanations in words, for people: what each lexical feature measures, and where in the
 link an n-gram occurs, read from the names `Predictor.explain_batch` gives them.
 
-N-grams of the whole URL carry no prefix; those of the host's hash space and of the host view
+N-grams of the whole URL are named `url:`; those of its host hash space and of the host view
 `host:` (the host view reads `^host$`, so `^` and `$` anchor a fragment to the host name's
 start and end), those of the path view `path:`, and the words view's tagged words `words:`
 (see `lib_ml.features.url_words`).
@@ -129,10 +129,14 @@ def describe_feature(feature: str, kind: str) -> str:
     if kind != "ngram":
         return feature
     view, separator, gram = feature.partition(":")
-    if separator and view == "host":
+    if not separator:
+        return feature
+    if view == "url":
+        return f"“{gram}” in the link"
+    if view == "host":
         return _host_fragment(gram)
-    if separator and view == "path":
+    if view == "path":
         return f"“{gram}” after the host name"
-    if separator and view == "words":
+    if view == "words":
         return _word(gram)
-    return f"“{feature}” in the link"
+    return feature

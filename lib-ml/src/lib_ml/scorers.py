@@ -129,7 +129,7 @@ class LinearScorer:
             )
         self.config = config
         # How explanations name n-grams of views other than the whole URL: "path:/login".
-        self._prefix = "" if config.view == "url" else f"{config.view}:"
+        self._prefix = f"{config.view}:"
         self.coef = coef.astype(np.float32)
         self.intercept = float(intercept)
         self.idf = idf.astype(np.float32)

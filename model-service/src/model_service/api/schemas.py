@@ -44,7 +44,10 @@ class BatchPredictRequest(_Request):
 
 
 class Contribution(BaseModel):
-    feature: str = Field(description="An n-gram of the URL text or a lexical feature name.")
+    feature: str = Field(
+        description="A lexical feature's name, or an n-gram or word named by the view that read "
+        "it: `url:` (the whole link), `host:`, `path:` or `words:` (tagged words)."
+    )
     kind: str = Field(description='"ngram" or "lexical".')
     weight: float = Field(description="Additive share of the logit; positive means phishing.")
     description: str = Field(
