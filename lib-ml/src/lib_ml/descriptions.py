@@ -7,6 +7,8 @@ start and end), those of the path view `path:`, and the words view's tagged word
 (see `lib_ml.features.url_words`).
 """
 
+from collections.abc import Callable
+
 # What each named input of the trees (LEXICAL_FEATURES, TldPrior.FEATURES) measures.
 NAMED_INPUT_DESCRIPTIONS: dict[str, str] = {
     "url_length": "length of the link",
@@ -111,6 +113,14 @@ def _host_fragment(gram: str) -> str:
     return f"“{core}” in the host name"
 
 
+def _in_link(gram: str) -> str:
+    return f"“{gram}” in the link"
+
+
+def _after_host(gram: str) -> str:
+    return f"“{gram}” after the host name"
+
+
 def _word(tagged: str) -> str:
     tag, _, word = tagged.partition(":")
     if tag == "p2":
@@ -120,23 +130,21 @@ def _word(tagged: str) -> str:
     return _WORD_TAGS.get(tag, "the word “{}” in the link").format(word)
 
 
+# How each view's n-grams (or words) read, by the prefix that names the view.
+_VIEWS: dict[str, Callable[[str], str]] = {
+    "url": _in_link,
+    "host": _host_fragment,
+    "path": _after_host,
+    "words": _word,
+}
+
+
 def describe_feature(feature: str, kind: str) -> str:
     """An explanation's feature in words, for people: a lexical feature by what it measures,
     an n-gram by where it occurs in the link. Names this lib-ml does not give are returned
     as they are."""
     if kind == "lexical":
         return NAMED_INPUT_DESCRIPTIONS.get(feature, feature)
-    if kind != "ngram":
-        return feature
     view, separator, gram = feature.partition(":")
-    if not separator:
-        return feature
-    if view == "url":
-        return f"“{gram}” in the link"
-    if view == "host":
-        return _host_fragment(gram)
-    if view == "path":
-        return f"“{gram}” after the host name"
-    if view == "words":
-        return _word(gram)
-    return feature
+    describe = _VIEWS.get(view) if kind == "ngram" and separator else None
+    return describe(gram) if describe else feature
