@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
-from lib_ml import Predictor
+from lib_ml import Predictor, describe_feature
 from model_training.config import MIRROR_ENV, load_params
 from model_training.evaluate import evaluate_examples
 from model_training.sources import read_labelled
@@ -207,3 +207,63 @@ def test_evaluate_says_how_many_urls_it_scored_and_dropped(
     assert result.exit_code == 0, result.output
     printed = " ".join(result.output.split())
     assert "(2 URLs; 2 invalid, duplicate or conflicting dropped)" in printed
+
+
+def test_predict_checks_each_link_with_the_reasons_in_words(
+    stages: tuple[Path, dict[str, Result]],
+) -> None:
+    model_dir = stages[0] / "models" / "linear"
+    phishing, legitimate = corpus()["phishing"][0], corpus()["legitimate"][0]
+    args = ["predict", "--model-dir", str(model_dir), "--top-k", "3", phishing, legitimate]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    predictor = Predictor.load(model_dir)
+    lines = result.output.splitlines()
+    for url in (phishing, legitimate):
+        expected = predictor.predict_one(url, explain_top_k=3)
+        verdict = next(index for index, line in enumerate(lines) if line.endswith(url))
+        assert lines[verdict].startswith(expected.label)
+        assert f"{expected.probability:6.1%}" in lines[verdict]
+        for line, item in zip(lines[verdict + 1 : verdict + 4], expected.explanation, strict=True):
+            towards = "phishing" if item.weight > 0 else "legitimate"
+            described = describe_feature(item.feature, item.kind)
+            assert line.strip() == f"{item.weight:+.2f} towards {towards}: {described}"
+
+
+def test_predict_answers_json_lines_as_model_service_does(
+    stages: tuple[Path, dict[str, Result]],
+) -> None:
+    model_dir = stages[0] / "models" / "linear"
+    urls = [corpus()["phishing"][1], "javascript:alert(1)", corpus()["legitimate"][1]]
+    result = runner.invoke(app, ["predict", "--json", "--model-dir", str(model_dir), *urls])
+    assert result.exit_code == 1  # one link was unreadable; the others are still answered
+    answers = [json.loads(line) for line in result.output.splitlines()]
+    assert [answer["url"] for answer in answers] == urls
+    assert answers[1] == {
+        "url": urls[1],
+        "error": "the URL is a javascript: link, not a web address",
+    }
+    predictor = Predictor.load(model_dir)
+    for answer in (answers[0], answers[2]):
+        expected = predictor.predict_one(answer["url"], explain_top_k=5)
+        assert (answer["label"], answer["probability"]) == (expected.label, expected.probability)
+        assert (answer["model"], answer["model_version"]) == ("linear", predictor.version)
+        assert answer["explanation"] == [
+            {
+                "feature": item.feature,
+                "kind": item.kind,
+                "weight": item.weight,
+                "description": describe_feature(item.feature, item.kind),
+            }
+            for item in expected.explanation
+        ]
+
+
+def test_predict_without_a_model_says_which_directory_it_looked_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["predict", "a.com"])
+    assert result.exit_code == 2
+    assert "models/ensemble" in result.output
+    assert "does not exist" in " ".join(result.output.replace("│", " ").split())

@@ -46,6 +46,7 @@ from phishline.commands import (  # noqa: E402  (after `app` on purpose)
     experiment,
     feedback,
     pipeline,
+    predict,
     report,
     serve,
     up,
@@ -54,6 +55,7 @@ from phishline.commands import (  # noqa: E402  (after `app` on purpose)
 app.add_typer(pipeline.data_app, name="data")
 app.command("train")(pipeline.train)
 app.command("evaluate")(pipeline.evaluate)
+app.command("predict")(predict.predict)
 app.add_typer(serve.app, name="serve")
 app.command("up")(up.up)
 app.add_typer(bench.app, name="bench")
