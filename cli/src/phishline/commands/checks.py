@@ -2,6 +2,7 @@
 is wrong (exit 2, as for a usage error) rather than a traceback from deep inside a stage."""
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -29,3 +30,8 @@ def artifact_directory(value: Path | None) -> Path | None:
         if not (value / MANIFEST).is_file():
             raise typer.BadParameter(f"{value} is not a model artifact: it holds no {MANIFEST}")
     return value
+
+
+def artifact_option(help_text: str) -> Any:
+    """The `--model-dir` option of every command that reads one model artifact."""
+    return typer.Option(help=help_text, exists=True, file_okay=False, callback=artifact_directory)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from phishline.commands.checks import artifact_directory, current_project
+from phishline.commands.checks import artifact_option, current_project
 
 data_app = typer.Typer(help="Get and prepare the training data (DVC stages).", no_args_is_help=True)
 console = Console()
@@ -51,15 +51,7 @@ def train() -> None:
 
 
 def evaluate(
-    model_dir: Annotated[
-        Path,
-        typer.Option(
-            help="A model artifact directory.",
-            exists=True,
-            file_okay=False,
-            callback=artifact_directory,
-        ),
-    ],
+    model_dir: Annotated[Path, artifact_option("A model artifact directory.")],
     data: Annotated[
         Path,
         typer.Option(

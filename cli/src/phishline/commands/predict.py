@@ -8,22 +8,16 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from phishline.commands.checks import artifact_directory
+from phishline.commands.checks import artifact_option
 
 console = Console()
 
 
 def predict(
     urls: Annotated[list[str], typer.Argument(help="The links to check.", show_default=False)],
-    model_dir: Annotated[
-        Path,
-        typer.Option(
-            help="A model artifact directory.",
-            exists=True,
-            file_okay=False,
-            callback=artifact_directory,
-        ),
-    ] = Path("models/ensemble"),
+    model_dir: Annotated[Path, artifact_option("A model artifact directory.")] = Path(
+        "models/ensemble"
+    ),
     top_k: Annotated[
         int, typer.Option(min=0, max=20, help="How many features to explain; 0 for none.")
     ] = 5,

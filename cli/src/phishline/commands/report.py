@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from phishline.commands.checks import artifact_directory, current_project
+from phishline.commands.checks import artifact_option, current_project
 
 app = typer.Typer(
     help="Reports on data, features, robustness and tests (written under reports/).",
@@ -20,13 +20,7 @@ console = Console()
 
 # The model a report is about, where one is.
 ModelDir = Annotated[
-    Path | None,
-    typer.Option(
-        help="A model artifact directory (default the ensemble).",
-        exists=True,
-        file_okay=False,
-        callback=artifact_directory,
-    ),
+    Path | None, artifact_option("A model artifact directory (default the ensemble).")
 ]
 
 
