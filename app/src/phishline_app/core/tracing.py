@@ -48,6 +48,23 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
+def _take_trace_context(scope: Scope) -> str:
+    """Keep what a request says of its id and trace, for the calls made while serving it,
+    and return its id (a new one when it brings none)."""
+    forwarded: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        accepted = _ACCEPTED_VALUES.get(name)
+        if accepted and accepted.fullmatch(value):
+            forwarded[name] = value
+    request_id = forwarded.setdefault(REQUEST_ID_HEADER, uuid.uuid4().hex)
+    # Not reset afterwards: uvicorn serves each request in a task of its own, whose context
+    # ends with it, and the id then also reaches the log line of an error that escapes to the
+    # server-error handler, outside the middleware.
+    _FORWARDED.set(forwarded)
+    return request_id
+
+
 class RequestTracingMiddleware:
     """Reads the request id and trace context of each HTTP request, for the calls it makes
     and its log lines, and answers with the request id."""
@@ -56,27 +73,14 @@ class RequestTracingMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        forwarded = {}
-        for raw_name, raw_value in scope["headers"]:
-            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-            accepted = _ACCEPTED_VALUES.get(name)
-            if accepted and accepted.fullmatch(value):
-                forwarded[name] = value
-        request_id = forwarded.setdefault(REQUEST_ID_HEADER, uuid.uuid4().hex)
-        # Not reset afterwards: uvicorn serves each request in a task of its own, whose
-        # context ends with it, and the id then also reaches the log line of an error that
-        # escapes to the server-error handler, outside this middleware.
-        _FORWARDED.set(forwarded)
+        if scope["type"] == "http":
+            header = (REQUEST_ID_HEADER.encode(), _take_trace_context(scope).encode())
+            answer = send
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                ]
-            await send(message)
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), header]
+                await answer(message)
 
-        await self.app(scope, receive, send_with_id)
+            send = send_with_id
+        await self.app(scope, receive, send)
