@@ -186,9 +186,15 @@ def test_unexpected_errors_are_json_500s(fake_service_session, database_url, ser
         raise RuntimeError("a bug")
 
     app.add_api_route("/api/broken", broken)
-    response = httpx.get(f"{serve_asgi(app).url}/api/broken")
+    response = httpx.get(f"{serve_asgi(app).url}/api/broken", headers={"x-request-id": "bug-1"})
     assert response.status_code == 500
-    assert response.json() == {"error": {"code": "internal", "message": "internal error"}}
+    assert response.headers["x-request-id"] == "bug-1"
+    assert response.json() == {
+        "error": {
+            "code": "internal",
+            "message": "internal error; the logs name it by the request id bug-1",
+        }
+    }
 
 
 def test_a_client_leaving_while_sending_its_body_reaches_the_app_as_a_disconnect() -> None:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from phishline_app.core.tracing import current_request_id
 from phishline_app.db.store import StoreUnavailableError
 from phishline_app.services.model_client import (
     ModelServiceRejectedError,
@@ -114,5 +115,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal(_request: Request, exc: Exception) -> JSONResponse:
+        # Outside the middleware that names the request, so its id is repeated here.
+        request_id = current_request_id()
         logger.error("unhandled error", exc_info=exc)
-        return error_response(500, "internal", "internal error")
+        return error_response(
+            500,
+            "internal",
+            f"internal error; the logs name it by the request id {request_id}",
+            headers={"x-request-id": request_id},
+        )
