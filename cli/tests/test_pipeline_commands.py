@@ -259,6 +259,20 @@ def test_predict_answers_json_lines_as_model_service_does(
         ]
 
 
+def test_predict_reads_links_from_stdin(stages: tuple[Path, dict[str, Result]]) -> None:
+    model_dir = stages[0] / "models" / "linear"
+    urls = corpus()["phishing"][:2] + corpus()["legitimate"][:1]
+    result = runner.invoke(
+        app,
+        ["predict", "--json", "--top-k", "0", "--model-dir", str(model_dir), "-"],
+        input="\n".join(urls) + "\n\n",
+    )
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.output.splitlines()]
+    assert [answer["url"] for answer in answers] == urls
+    assert [answer["label"] for answer in answers] == ["phishing", "phishing", "legitimate"]
+
+
 def test_predict_without_a_model_says_which_directory_it_looked_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

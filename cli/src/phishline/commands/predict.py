@@ -1,6 +1,7 @@
 """`phishline predict URL...`: check links with a model artifact, no server needed."""
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +15,12 @@ console = Console()
 
 
 def predict(
-    urls: Annotated[list[str], typer.Argument(help="The links to check.", show_default=False)],
+    urls: Annotated[
+        list[str],
+        typer.Argument(
+            help="The links to check; `-` reads one per line from stdin.", show_default=False
+        ),
+    ],
     model_dir: Annotated[Path, artifact_option("A model artifact directory.")] = Path(
         "models/ensemble"
     ),
@@ -31,6 +37,8 @@ def predict(
     from lib_ml import BatchInputError, Predictor, describe_feature
 
     predictor = Predictor.load(model_dir)
+    if urls == ["-"]:
+        urls = [line.strip() for line in sys.stdin if line.strip()]
     unreadable = 0
     for url in urls:
         try:
