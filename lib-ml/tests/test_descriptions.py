@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lib_ml import Predictor, describe_feature, normalize_url
+from lib_ml import Contribution, Predictor, describe_feature, explanation_items, normalize_url
 from lib_ml.descriptions import NAMED_INPUT_DESCRIPTIONS
 from lib_ml.features import LEXICAL_FEATURES, url_words
 from lib_ml.scorers import TldPrior
@@ -84,3 +84,24 @@ def test_explanations_of_every_family_are_described(artifacts: Path) -> None:
                     if contribution.feature.startswith("words:p2:"):
                         gram = gram.replace("_", " ")
                     assert gram in described
+
+
+def test_explanation_items_carry_each_feature_with_its_description() -> None:
+    explanation = [
+        Contribution("url:login", "ngram", 0.5),
+        Contribution("host_is_ip", "lexical", -1.0),
+    ]
+    assert explanation_items(explanation) == [
+        {
+            "feature": "url:login",
+            "kind": "ngram",
+            "weight": 0.5,
+            "description": "“login” in the link",
+        },
+        {
+            "feature": "host_is_ip",
+            "kind": "lexical",
+            "weight": -1.0,
+            "description": "an IP address instead of a host name",
+        },
+    ]

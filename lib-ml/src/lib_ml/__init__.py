@@ -8,7 +8,7 @@ from lib_ml.artifact import (
     read_artifact,
     write_artifact,
 )
-from lib_ml.descriptions import describe_feature
+from lib_ml.descriptions import describe_feature, explanation_items
 from lib_ml.labels import LABEL_MAP, LABELS, LEGITIMATE, PHISHING, decode_label, encode_label
 from lib_ml.predictor import BatchInputError, Prediction, Predictor
 from lib_ml.scorers import Contribution
@@ -31,6 +31,7 @@ __all__ = [
     "decode_label",
     "describe_feature",
     "encode_label",
+    "explanation_items",
     "find_artifacts",
     "normalize_url",
     "read_artifact",

@@ -7,7 +7,10 @@ start and end), those of the path view `path:`, and the words view's tagged word
 (see `lib_ml.features.url_words`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lib_ml.scorers import Contribution
 
 # What each named input of the trees (LEXICAL_FEATURES, TldPrior.FEATURES) measures.
 NAMED_INPUT_DESCRIPTIONS: dict[str, str] = {
@@ -148,3 +151,17 @@ def describe_feature(feature: str, kind: str) -> str:
     view, separator, gram = feature.partition(":")
     describe = _VIEWS.get(view) if kind == "ngram" and separator else None
     return describe(gram) if describe else feature
+
+
+def explanation_items(explanation: Sequence[Contribution]) -> list[dict[str, Any]]:
+    """An explanation as JSON-ready items, as model-service answers it: each feature's name,
+    kind, weight and description in words."""
+    return [
+        {
+            "feature": item.feature,
+            "kind": item.kind,
+            "weight": item.weight,
+            "description": describe_feature(item.feature, item.kind),
+        }
+        for item in explanation
+    ]

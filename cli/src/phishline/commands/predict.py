@@ -34,7 +34,7 @@ def predict(
 ) -> None:
     """Whether each link is phishing, with the features that weighed most, in words. Exits
     with 1 when a link cannot be read as a web address (the others are still checked)."""
-    from lib_ml import BatchInputError, Predictor, describe_feature
+    from lib_ml import BatchInputError, Predictor, explanation_items
 
     predictor = Predictor.load(model_dir)
     if urls == ["-"]:
@@ -53,15 +53,7 @@ def predict(
                 "probability": prediction.probability,
                 "model": predictor.name,
                 "model_version": predictor.version,
-                "explanation": [
-                    {
-                        "feature": item.feature,
-                        "kind": item.kind,
-                        "weight": item.weight,
-                        "description": describe_feature(item.feature, item.kind),
-                    }
-                    for item in prediction.explanation
-                ],
+                "explanation": explanation_items(prediction.explanation),
             }
         if as_json:
             typer.echo(json.dumps(answer, ensure_ascii=False))

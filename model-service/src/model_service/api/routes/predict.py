@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic_core import to_json
 
-from lib_ml import BatchInputError, Prediction, Predictor, describe_feature
+from lib_ml import BatchInputError, Predictor, explanation_items
 from model_service.api.deps import JsonRoute, service_state
 from model_service.api.errors import error_responses
 from model_service.api.schemas import (
@@ -52,18 +52,6 @@ def _check_lengths(urls: Sequence[str], max_length: int, single: bool) -> None:
     )  # fmt: skip
 
 
-def _explanation(prediction: Prediction) -> list[dict[str, Any]]:
-    return [
-        {
-            "feature": c.feature,
-            "kind": c.kind,
-            "weight": c.weight,
-            "description": describe_feature(c.feature, c.kind),
-        }
-        for c in prediction.explanation
-    ]
-
-
 def _json(payload: dict[str, Any]) -> Response:
     return Response(to_json(payload), media_type="application/json")
 
@@ -90,7 +78,7 @@ async def predict(body: PredictRequest, request: Request) -> Response:
             "url": prediction.url,
             "label": prediction.label,
             "probability": prediction.probability,
-            "explanation": _explanation(prediction),
+            "explanation": explanation_items(prediction.explanation),
             "model": predictor.name,
             "model_version": predictor.version,
         }
@@ -109,7 +97,7 @@ def _batch_results(
                 "url": p.url,
                 "label": p.label,
                 "probability": p.probability,
-                "explanation": _explanation(p),
+                "explanation": explanation_items(p.explanation),
             }
             for p in predictor.predict(urls, explain_top_k=explain_top_k)
         ]
