@@ -13,9 +13,9 @@ import numpy.typing as npt
 from lib_ml import LABELS, encode_label
 
 Format = Literal["ebbu", "dl", "csv"]
-FORMATS: tuple[str, ...] = ("ebbu", "dl", "csv")
-# The file name ending of each format, for reading a whole directory of one format.
+# Each format and its file name ending, for reading a whole directory of one format.
 SUFFIXES = {"ebbu": ".json", "dl": ".txt", "csv": ".csv"}
+FORMATS: tuple[str, ...] = tuple(SUFFIXES)
 
 
 class SourceFormatError(ValueError):
