@@ -1,7 +1,11 @@
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+from rich.text import Text
 from typer.testing import CliRunner
 
 from phishline import app
@@ -46,3 +50,25 @@ def test_a_project_command_outside_a_project_says_so(
     assert result.exception is None or isinstance(result.exception, SystemExit)
     said = " ".join(result.output.split())  # Rich wraps long lines
     assert f"no phishline project here: neither {tmp_path.resolve()} nor a parent" in said
+
+
+def _commands(command: Any) -> Iterator[Any]:
+    yield command
+    for sub in getattr(command, "commands", {}).values():  # a group's subcommands
+        yield from _commands(sub)
+
+
+def _help_texts() -> Iterator[tuple[str, str]]:
+    for command in _commands(typer.main.get_command(app)):
+        yield command.name or "phishline", command.help or ""
+        for param in command.params:
+            yield f"{command.name} {param.name}", getattr(param, "help", None) or ""
+
+
+HELP_TEXTS = list(_help_texts())
+
+
+@pytest.mark.parametrize(("where", "text"), HELP_TEXTS, ids=[where for where, _ in HELP_TEXTS])
+def test_help_texts_print_as_written(where: str, text: str) -> None:
+    # Help is Rich markup: an unescaped "[env X]" is read as a style tag and vanishes.
+    assert Text.from_markup(text).plain == text.replace("\\[", "["), where

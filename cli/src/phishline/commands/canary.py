@@ -46,7 +46,7 @@ def replay_command(
             "--values",
             "-f",
             help="Chart values, merged in order like Helm's -f "
-            f"[default: {CHART_VALUES}, run from the repository root].",
+            f"\\[default: {CHART_VALUES}, run from the repository root].",
         ),
     ] = None,
 ) -> None:

@@ -17,7 +17,7 @@ def export(
     out: Annotated[Path, typer.Option(help="Where to write `label<TAB>url` lines.")],
     database_url: Annotated[
         str | None,
-        typer.Option(help="SQLAlchemy URL of the feedback store [env PHISHLINE_DATABASE_URL]."),
+        typer.Option(help="SQLAlchemy URL of the feedback store \\[env PHISHLINE_DATABASE_URL]."),
     ] = None,
 ) -> None:
     """Write every answered prediction with its corrected label ("No" flips the prediction),

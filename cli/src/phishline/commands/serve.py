@@ -15,24 +15,27 @@ def _given(**options: Any) -> dict[str, Any]:
 
 @app.command("model")
 def serve_model(
-    host: Annotated[str | None, typer.Option(help="Bind address [env PHISHLINE_HOST].")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address \\[env PHISHLINE_HOST].")] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port [env PHISHLINE_PORT, default 8081].")
+        int | None, typer.Option(help="Port \\[env PHISHLINE_PORT, default 8081].")
     ] = None,
     model_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Directory of model artifacts [env PHISHLINE_MODEL_DIR, default models/]."
+            help="Directory of model artifacts \\[env PHISHLINE_MODEL_DIR, default models/]."
         ),
     ] = None,
     model_url: Annotated[
         str | None,
-        typer.Option(help="URL of a released artifact archive [env PHISHLINE_MODEL_URL]."),
+        typer.Option(help="URL of a released artifact archive \\[env PHISHLINE_MODEL_URL]."),
     ] = None,
     default_model: Annotated[
-        str | None, typer.Option(help="Model used when a request names none.")
+        str | None,
+        typer.Option(help="Model used when a request names none \\[env PHISHLINE_DEFAULT_MODEL]."),
     ] = None,
-    log_level: Annotated[str | None, typer.Option(help="Log level.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="Log level \\[env PHISHLINE_LOG_LEVEL, default info].")
+    ] = None,
 ) -> None:
     """Serve the trained models over HTTP (POST /v1/predict, /v1/predict/batch, GET /v1/models)."""
     from model_service.core.config import Settings
@@ -55,20 +58,27 @@ def serve_model(
 @app.command("app")
 def serve_app(
     variant: Annotated[
-        str | None, typer.Option(help="v1 (verdict) or v2 (probability) [env PHISHLINE_VARIANT].")
+        str | None, typer.Option(help="v1 (verdict) or v2 (probability) \\[env PHISHLINE_VARIANT].")
     ] = None,
-    host: Annotated[str | None, typer.Option(help="Bind address [env PHISHLINE_HOST].")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address \\[env PHISHLINE_HOST].")] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port [env PHISHLINE_PORT, default 8080].")
+        int | None,
+        typer.Option(help="Port \\[env PHISHLINE_PORT, default 8080 for v1, 8082 for v2]."),
     ] = None,
     model_service_url: Annotated[
         str | None,
-        typer.Option(help="Base URL of model-service [env PHISHLINE_MODEL_SERVICE_URL]."),
+        typer.Option(help="Base URL of model-service \\[env PHISHLINE_MODEL_SERVICE_URL]."),
     ] = None,
     database_url: Annotated[
-        str | None, typer.Option(help="SQLAlchemy URL of the feedback store.")
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL of the feedback store "
+            "\\[env PHISHLINE_DATABASE_URL, default sqlite:///feedback.db]."
+        ),
     ] = None,
-    log_level: Annotated[str | None, typer.Option(help="Log level.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="Log level \\[env PHISHLINE_LOG_LEVEL, default info].")
+    ] = None,
 ) -> None:
     """Serve the web app in one variant."""
     from phishline_app.core.config import Settings

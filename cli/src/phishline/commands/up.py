@@ -195,7 +195,7 @@ def up(
         bool, typer.Option(help="Serve the models already there without `dvc repro`.")
     ] = False,
     model_dir: Annotated[
-        Path | None, typer.Option(help="Artifacts to serve [default: the pipeline's models/].")
+        Path | None, typer.Option(help="Artifacts to serve \\[default: the pipeline's models/].")
     ] = None,
     with_monitoring: Annotated[
         bool,
