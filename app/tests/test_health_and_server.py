@@ -1,5 +1,6 @@
 """Probes, and the server that `phishline serve app` runs."""
 
+import socket
 import threading
 import time
 
@@ -27,6 +28,19 @@ def test_model_service_down_does_not_make_the_app_unready(make_client) -> None:
     response = make_client(model_service_url="http://127.0.0.1:9").get("/health/ready")
     assert response.status_code == 200
     assert response.json()["model_service"] == "down"
+
+
+def test_a_hanging_model_service_does_not_hold_up_readiness(make_client) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        app = make_client(model_service_url=f"http://127.0.0.1:{port}", model_service_timeout=5)
+        started = time.monotonic()
+        response = app.get("/health/ready")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.json()["model_service"] == "down"
+    # Well under the 5 s call timeout, and under the 2 s probe timeout of the chart.
+    assert elapsed < 1.5
 
 
 def test_build_server_uses_the_settings() -> None:

@@ -23,6 +23,9 @@ FailureReason = Literal["unavailable", "timeout", "bad_response"]
 RETRYABLE_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError)
 # The service version rarely changes; asking for it on every page would double the calls.
 SERVICE_VERSION_TTL_SECONDS = 60.0
+# The readiness report must come back well within a probe's timeout (1-2 s) even when
+# model-service hangs, since the app's readiness does not depend on it.
+READY_CHECK_TIMEOUT_SECONDS = 0.5
 UNKNOWN = "unknown"
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -140,7 +143,7 @@ class ModelClient:
     async def ready(self) -> bool:
         """Whether model-service says it is ready (for the app's own readiness report)."""
         try:
-            await self._call("GET", "/health/ready")
+            await self._call("GET", "/health/ready", timeout=READY_CHECK_TIMEOUT_SECONDS)
         except (ModelServiceUnavailableError, ModelServiceRejectedError):
             return False
         return True
@@ -157,10 +160,13 @@ class ModelClient:
         self._service_version = (document.info.version, now)
         return document.info.version
 
-    async def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    async def _call(
+        self, method: str, path: str, body: Any = None, timeout: float | None = None
+    ) -> httpx.Response:
+        """`timeout` (seconds) replaces the client's for this call."""
         started = time.perf_counter()
         try:
-            response = await self._send_with_one_retry(method, path, body)
+            response = await self._send_with_one_retry(method, path, body, timeout)
         except ModelServiceUnavailableError as failure:
             self._metrics.model_service_failed(failure.reason)
             raise
@@ -173,13 +179,18 @@ class ModelClient:
             raise ModelServiceUnavailableError("unavailable", f"HTTP {response.status_code}")
         raise self._rejection(response)
 
-    async def _send_with_one_retry(self, method: str, path: str, body: Any) -> httpx.Response:
+    async def _send_with_one_retry(
+        self, method: str, path: str, body: Any, timeout: float | None
+    ) -> httpx.Response:
+        headers = forwarded_headers()  # one request id and trace across both services
+        options: dict[str, Any] = {"json": body, "headers": headers}
+        if timeout is not None:
+            options["timeout"] = httpx.Timeout(timeout)
         try:
-            headers = forwarded_headers()  # one request id and trace across both services
             try:
-                return await self._http.request(method, path, json=body, headers=headers)
+                return await self._http.request(method, path, **options)
             except RETRYABLE_ERRORS:
-                return await self._http.request(method, path, json=body, headers=headers)
+                return await self._http.request(method, path, **options)
         except httpx.TimeoutException as exc:
             raise ModelServiceUnavailableError("timeout", str(exc) or type(exc).__name__) from exc
         except httpx.TransportError as exc:
