@@ -1,5 +1,6 @@
 """operation/prometheus: scrape config and rules checked, rules unit-tested, by promtool."""
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -79,8 +80,8 @@ def test_rule_unit_tests_pass(promtool: str) -> None:
             "PhishlineTooManyRequests",
         ),
         (
-            'sum by (variant) (rate(phishline_app_http_requests_total{route!="/metrics"}[1m]))',
-            "sum by (variant) (rate(phishline_app_http_requests_total[1m]))",
+            'sum by (namespace, variant) (rate(phishline_app_http_requests_total{route!="/metrics"}[1m]))',
+            "sum by (namespace, variant) (rate(phishline_app_http_requests_total[1m]))",
             "recording.test.yml",
             "variant:phishline_app_http_requests:rate1m",
         ),
@@ -97,6 +98,16 @@ def test_rule_unit_tests_catch_a_broken_rule(
     result = promtool_run(promtool, "test", "rules", tmp_path / "tests" / test_file)
     assert result.returncode != 0
     assert failing in result.stdout + result.stderr
+
+
+def test_every_aggregation_and_join_keeps_the_namespace() -> None:
+    """In the cluster an alert reaches its release's AlertmanagerConfig by its namespace."""
+    for rule in rules():
+        for labels in re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", rule["expr"]):
+            assert "namespace" in re.split(r"\s*,\s*", labels.strip()), (
+                rule.get("alert") or rule["record"],
+                labels,
+            )
 
 
 def test_every_alert_is_tested_firing_at_each_severity_and_silent() -> None:
