@@ -198,6 +198,8 @@ CASES: dict[str, dict[str, tuple[str, str, list[dict[str, str]], float]]] = {
             [
                 counter(HTTP_APP, f'{APP_CANARY}, route="/", status="200"', "0+150x40"),
                 counter(HTTP_APP, f'{APP_CANARY}, route="/metrics", status="500"', "0+150x40"),
+                # The kubelet's probes are no user traffic, "not ready" answers included.
+                counter(HTTP_APP, f'{APP_CANARY}, route="/health/ready", status="503"', "0+150x40"),
                 counter(HTTP_APP, f'{APP_PRIMARY}, route="/", status="500"', "0+150x40"),
             ],
             0.0,
@@ -217,6 +219,7 @@ CASES: dict[str, dict[str, tuple[str, str, list[dict[str, str]], float]]] = {
             "phishline-app-v1",
             "10m",
             histogram(LATENCY, f'{APP_CANARY}, route="/"', APP_FAST)
+            + histogram(LATENCY, f'{APP_CANARY}, route="/health/ready"', APP_SLOW)
             + histogram(LATENCY, f'{APP_PRIMARY}, route="/"', APP_SLOW),
             99.5,
         ),
