@@ -2,6 +2,7 @@
 dashboards and its Alertmanager policy unchanged, and scrapes what the rules expect."""
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,60 @@ def test_pods_carry_scrape_annotations(defaults: list[Manifest]) -> None:
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/port"] == str(port)
         assert annotations["prometheus.io/path"] == "/metrics"
+
+
+def added_target_labels(monitor: Manifest) -> set[str]:
+    """The labels the ServiceMonitor puts on every scraped series besides Prometheus' own."""
+    spec = monitor["spec"]
+    # The operator names a copied pod or Service label as Prometheus sanitizes it.
+    copied = {
+        re.sub(r"[^a-zA-Z0-9_]", "_", name)
+        for name in (*spec.get("podTargetLabels", []), *spec.get("targetLabels", []))
+    }
+    relabeled = {
+        rule["targetLabel"]
+        for endpoint in spec["endpoints"]
+        for rule in endpoint.get("relabelings", [])
+        if "targetLabel" in rule
+    }
+    return copied | relabeled
+
+
+def metric_label_names() -> set[str]:
+    """Every label name in docs/metrics.md's tables (the values in parentheses left out)."""
+    names = set()
+    for line in (OPERATION.parent / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines():
+        cells = line.split("|")
+        if len(cells) == 6 and cells[1].strip().startswith("`phishline_"):
+            names |= set(re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cells[3])))
+    return names
+
+
+def test_target_labels_leave_the_metrics_own_labels_alone(
+    rendered: Callable[[dict[str, Any]], list[Manifest]],
+) -> None:
+    """A target label named like a metric's label (`version` of phishline_model_info)
+    renames the metric's one to exported_version and breaks the queries that use it."""
+    own = metric_label_names()
+    assert {"version", "variant", "model", "route"} <= own
+    monitor = next(m for m in rendered({}) if m["kind"] == "ServiceMonitor")
+    added = added_target_labels(monitor)
+    assert added & own == set()
+    assert "track" in added
+
+
+def test_model_service_pods_carry_their_track(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], one_object: One
+) -> None:
+    manifests = rendered({"modelService": {"shadow": {"enabled": True}}})
+    monitor = one_object(manifests, "ServiceMonitor", "phishline")
+    assert {
+        "sourceLabels": ["__meta_kubernetes_pod_label_phishline_io_track"],
+        "targetLabel": "track",
+    } in monitor["spec"]["endpoints"][0]["relabelings"]
+    for name, track in (
+        ("phishline-model-service", "stable"),
+        ("phishline-model-service-candidate", "candidate"),
+    ):
+        labels = one_object(manifests, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert labels["phishline.io/track"] == track
