@@ -142,3 +142,44 @@ def test_an_unread_or_a_missing_variable_is_caught(
     ]
     with pytest.raises(AssertionError, match="misses required"):
         check_environment("app", deployment, defaults)
+
+
+def config_checksums(manifests: list[Manifest]) -> dict[str, str]:
+    return {
+        m["metadata"]["name"]: m["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        for m in manifests
+        if m["kind"] == "Deployment"
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "rolled"),
+    [
+        ({"app": {"logLevel": "debug"}}, {"phishline-app-v1", "phishline-app-v2"}),
+        (
+            {"modelService": {"logLevel": "debug"}},
+            {"phishline-model-service", "phishline-model-service-candidate"},
+        ),
+    ],
+    ids=["app setting", "model-service setting"],
+)
+def test_a_config_change_rolls_only_the_pods_that_read_it(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], values: dict[str, Any], rolled: set[str]
+) -> None:
+    """Under Flagger a rolled model-service is a whole canary analysis: an app setting must
+    not start one."""
+    shadow = {"modelService": {"shadow": {"enabled": True}}}
+    before = config_checksums(rendered(shadow))
+    after = config_checksums(rendered(merge(shadow, values)))
+    assert len(before) == 4
+    assert {name for name in before if before[name] != after[name]} == rolled
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

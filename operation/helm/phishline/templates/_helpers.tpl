@@ -86,10 +86,11 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Pod annotations: config checksums roll the pods on a config change; scrape hints. */}}
+{{/* Pod annotations: the checksum of the component's own ConfigMap rolls its pods when it
+changes (and only then); scrape hints. Call with (list $ PORT COMPONENT). */}}
 {{- define "phishline.podAnnotations" -}}
 {{- $root := index . 0 -}}
-checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+checksum/config: {{ include (printf "phishline.configMap.%s" (index . 2)) $root | sha256sum }}
 {{- if $root.Values.monitoring.podAnnotations }}
 prometheus.io/scrape: "true"
 prometheus.io/port: {{ index . 1 | quote }}
