@@ -183,3 +183,56 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+@pytest.mark.parametrize(
+    ("values", "secure"),
+    [
+        ({}, "false"),  # the default gateway serves plain HTTP on port 80 only
+        ({"istio": {"gateway": {"credentialName": "phishline-tls"}}}, "true"),
+        ({"istio": {"enabled": False}, "ingress": {"enabled": True}}, "false"),
+        (
+            {"istio": {"enabled": False}, "ingress": {"enabled": True, "tlsSecretName": "tls"}},
+            "true",
+        ),
+        # One entry point over plain HTTP is enough to lose the cookies there.
+        (
+            {
+                "istio": {"gateway": {"credentialName": "phishline-tls"}},
+                "ingress": {"enabled": True},
+            },
+            "false",
+        ),
+        ({"app": {"secureCookies": True}}, "true"),  # TLS terminated in front of the gateway
+        (
+            {
+                "istio": {"gateway": {"credentialName": "phishline-tls"}},
+                "app": {"secureCookies": False},
+            },
+            "false",
+        ),
+    ],
+    ids=[
+        "http gateway",
+        "tls gateway",
+        "http ingress",
+        "tls ingress",
+        "tls gateway and http ingress",
+        "explicit true",
+        "explicit false",
+    ],
+)
+def test_cookies_are_secure_exactly_when_users_come_over_tls(
+    rendered: Callable[[dict[str, Any]], list[Manifest]],
+    one_object: Callable[..., Manifest],
+    values: dict[str, Any],
+    secure: str,
+) -> None:
+    """Browsers drop Secure cookies over plain HTTP: the variant, the user id and with it
+    the CSRF token would change on every request."""
+    manifests = rendered(values)
+    for variant in ("v1", "v2"):
+        env = container_env(
+            one_object(manifests, "Deployment", f"phishline-app-{variant}"), manifests
+        )
+        assert env["PHISHLINE_SECURE_COOKIES"] == secure

@@ -102,6 +102,25 @@ proxy.istio.io/config: '{"holdApplicationUntilProxyStarts": true}'
 {{- end }}
 {{- end -}}
 
+{{/* The app's PHISHLINE_SECURE_COOKIES: app.secureCookies when true or false; when empty,
+whether every entry point the chart renders serves TLS (a Secure cookie sent over plain
+HTTP never comes back, and the variant, user id and CSRF token break with it). */}}
+{{- define "phishline.secureCookies" -}}
+{{- $explicit := .Values.app.secureCookies -}}
+{{- if kindIs "bool" $explicit -}}
+{{- $explicit -}}
+{{- else -}}
+{{- $tls := list -}}
+{{- if .Values.istio.enabled -}}
+{{- $tls = append $tls (ne .Values.istio.gateway.credentialName "") -}}
+{{- end -}}
+{{- if .Values.ingress.enabled -}}
+{{- $tls = append $tls (ne .Values.ingress.tlsSecretName "") -}}
+{{- end -}}
+{{- and (gt (len $tls) 0) (not (has false $tls)) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Whether Flagger owns the app variants' Services (blue/green). */}}
 {{- define "phishline.appBlueGreen" -}}
 {{- if and .Values.canary.enabled .Values.canary.app.blueGreen -}}true{{- end -}}
