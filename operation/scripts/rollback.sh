@@ -12,7 +12,8 @@ Usage: operation/scripts/rollback.sh [options]
   -n, --namespace NS       its namespace (default: phishline)
       --revision N         roll back to revision N (default: the previous revision)
       --abort-canary NAME  instead: make Flagger abort the analysis of canary NAME (e.g.
-                           phishline-model-service) through its rollback gate
+                           phishline-model-service) through its rollback gate; refused
+                           unless NAME is under analysis, the gate is closed on any exit
       --tester NS/NAME     Flagger's load tester Deployment that holds the gate
                            (default: flagger/flagger-loadtester)
       --timeout DURATION   how long to wait for the result (default: 5m)
@@ -74,12 +75,36 @@ gate() {
     curl --silent --show-error --fail --data "$payload" "http://localhost:8080/rollback/$1"
 }
 
+# Flagger reads the gate only while it analyses a canary (or waits to promote it); opened at
+# any other time, the gate would stay open and roll back the next rollout.
+check_under_analysis() {
+  local phase
+  if [[ $dry_run == true ]]; then
+    echo "+ check that canary/$abort_canary is under analysis"
+    return 0
+  fi
+  phase=$(kubectl get "canary/$abort_canary" --namespace "$namespace" --output 'jsonpath={.status.phase}')
+  case "$phase" in
+    Progressing | Waiting | WaitingPromotion) ;;
+    *)
+      echo "rollback.sh: canary $abort_canary is ${phase:-in no phase}, not under analysis: the gate stays closed" >&2
+      exit 1
+      ;;
+  esac
+}
+
 if [[ -n $abort_canary ]]; then
+  check_under_analysis
   gate open
+  # Whatever ends the script from here (the wait failing or timing out, Ctrl-C), the gate
+  # is closed again; left open it would roll back the next rollout too.
+  trap 'echo "rollback.sh: closing the rollback gate of $abort_canary" >&2; gate close' EXIT
+  trap 'exit 1' INT TERM HUP
   # Flagger checks the gate at its next interval, routes everything to the primary and
-  # marks the canary Failed; the gate is then closed again for the next rollout.
+  # marks the canary Failed.
   run kubectl wait "canary/$abort_canary" --namespace "$namespace" \
     --for=jsonpath='{.status.phase}'=Failed --timeout "$timeout"
+  trap - EXIT
   gate close
   echo "rollback.sh: the analysis of $abort_canary was aborted; the primary serves every request"
   exit 0

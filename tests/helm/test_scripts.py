@@ -171,9 +171,14 @@ def test_rollback_to_the_previous_or_a_given_revision(cluster: Cluster) -> None:
 
 
 def test_aborting_a_canary_opens_and_closes_flaggers_gate(cluster: Cluster) -> None:
+    cluster.canaries("Progressing")
     result = cluster.run(ROLLBACK, "--abort-canary", "phishline-model-service")
     assert result.returncode == 0, result.stderr
-    gate_open, wait, gate_close = cluster.calls
+    phase, gate_open, wait, gate_close = cluster.calls
+    assert (
+        phase
+        == "kubectl get canary/phishline-model-service --namespace phishline --output jsonpath={.status.phase}"
+    )
     payload = '{"name": "phishline-model-service", "namespace": "phishline"}'
     assert (
         gate_open
@@ -184,6 +189,32 @@ def test_aborting_a_canary_opens_and_closes_flaggers_gate(cluster: Cluster) -> N
         == "kubectl wait canary/phishline-model-service --namespace phishline --for=jsonpath={.status.phase}=Failed --timeout 5m"
     )
     assert gate_close.endswith("/rollback/close")
+
+
+def test_a_failed_abort_still_closes_the_gate(cluster: Cluster) -> None:
+    """Flagger never marked the canary Failed in time: the open gate would roll back the
+    next rollout too."""
+    cluster.canaries("Waiting")
+    cluster.fail("kubectl wait")
+    result = cluster.run(ROLLBACK, "--abort-canary", "phishline-app-v1", "--timeout", "1s")
+    assert result.returncode == 1
+    assert [c.split()[:2] for c in cluster.calls] == [
+        ["kubectl", "get"],
+        ["kubectl", "exec"],
+        ["kubectl", "wait"],
+        ["kubectl", "exec"],
+    ]
+    assert cluster.calls[-1].endswith("/rollback/close")
+    assert "closing the rollback gate of phishline-app-v1" in result.stderr
+
+
+@pytest.mark.parametrize("phase", ["Succeeded", "Failed", "Initialized", ""])
+def test_the_gate_stays_closed_when_no_analysis_runs(cluster: Cluster, phase: str) -> None:
+    cluster.canaries(phase)
+    result = cluster.run(ROLLBACK, "--abort-canary", "phishline-model-service")
+    assert result.returncode == 1
+    assert [c for c in cluster.calls if c.startswith("kubectl exec")] == []
+    assert "not under analysis: the gate stays closed" in result.stderr
 
 
 def test_a_rollback_dry_run_changes_nothing(cluster: Cluster) -> None:
