@@ -12,9 +12,12 @@ Usage: operation/scripts/deploy.sh [options]
   -f, --values FILE      a values file (repeatable)
       --set KEY=VALUE    a value (repeatable)
       --chart DIR        the chart (default: operation/helm/phishline of this repository)
-      --timeout DURATION how long each wait may take (default: 10m)
-      --canary           Flagger mode (canary.enabled): follow Flagger's analysis of every
-                         canary of the release instead of running `helm test`
+      --timeout DURATION how long each wait may take (default: 10m; with --canary 30m:
+                         the app's blue/green analysis alone takes its 10 intervals plus
+                         promotion, 13m or so with the chart's defaults)
+      --canary           Flagger mode: sets canary.enabled=true and follows Flagger's
+                         analysis of every canary of the release instead of running
+                         `helm test`
       --settle DURATION  with --canary: a canary still untouched after this long had no
                          new version to analyse (default: 2m, two analysis intervals)
       --skip-tests       do not run `helm test` after the rollout
@@ -23,9 +26,9 @@ Usage: operation/scripts/deploy.sh [options]
 
 Without --canary: helm upgrade --install --wait, then `helm test` (the acceptance test);
 if either fails, helm rollback to the last deployed revision. With --canary: helm upgrade,
-then follow the Canary objects until Flagger has promoted each new version; if Flagger
-rolls one back (or the timeout passes), helm rollback too, so that the release describes
-what runs.
+then follow the Canary objects until Flagger has promoted each new version (on a first
+install Flagger only initializes them: nothing to analyse); if Flagger rolls one back (or
+the timeout passes), helm rollback too, so that the release describes what runs.
 EOF
 }
 
@@ -33,7 +36,7 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 release=phishline
 namespace=phishline
 chart="$script_dir/../helm/phishline"
-timeout=10m
+timeout=""
 settle=2m
 canary=false
 skip_tests=false
@@ -56,6 +59,15 @@ while (($# > 0)); do
     *) echo "deploy.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+
+if [[ $canary == true ]]; then
+  timeout=${timeout:-30m}
+  # Last, so that it wins over the values files: without Canary objects there would be
+  # nothing to follow, and the deployment would pass unchecked.
+  value_args+=(--set canary.enabled=true)
+else
+  timeout=${timeout:-10m}
+fi
 
 # Print a command, then run it unless this is a dry run.
 run() {
@@ -95,7 +107,8 @@ seconds() {
   esac
 }
 
-# Follow Flagger: a canary that changed phase since the upgrade is done when Succeeded and
+# Follow Flagger: a canary that changed phase since the upgrade is done when Succeeded (or
+# Initialized: a first install, whose version Flagger made the primary without analysis) and
 # fails the deployment when Failed; one unchanged after the settle time had nothing new.
 follow_canaries() {
   local started=$1 deadline settle_until now name phase changed pending
@@ -108,7 +121,7 @@ follow_canaries() {
       [[ -n $name ]] || continue
       if (($(date -d "$changed" +%s) >= started)); then
         case "$phase" in
-          Succeeded) ;;
+          Succeeded | Initialized) ;;
           Failed) roll_back "Flagger rolled $name back (kubectl -n $namespace describe canary $name)" ;;
           *) pending=$((pending + 1)) ;;
         esac

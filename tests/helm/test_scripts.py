@@ -142,6 +142,34 @@ def test_canary_mode_waits_for_flagger_and_skips_helm_test(cluster: Cluster) -> 
     assert [c.split()[:2] for c in cluster.calls[1:]] == [["helm", "upgrade"], ["kubectl", "get"]]
 
 
+def test_canary_mode_enables_flagger_and_waits_long_enough(cluster: Cluster) -> None:
+    """Without canary.enabled there is no Canary to follow: the deploy would pass unchecked.
+    10m is shorter than the app's blue/green analysis (10 intervals, then promotion)."""
+    cluster.canaries("phishline-app-v1 Succeeded 2999-01-01T00:00:00Z")
+    result = cluster.run(DEPLOY, "--canary", "--set", "canary.enabled=false")
+    assert result.returncode == 0, result.stderr
+    upgrade = cluster.calls[1]
+    assert upgrade.endswith(
+        "--wait --timeout 30m --set canary.enabled=false --set canary.enabled=true"
+    )
+    cluster.run(DEPLOY, "--canary", "--timeout", "45m")
+    assert "--wait --timeout 45m --set canary.enabled=true" in cluster.calls[-2]
+
+
+def test_a_first_install_under_flagger_is_done_when_initialized(cluster: Cluster) -> None:
+    """Flagger makes the first version the primary without analysis: it ends Initialized."""
+    cluster.files["HISTORY"].write_text("")
+    cluster.canaries(
+        "phishline-model-service Initialized 2999-01-01T00:00:00Z",
+        "phishline-app-v1 Initialized 2999-01-01T00:00:00Z",
+        "phishline-app-v2 Initialized 2999-01-01T00:00:00Z",
+    )
+    # No time to wait: anything but "done" at the first look fails.
+    result = cluster.run(DEPLOY, "--canary", "--timeout", "0s")
+    assert result.returncode == 0, result.stderr
+    assert "phishline is deployed in phishline" in result.stdout
+
+
 def test_a_canary_flagger_rolled_back_rolls_the_release_back(cluster: Cluster) -> None:
     cluster.canaries("phishline-model-service Failed 2999-01-01T00:00:00Z")
     result = cluster.run(DEPLOY, "--canary")
