@@ -34,6 +34,8 @@ from phishline_app.server import build_server
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
 LEGITIMATE_URL = "https://www.google.com/"
 FAKE_SERVICE_VERSION = "9.8.7"
+# Each model's decision threshold; the linear one is not 0.5, as real thresholds rarely are.
+THRESHOLDS = {"ensemble": 0.5, "linear": 0.4}
 
 
 def free_port() -> int:
@@ -103,7 +105,7 @@ class FakeModelService:
             return JSONResponse(
                 {
                     "url": url,
-                    "label": "phishing" if probability >= 0.5 else "legitimate",
+                    "label": "phishing" if probability >= THRESHOLDS[model] else "legitimate",
                     "probability": probability,
                     "model": model,
                     "model_version": "1.0.0",
@@ -125,13 +127,28 @@ class FakeModelService:
         async def models() -> dict[str, Any]:
             listing: dict[str, Any] = {
                 "models": [
-                    {"name": "ensemble", "family": "ensemble", "version": "1.0.0", "default": True},
-                    {"name": "linear", "family": "linear", "version": "1.0.0", "default": False},
+                    {
+                        "name": "ensemble",
+                        "family": "ensemble",
+                        "version": "1.0.0",
+                        "default": True,
+                        "threshold": THRESHOLDS["ensemble"],
+                    },
+                    {
+                        "name": "linear",
+                        "family": "linear",
+                        "version": "1.0.0",
+                        "default": False,
+                        "threshold": THRESHOLDS["linear"],
+                    },
                 ],
                 "default": "ensemble",
             }
             if self.service_version:
                 listing["service_version"] = self.service_version
+            if self.mode == "no_thresholds":
+                for model in listing["models"]:
+                    del model["threshold"]
             return listing
 
         @app.get("/health/ready")

@@ -76,7 +76,9 @@ def test_models_lists_what_model_service_serves(client) -> None:
     assert [model["name"] for model in body["models"]] == ["ensemble", "linear"]
     assert body["default"] == "ensemble"
     assert body["service_version"] == "9.8.7"
-    assert body["models"][0] == {"name": "ensemble", "version": "1.0.0", "default": True}
+    assert body["models"][1] == {
+        "name": "linear", "version": "1.0.0", "default": False, "threshold": 0.4,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

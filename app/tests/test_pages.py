@@ -71,6 +71,26 @@ def test_v2_shows_3_percent_for_a_clear_legitimate_url(make_user) -> None:
     assert re.search(r'<meter [^>]*value="0.0300"', page)
 
 
+def test_v2_colours_the_bar_at_the_models_threshold_and_says_where_it_is(
+    make_user, fake_service
+) -> None:
+    # 44 % is phishing for a model that flags from 40 %: the bar must not look legitimate.
+    fake_service.probability = 0.44
+    page = make_user(variant="v2").check(LEGITIMATE_URL, model="linear").text
+    assert re.search(r'<meter [^>]*low="0.4" high="0.4"', page)
+    assert text_of(page, "threshold") == "This model counts a link as phishing from 40 %."
+
+
+def test_v2_without_a_threshold_colours_the_bar_by_the_label(make_user, fake_service) -> None:
+    fake_service.probability = 0.44
+    with_threshold = make_user(variant="v2").check(LEGITIMATE_URL, model="linear").text
+    fake_service.mode = "no_thresholds"  # a model-service that predates the field
+    page = make_user(variant="v2").check(LEGITIMATE_URL, model="linear").text
+    assert 'id="threshold"' in with_threshold
+    assert 'id="threshold"' not in page
+    assert re.search(r'<meter [^>]*low="0" high="0"', page)  # phishing: red from 0
+
+
 def test_result_lists_the_features_that_mattered_and_asks_for_feedback(user) -> None:
     page = user.check(PHISHING_URL).text
     assert "Is this prediction accurate?" in page

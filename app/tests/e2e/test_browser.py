@@ -79,6 +79,7 @@ def test_v2_shows_the_service_probability_with_a_bar(
         expect(page.locator("meter#probability-bar")).to_have_attribute(
             "value", f"{probability:.4f}"
         )
+        expect(page.locator("#threshold")).to_contain_text("counts a link as phishing from")
         expect(page.locator("#verdict")).to_have_count(0)
         expect(page.locator("#variant")).to_have_text("v2")
         page.screenshot(path=screenshots / f"v2-{side}.png", full_page=True)

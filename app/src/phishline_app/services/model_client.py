@@ -74,6 +74,7 @@ class ModelInfo(_Tolerant):
     name: str
     version: str = UNKNOWN
     default: bool = False
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # P(phishing) it flags from
 
 
 class _ModelList(_Tolerant):

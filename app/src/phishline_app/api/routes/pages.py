@@ -19,7 +19,7 @@ from phishline_app.services.model_client import (
     ModelServiceUnavailableError,
 )
 from phishline_app.services.tickets import InvalidTicketError, PredictionTicket
-from phishline_app.views import ResultView, result_view
+from phishline_app.views import ResultView, percent_text, result_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,6 +58,12 @@ class PageContent:
     ticket: str | None = None
 
 
+def _threshold(content: PageContent, catalog: ModelCatalog | None) -> float | None:
+    """The P(phishing) from which the result's model says phishing, when the service tells."""
+    model = catalog.find(content.result.model) if catalog and content.result else None
+    return model.threshold if model else None
+
+
 def _footer_model(content: PageContent, catalog: ModelCatalog | None) -> str:
     if content.result:
         return f"{content.result.model} {content.result.model_version}"
@@ -80,6 +86,7 @@ async def _render(
         except (ModelServiceUnavailableError, ModelServiceRejectedError):
             unavailable = True
     selected = content.model or (catalog.default if catalog else None)
+    threshold = _threshold(content, catalog)
     values: dict[str, Any] = {
         "variant": context.settings.variant,
         "max_url_length": context.settings.max_url_length,
@@ -92,6 +99,8 @@ async def _render(
         "lib_version": context.lib_version,
         "service_version": catalog.service_version if catalog else "unavailable",
         "footer_model": _footer_model(content, catalog),
+        "threshold": threshold,
+        "threshold_percent": percent_text(threshold) if threshold is not None else None,
     }
     return context.templates.TemplateResponse(
         request, "index.html", values, status_code=status_code
