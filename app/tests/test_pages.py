@@ -132,6 +132,21 @@ def test_overlong_url_is_refused(make_user) -> None:
     assert "longer than 64 characters" in response.text
 
 
+def test_an_overlong_pasted_url_reaches_the_server_whole(user) -> None:
+    page = user.open()
+    assert "maxlength" not in page  # the browser would cut it silently
+    response = user.check("http://example.com/?next=" + "a" * 2048)
+    assert response.status_code == 422
+    assert "longer than 2048 characters" in response.text
+
+
+def test_the_longest_url_of_four_byte_characters_fits_the_form(user, fake_service) -> None:
+    url = "http://example.com/" + "\U0001f600" * (2048 - len("http://example.com/"))
+    response = user.check(url)
+    assert response.status_code == 200
+    assert fake_service.requests[-1]["url"] == url
+
+
 def test_model_service_refusal_is_shown_next_to_the_field(user) -> None:
     response = user.check("reject:this")
     assert response.status_code == 422

@@ -146,14 +146,14 @@ def test_probes_and_metrics_get_no_cookies(client) -> None:
 
 
 def test_body_over_the_limit_is_refused_by_content_length(make_client) -> None:
-    client = make_client(max_body_bytes=2048)
+    client = make_client(max_url_length=64, max_body_bytes=2048)
     response = client.post("/api/predict", json={"url": "http://x.test/" + "a" * 4096})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
 
 
 def test_streamed_body_over_the_limit_is_refused(make_client) -> None:
-    client = make_client(max_body_bytes=2048)
+    client = make_client(max_url_length=64, max_body_bytes=2048)
 
     def chunks():
         for _ in range(8):

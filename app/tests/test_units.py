@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from phishline_app.core import csrf
-from phishline_app.core.config import Settings
+from phishline_app.core.config import Settings, form_bytes_for
 from phishline_app.core.signing import BadSignatureError, Signer
 from phishline_app.services.feedback import corrected_label, parse_answer
 from phishline_app.services.inputs import InvalidInputError, clean_model, clean_url
@@ -40,6 +40,13 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.model_service_url == "http://127.0.0.1:8081"
     assert settings.database_url == "sqlite:///feedback.db"
     assert settings.max_url_length == 2048
+
+
+def test_the_body_limit_must_hold_a_form_with_the_longest_url() -> None:
+    assert Settings().max_body_bytes >= form_bytes_for(Settings().max_url_length)
+    assert Settings(max_url_length=64, max_body_bytes=2048).max_body_bytes == 2048
+    with pytest.raises(ValidationError, match="too small for URLs of up to 2048 characters"):
+        Settings(max_body_bytes=16384)
 
 
 def test_v2_defaults_to_its_own_port(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,12 @@ LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 DEFAULT_PORTS: dict[str, int] = {"v1": 8080, "v2": 8082}
 
 
+def form_bytes_for(url_length: int) -> int:
+    """The largest form body that posts a URL of `url_length` characters: a character is up
+    to 4 bytes of UTF-8, each sent as a 3-character escape (`%F0`), plus the other fields."""
+    return url_length * 4 * 3 + 1024
+
+
 class Settings(BaseSettings):
     """Everything the app needs to run; CLI flags override the environment."""
 
@@ -27,8 +33,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///feedback.db"
     model_service_timeout: float = Field(default=5.0, gt=0, le=60)
     max_url_length: int = Field(default=2048, ge=16, le=65536)
-    # Bounds every request body; a URL of max_url_length plus its signed ticket fits easily.
-    max_body_bytes: int = Field(default=16384, ge=1024)
+    # Bounds every request body; it must hold the page's form with a URL of max_url_length
+    # (see _body_holds_the_longest_url).
+    max_body_bytes: int = Field(default=32768, ge=1024)
     log_level: LogLevel = "info"
     # Signs CSRF tokens and prediction tickets. A random key per process is safe but makes
     # pages rendered before a restart (or by another replica) fail their CSRF check once.
@@ -43,6 +50,16 @@ class Settings(BaseSettings):
             variant = data.get("variant") or "v1"
             return {**data, "port": DEFAULT_PORTS.get(str(variant), DEFAULT_PORTS["v1"])}
         return data
+
+    @model_validator(mode="after")
+    def _body_holds_the_longest_url(self) -> "Settings":
+        needed = form_bytes_for(self.max_url_length)
+        if self.max_body_bytes < needed:
+            raise ValueError(
+                f"max_body_bytes ({self.max_body_bytes}) is too small for URLs of up to "
+                f"{self.max_url_length} characters: the page's form can need {needed} bytes"
+            )
+        return self
 
     @field_validator("model_service_url")
     @classmethod

@@ -89,7 +89,6 @@ async def _render(
     threshold = _threshold(content, catalog)
     values: dict[str, Any] = {
         "variant": context.settings.variant,
-        "max_url_length": context.settings.max_url_length,
         "csrf_token": csrf.token_for(context.signer, current_user(request).user_id),
         "content": content,
         "unavailable": unavailable,
