@@ -1,5 +1,6 @@
 """The page without JavaScript: form POSTs, verdicts, probabilities, feedback, failures."""
 
+import html
 import re
 
 import pytest
@@ -147,6 +148,33 @@ def test_the_longest_url_of_four_byte_characters_fits_the_form(user, fake_servic
     assert fake_service.requests[-1]["url"] == url
 
 
+def title_of(page: str) -> str:
+    match = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert match
+    return html.unescape(match.group(1))
+
+
+@pytest.mark.parametrize(
+    ("variant", "url", "title"),
+    [
+        ("v1", PHISHING_URL, "Phishing - phishline: is this link phishing?"),
+        ("v1", LEGITIMATE_URL, "Looks legitimate - phishline: is this link phishing?"),
+        ("v2", PHISHING_URL, "97 % phishing - phishline: is this link phishing?"),
+        ("v1", "   ", "Error - phishline: is this link phishing?"),
+    ],
+)
+def test_the_title_leads_with_the_answer(make_user, variant: str, url: str, title: str) -> None:
+    user = make_user(variant=variant)
+    assert title_of(user.open()) == "phishline: is this link phishing?"
+    assert title_of(user.check(url).text) == title
+
+
+def test_a_refused_url_keeps_the_chosen_model(user) -> None:
+    response = user.check("   ", model="linear")
+    assert response.status_code == 422
+    assert re.search(r'<option value="linear"\s+selected>', response.text)
+
+
 def test_model_service_refusal_is_shown_next_to_the_field(user) -> None:
     response = user.check("reject:this")
     assert response.status_code == 422
@@ -166,15 +194,19 @@ def test_model_service_messages_read_as_sentences(message: str, shown: str) -> N
     assert as_sentence(message) == shown
 
 
-def test_unknown_model_is_reported(user) -> None:
+def test_unknown_model_is_reported_next_to_the_model_field(user) -> None:
     response = user.check(LEGITIMATE_URL, model="nonexistent")
     assert response.status_code == 422
-    assert text_of(response.text, "url-error") == "No model nonexistent."
+    assert text_of(response.text, "model-error") == "No model nonexistent."
+    assert 'aria-describedby="model-error"' in response.text
+    assert 'id="url-error"' not in response.text
+    assert f'value="{LEGITIMATE_URL}"' in response.text
 
 
 def test_malformed_model_name_is_refused_before_calling_model_service(user, fake_service) -> None:
     response = user.check(LEGITIMATE_URL, model="../etc")
     assert response.status_code == 422
+    assert text_of(response.text, "model-error") == "The model name is not valid."
     assert fake_service.requests == []
 
 

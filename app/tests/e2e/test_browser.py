@@ -58,6 +58,9 @@ def test_v1_shows_clear_verdicts(page: Page, apps, screenshots: Path) -> None:
     expect(page.locator("#model-version")).to_have_text("ensemble 1.0.0")
     expect(page.locator("#service-version")).not_to_have_text("unavailable")
     expect(page.locator("#probability")).to_have_count(0)
+    # The new page leads with its answer: in the title, and with the focus on it.
+    expect(page).to_have_title("Phishing - phishline: is this link phishing?")
+    expect(page.locator("#result-heading")).to_be_focused()
     page.screenshot(path=screenshots / "v1-phishing.png", full_page=True)
 
     check(page, apps["v1"].url, LEGITIMATE_URL)
@@ -66,6 +69,11 @@ def test_v1_shows_clear_verdicts(page: Page, apps, screenshots: Path) -> None:
     # The stylesheet and icon load under the CSP, and nothing else is attempted.
     assert console_errors == []
     assert page.evaluate("getComputedStyle(document.querySelector('.verdict')).fontWeight") == "700"
+
+    # A refusal (a 422 page, which the console reports as such) leads with the error.
+    check(page, apps["v1"].url, "javascript:alert(1)")
+    expect(page).to_have_title(re.compile(r"^Error - "))
+    expect(page.get_by_label("URL to check")).to_be_focused()
 
 
 def test_v2_shows_the_service_probability_with_a_bar(

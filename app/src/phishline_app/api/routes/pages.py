@@ -1,6 +1,6 @@
 """The page: check a URL (a plain form POST, no script needed) and answer Yes/No."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -32,6 +32,7 @@ NOTICES = {
     "duplicate": "This result already had an answer; the first one counts.",
 }
 FormField = Annotated[str, Form()]
+UNKNOWN_MODEL = "unknown_model"  # the error code of a model name, the app's and model-service's
 
 
 def as_sentence(message: str) -> str:
@@ -51,11 +52,19 @@ class PageContent:
     url: str = ""
     model: str | None = None
     url_error: str | None = None
+    model_error: str | None = None
     form_error: str | None = None
     notice: str | None = None
     unavailable: bool = False
     result: ResultView | None = None
     ticket: str | None = None
+
+
+def _refusal(entered: PageContent, code: str, message: str) -> PageContent:
+    """The message beside the field it is about: the model's select or the URL's input."""
+    if code == UNKNOWN_MODEL:
+        return replace(entered, model_error=message)
+    return replace(entered, url_error=message)
 
 
 def _threshold(content: PageContent, catalog: ModelCatalog | None) -> float | None:
@@ -123,29 +132,26 @@ async def check(
     model: FormField = "",
     csrf_token: FormField = "",
 ) -> HTMLResponse:
+    # Every answer keeps what the user entered and chose, so that a retry is one click.
+    entered = PageContent(url=url, model=model or None)
     if not csrf.is_valid(context.signer, current_user(request).user_id, csrf_token):
         return await _render(
-            request, context, runtime, PageContent(url=url, form_error=FORM_EXPIRED), 403
+            request, context, runtime, replace(entered, form_error=FORM_EXPIRED), 403
         )
     try:
         cleaned_url = clean_url(url, context.settings.max_url_length)
         chosen_model = clean_model(model)
     except InvalidInputError as invalid:
         return await _render(
-            request, context, runtime, PageContent(url=url, url_error=invalid.message), 422
+            request, context, runtime, _refusal(entered, invalid.code, invalid.message), 422
         )
     try:
         prediction = await runtime.client.predict(cleaned_url, chosen_model)
     except ModelServiceUnavailableError:
-        return await _render(request, context, runtime, PageContent(url=url, unavailable=True), 503)
+        return await _render(request, context, runtime, replace(entered, unavailable=True), 503)
     except ModelServiceRejectedError as rejected:
-        return await _render(
-            request,
-            context,
-            runtime,
-            PageContent(url=url, url_error=as_sentence(rejected.message)),
-            rejected.status,
-        )
+        refusal = _refusal(entered, rejected.code, as_sentence(rejected.message))
+        return await _render(request, context, runtime, refusal, rejected.status)
     context.metrics.prediction_shown(prediction.model, prediction.label)
     ticket = PredictionTicket.issue(cleaned_url, prediction)
     shown = PageContent(
