@@ -5,6 +5,7 @@ installed), their URLs printed; Ctrl-C stops everything it started."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,10 @@ LOCAL_ALERT_ENVIRONMENT = {
     "PHISHLINE_ALERT_EMAIL_TO": "operators@localhost",
     "PHISHLINE_ALERT_SMTP_REQUIRE_TLS": "false",
 }
+
+
+class StackError(RuntimeError):
+    """A service of the stack could not start or stopped by itself."""
 
 
 @dataclass(frozen=True)
@@ -131,18 +136,30 @@ def monitoring(root: Path, ports: Ports, state: Path) -> list[Service]:
     return found
 
 
+def port_in_use(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:port already (a `phishline up` still running):
+    its health endpoint would answer for the service about to start there."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def wait_ready(service: Service, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{service.name} exited with code {process.returncode}")
+            raise StackError(f"{service.name} exited with code {process.returncode}")
         try:
             if httpx.get(f"{service.url}{service.ready_path}", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{service.name} was not ready on {service.url} within {timeout:.0f} s")
+    raise StackError(f"{service.name} was not ready on {service.url} within {timeout:.0f} s")
 
 
 def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
@@ -164,13 +181,21 @@ def start_stack(
 ) -> list[tuple[Service, subprocess.Popen[bytes]]]:
     """Start each service and wait until it is ready; an optional one that fails is stopped
     and reported, a required one that fails stops everything."""
+    busy = {service.name for service in stack if port_in_use(service.port)}
+    for service in stack:
+        if service.name in busy and not service.optional:
+            raise StackError(f"{service.name} cannot start: port {service.port} is in use (is "
+                             "phishline already up? --help lists the port options)")  # fmt: skip
     started: list[tuple[Service, subprocess.Popen[bytes]]] = []
     try:
         for service in stack:
+            if service.name in busy:
+                console.print(f"[yellow]skipped[/] {service.name}: port {service.port} is in use")
+                continue
             process = subprocess.Popen(service.args, cwd=root, env=venv_environment())  # noqa: S603
             try:
                 wait_ready(service, process, READY_TIMEOUT_SECONDS)
-            except RuntimeError as exc:
+            except StackError as exc:
                 if not service.optional:
                     started.append((service, process))
                     raise
@@ -213,12 +238,18 @@ def up(
         stack = services(ports, model_dir or Paths(root).models)
         if with_monitoring:
             stack += monitoring(root, ports, Path(state))
-        supervise(start_stack(stack, root))
+        try:
+            supervise(start_stack(stack, root))
+        except StackError as error:
+            console.print(f"[red]Error:[/] {error}")
+            raise typer.Exit(1) from error
 
 
 def supervise(running: Sequence[tuple[Service, subprocess.Popen[bytes]]]) -> None:
-    """Print the URLs, then wait for Ctrl-C / SIGTERM or a crash, and stop everything."""
+    """Print the URLs, then wait for Ctrl-C / SIGTERM or a crash, and stop everything;
+    raises StackError after a crash, so that the command fails."""
     stop = {"requested": False}
+    crashed: list[str] = []
 
     def request_stop(_signum: int, _frame: object) -> None:
         stop["requested"] = True
@@ -231,7 +262,7 @@ def supervise(running: Sequence[tuple[Service, subprocess.Popen[bytes]]]) -> Non
         while not stop["requested"]:
             for service, process in running:
                 if process.poll() is not None:
-                    console.print(f"[red]{service.name} exited[/] (code {process.returncode})")
+                    crashed.append(f"{service.name} exited with code {process.returncode}")
                     stop["requested"] = True
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -240,3 +271,5 @@ def supervise(running: Sequence[tuple[Service, subprocess.Popen[bytes]]]) -> Non
         console.print("stopping…")
         stop_all([process for _, process in running])
         console.print("stopped")
+    if crashed:
+        raise StackError("; ".join(crashed))
