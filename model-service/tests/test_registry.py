@@ -73,12 +73,17 @@ def test_tampered_artifact_is_refused_with_the_reason(
     assert str(damaged) in str(caught.value)
 
 
-def test_missing_model_dir_gives_an_empty_registry(
+def test_an_empty_model_dir_gives_an_empty_registry(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry = load_registry(Settings(model_dir=tmp_path / "absent"))
+    registry = load_registry(Settings(model_dir=tmp_path))
     assert registry.models == {}
     assert "no model artifacts found" in caplog.text
+
+
+def test_a_missing_model_dir_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=f"the model directory {tmp_path / 'absent'} does"):
+        load_registry(Settings(model_dir=tmp_path / "absent"))
 
 
 def test_create_app_refuses_tampered_artifacts(

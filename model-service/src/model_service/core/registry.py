@@ -76,6 +76,13 @@ def load_registry(settings: Settings) -> ModelRegistry:
         root = fetch_models(str(settings.model_url), settings.model_cache_dir)
     else:
         root = settings.model_dir
+        # An empty directory is a deployment waiting for its models; a missing one, a mistake.
+        if not root.is_dir():
+            raise ModelLoadError(
+                f"the model directory {root.absolute()} does not exist; train the models "
+                "with `phishline train`, or set --model-dir / PHISHLINE_MODEL_DIR to a "
+                "directory of model artifacts"
+            )
     registry = ModelRegistry.from_directory(root, settings.default_model)
     if not registry.models:
         logger.warning("no model artifacts found", extra={"source": str(root)})
