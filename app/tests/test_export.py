@@ -86,11 +86,20 @@ def test_urls_with_line_breaks_are_left_out(sqlite_url: str, tmp_path: Path) -> 
 def test_empty_store_exports_an_empty_file_and_replaces_an_old_one(
     sqlite_url: str, tmp_path: Path
 ) -> None:
+    FeedbackStore.open(sqlite_url).close()
     out = tmp_path / "feedback.txt"
     out.write_text("stale\n", encoding="utf-8")
     assert export_feedback(sqlite_url, out) == 0
+    assert out.stat().st_mode & 0o777 == 0o644
     assert out.read_text(encoding="utf-8") == ""
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_missing_sqlite_file_is_refused_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "feedback.db"
+    with pytest.raises(FileNotFoundError, match=f"no feedback database at {missing}"):
+        export_feedback(f"sqlite:///{missing}", tmp_path / "out.txt")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_failed_write_leaves_no_partial_file(sqlite_url: str, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from phishline_app.db.models import Feedback
 from phishline_app.db.store import FeedbackStore
+from phishline_app.db.store import database_url as parse_database_url
 from phishline_app.services.feedback import corrected_label
 
 # Line breaks would split a record in two: such URLs are refused on input, skipped here.
@@ -19,7 +20,16 @@ LINE_BREAKS = ("\n", "\r")
 
 
 def export_feedback(database_url: str, out_path: Path) -> int:
-    """Write the corrected labels to `out_path` (atomically); return how many lines."""
+    """Write the corrected labels to `out_path` (atomically); return how many lines.
+
+    Raises FileNotFoundError for a SQLite file that does not exist: opening it would create
+    an empty store, and a wrong path would pass for a store without answers."""
+    url = parse_database_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        raise FileNotFoundError(
+            f"no feedback database at {Path(url.database).absolute()}; the app writes it where "
+            "it runs (--database-url or PHISHLINE_DATABASE_URL names it)"
+        )
     store = FeedbackStore.open(database_url)
     try:
         with store.session() as session:
@@ -37,7 +47,9 @@ def export_feedback(database_url: str, out_path: Path) -> int:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.writelines(lines)
-        Path(partial).replace(out_path)
+        written = Path(partial)
+        written.chmod(0o644)  # a data file like the others, not mkstemp's owner-only 0600
+        written.replace(out_path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
