@@ -1,3 +1,4 @@
+import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -9,6 +10,7 @@ from rich.text import Text
 from typer.testing import CliRunner
 
 from phishline import app
+from phishline.cli import main
 
 runner = CliRunner()
 
@@ -72,3 +74,59 @@ HELP_TEXTS = list(_help_texts())
 def test_help_texts_print_as_written(where: str, text: str) -> None:
     # Help is Rich markup: an unescaped "[env X]" is read as a style tag and vanishes.
     assert Text.from_markup(text).plain == text.replace("\\[", "["), where
+
+
+def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["phishline", *args])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    return stopped.value.code if isinstance(stopped.value.code, int) else 1
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["serve", "model", "--port", "99999"], "port: Input should be less than or equal to"),
+        (["serve", "app", "--variant", "v3"], "variant: Input should be 'v1' or 'v2' (got 'v3')"),
+        (["feedback", "export", "--out", "x.txt", "--database-url", "bogus://x"], "bogus"),
+        (["feedback", "export", "--out", "x.txt"], "no feedback database at"),
+    ],
+)
+def test_mistakes_in_input_or_setup_are_one_message_not_a_traceback(
+    args: list[str],
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("PHISHLINE_PORT", "PHISHLINE_VARIANT", "PHISHLINE_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert run_main(monkeypatch, *args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ")
+    assert said in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_a_tampered_artifact_is_one_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    artifact = tmp_path / "linear"
+    artifact.mkdir()
+    (artifact / "model.json").write_text("{}", encoding="utf-8")
+    assert run_main(monkeypatch, "predict", "--model-dir", str(artifact), "a.com") == 1
+    assert capsys.readouterr().err.startswith("Error: ")
+
+
+def test_a_bug_still_shows_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(sys, "argv", ["phishline", "broken"])
+    app.command("broken")(broken)
+    try:
+        with pytest.raises(KeyError, match="a bug"):
+            main()
+    finally:
+        app.registered_commands.pop()

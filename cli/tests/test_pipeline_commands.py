@@ -241,7 +241,10 @@ def test_predict_answers_json_lines_as_model_service_does(
     assert [answer["url"] for answer in answers] == urls
     assert answers[1] == {
         "url": urls[1],
-        "error": "the URL is a javascript: link, not a web address",
+        "error": {
+            "code": "invalid_url",
+            "message": "the URL is a javascript: link, not a web address",
+        },
     }
     predictor = Predictor.load(model_dir)
     for answer in (answers[0], answers[2]):
@@ -264,13 +267,25 @@ def test_predict_reads_links_from_stdin(stages: tuple[Path, dict[str, Result]]) 
     urls = corpus()["phishing"][:2] + corpus()["legitimate"][:1]
     result = runner.invoke(
         app,
-        ["predict", "--json", "--top-k", "0", "--model-dir", str(model_dir), "-"],
-        input="\n".join(urls) + "\n\n",
+        ["predict", "--json", "--top-k", "0", "--model-dir", str(model_dir), urls[0], "-"],
+        input="\n".join(urls[1:]) + "\n\n",
     )
     assert result.exit_code == 0, result.output
     answers = [json.loads(line) for line in result.output.splitlines()]
     assert [answer["url"] for answer in answers] == urls
     assert [answer["label"] for answer in answers] == ["phishing", "phishing", "legitimate"]
+
+
+def test_predict_prints_each_link_as_it_is_on_one_line(
+    stages: tuple[Path, dict[str, Result]],
+) -> None:
+    model_dir = stages[0] / "models" / "linear"
+    links = ["http://a.example/:x:/[bold]" + "p" * 120, "mailto:smile"]
+    result = runner.invoke(app, ["predict", "--top-k", "0", "--model-dir", str(model_dir), *links])
+    lines = result.output.splitlines()
+    assert len(lines) == 2, result.output  # not wrapped at the terminal's width
+    assert lines[0].endswith(links[0])  # no emoji, no markup
+    assert lines[1] == "unreadable  mailto:smile: the URL is a mailto: link, not a web address"
 
 
 def test_predict_without_a_model_says_which_directory_it_looked_in(

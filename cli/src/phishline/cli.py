@@ -4,10 +4,12 @@ Each subcommand imports its component lazily, so `phishline --help` stays fast a
 component's heavy dependencies load only when that job runs.
 """
 
+import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lib_version import VersionUtil
 
@@ -19,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+errors = Console(stderr=True)
 
 
 def _print_version(value: bool) -> None:
@@ -65,5 +68,44 @@ app.add_typer(experiment.app, name="experiment")
 app.add_typer(feedback.app, name="feedback")
 
 
+# Errors that say what is wrong with the input or the setup, not with the program: shown as
+# one message, not a traceback. Named by module, so that checking them imports nothing.
+INPUT_ERRORS = (
+    ("pydantic", "ValidationError"),  # settings from flags and PHISHLINE_* variables
+    ("lib_ml.artifact", "ArtifactError"),  # a model artifact missing a file or tampered with
+    ("model_training.get_data", "DataUnavailableError"),  # offline and no data mirror
+    ("model_training.sources", "SourceFormatError"),  # a data file not of its format
+    ("sqlalchemy.exc", "ArgumentError"),  # a database URL that is not one
+)
+
+
+def is_input_error(error: Exception) -> bool:
+    if isinstance(error, OSError):  # a path that is missing, a directory, not allowed, ...
+        return True
+    return any(
+        isinstance(error, kind)
+        for module, name in INPUT_ERRORS
+        if isinstance(kind := getattr(sys.modules.get(module), name, None), type)
+    )
+
+
+def describe(error: Exception) -> str:
+    """The error in a line or a few: each invalid setting with what is wrong with it."""
+    listed = getattr(error, "errors", None)
+    if callable(listed) and type(error).__name__ == "ValidationError":
+        return "; ".join(
+            f"{'.'.join(map(str, item['loc'])) or 'settings'}: {item['msg']} "
+            f"(got {item.get('input')!r})"
+            for item in listed()
+        )
+    return str(error)
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:
+        if not is_input_error(error):
+            raise
+        errors.print(f"[red]Error:[/] {escape(describe(error))}", soft_wrap=True)
+        raise SystemExit(1) from None

@@ -11,7 +11,8 @@ from rich.markup import escape
 
 from phishline.commands.checks import artifact_option
 
-console = Console()
+# Links are printed as they are (no `:x:` emoji codes), one line each, however long.
+console = Console(emoji=False, soft_wrap=True)
 
 
 def predict(
@@ -37,15 +38,20 @@ def predict(
     from lib_ml import BatchInputError, Predictor, explanation_items
 
     predictor = Predictor.load(model_dir)
-    if urls == ["-"]:
-        urls = [line.strip() for line in sys.stdin if line.strip()]
+    if "-" in urls:
+        from_stdin = [line.strip() for line in sys.stdin if line.strip()]
+        urls = [link for url in urls for link in (from_stdin if url == "-" else [url])]
     unreadable = 0
     for url in urls:
         try:
             prediction = predictor.predict_one(url, explain_top_k=top_k)
         except BatchInputError as error:
             unreadable += 1
-            answer: dict[str, Any] = {"url": url, "error": error.reason}
+            # As model-service words a refusal.
+            answer: dict[str, Any] = {
+                "url": url,
+                "error": {"code": "invalid_url", "message": error.reason},
+            }
         else:
             answer = {
                 "url": url,
@@ -66,7 +72,7 @@ def predict(
 def show(answer: dict[str, Any]) -> None:
     url = escape(answer["url"])
     if "error" in answer:
-        console.print(f"[bold yellow]unreadable[/]  {url}: {escape(answer['error'])}")
+        console.print(f"[bold yellow]unreadable[/]  {url}: {escape(answer['error']['message'])}")
         return
     verdict = "[bold red]phishing[/]  " if answer["label"] == "phishing" else "[green]legitimate[/]"
     console.print(f"{verdict} {answer['probability']:6.1%}  {url}")
