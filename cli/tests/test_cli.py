@@ -130,3 +130,11 @@ def test_a_bug_still_shows_its_traceback(monkeypatch: pytest.MonkeyPatch) -> Non
             main()
     finally:
         app.registered_commands.pop()
+
+
+@pytest.mark.parametrize("command", [["report", "mutamorphic"], ["report", "feature-cost"]])
+@pytest.mark.parametrize("limit", ["0", "-5"])
+def test_a_sample_of_no_urls_is_refused(command: list[str], limit: str) -> None:
+    result = runner.invoke(app, [*command, "--limit", limit])
+    assert result.exit_code == 2
+    assert "--limit" in result.output

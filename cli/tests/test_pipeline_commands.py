@@ -125,7 +125,8 @@ def test_evaluate_scores_a_model_on_a_labelled_file(
     data, out = tmp_path / name, tmp_path / "reports" / "metrics.json"
     write_labelled(data, file_format, {label: other[label] for label in labels})
     model_dir = stages[0] / "models" / "linear"
-    args = ["--model-dir", str(model_dir), "--data", str(data), "--format", file_format]
+    # The format's name in any case (`--format DL`).
+    args = ["--model-dir", str(model_dir), "--data", str(data), "--format", file_format.upper()]
     result = runner.invoke(app, ["evaluate", *args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     expected = evaluate_examples(Predictor.load(model_dir), read_labelled(data, file_format))

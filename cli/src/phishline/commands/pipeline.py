@@ -70,6 +70,7 @@ def evaluate(
     from model_training.evaluate import NothingToEvaluateError, evaluate_examples
     from model_training.sources import FORMATS, SourceFormatError, read_labelled_path
 
+    data_format = data_format.lower()
     if data_format not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
     try:

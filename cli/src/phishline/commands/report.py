@@ -58,7 +58,7 @@ def report_data(
 
 @app.command("feature-cost")
 def report_feature_cost(
-    limit: Annotated[int, typer.Option(help="URLs per split (a seeded sample).")] = 5000,
+    limit: Annotated[int, typer.Option(min=1, help="URLs per split (a seeded sample).")] = 5000,
 ) -> None:
     """Train on the prepared splits and measure each feature group (time, memory, value)."""
     from model_training.feature_cost import feature_cost_report
@@ -81,7 +81,7 @@ def report_mutamorphic(
     data: Annotated[
         Path | None, typer.Option(help="A DL-format file of URLs (default the test split).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many URLs of the file.")] = 1000,
+    limit: Annotated[int, typer.Option(min=1, help="How many URLs of the file.")] = 1000,
     out: Annotated[Path | None, typer.Option(help="Output directory (default reports).")] = None,
 ) -> None:
     """Label-flip rates under semantics-preserving URL rewrites, before and with repair."""
