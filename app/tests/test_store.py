@@ -1,7 +1,9 @@
 """The feedback store: acknowledged answers are durable, on SQLite and on PostgreSQL."""
 
+import socket
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +15,11 @@ from sqlalchemy.exc import OperationalError
 
 from phishline_app.db.models import Base, Feedback
 from phishline_app.db.store import (
+    CONNECT_TIMEOUT,
     DuplicateFeedbackError,
     FeedbackStore,
     StoreUnavailableError,
+    create_store_engine,
     database_url,
     open_engine,
 )
@@ -121,6 +125,17 @@ def test_plain_postgresql_urls_use_psycopg_3() -> None:
     assert database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
     assert database_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
     assert database_url("sqlite:///x.db").drivername == "sqlite"
+
+
+def test_a_postgresql_server_that_never_answers_is_given_up_on() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        store = FeedbackStore(create_store_engine(f"postgresql://nobody@127.0.0.1:{port}/x"))
+        started = time.monotonic()
+        assert not store.reachable()
+        elapsed = time.monotonic() - started
+        store.close()
+    assert elapsed < CONNECT_TIMEOUT * 3  # not for ever: libpq itself has no timeout
 
 
 def test_feedback_is_durable_on_postgresql(make_client, postgres) -> None:

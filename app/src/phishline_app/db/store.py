@@ -39,8 +39,18 @@ def _sqlite_durability(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+CONNECT_TIMEOUT = 3  # seconds; libpq counts whole seconds
+
+
 def open_engine(raw_url: str) -> Engine:
     """An engine with the schema in place; SQLite files get their directory created."""
+    engine = create_store_engine(raw_url)
+    _create_schema(engine)
+    return engine
+
+
+def create_store_engine(raw_url: str) -> Engine:
+    """An engine of the feedback store, configured for its backend; connects lazily."""
     url = database_url(raw_url)
     if url.get_backend_name() == "sqlite":
         if url.database:  # none for an in-memory database
@@ -48,9 +58,12 @@ def open_engine(raw_url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_durability)
     else:
+        # A database that does not answer (a host down, packets dropped) must not hold a
+        # readiness check or a request for the system's TCP timeout, minutes long: each would
+        # keep a worker thread meanwhile. The URL's own connect_timeout wins.
+        timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
         # pre_ping replaces connections that a database restart has closed.
-        engine = create_engine(url, pool_pre_ping=True)
-    _create_schema(engine)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=timeout)
     return engine
 
 
