@@ -1,3 +1,4 @@
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -146,6 +147,28 @@ def test_a_host_named_like_a_non_web_scheme_with_a_port_is_a_host(
 ) -> None:
     url = normalize_url(raw)
     assert (url.scheme, url.host, url.port) == ("", host, port)
+
+
+@pytest.mark.parametrize(
+    ("raw", "character"),
+    [("hello world", "a space"), ("http://exa mple.com/", "a space"), ("http://%zz/", "'%'"),
+     ("http://a%2fb.com/", "'/'"), ("http://a<b.com/", "'<'"), ("http://a|b.com", "'|'"),
+     ("http://a^b.com", "'^'"), ("http://%00.com", "'\\x00'")],
+)  # fmt: skip
+def test_a_host_no_domain_can_have_is_refused(raw: str, character: str) -> None:
+    message = f"is not a web address: it contains {character}"
+    with pytest.raises(InvalidUrlError, match=re.escape(message)):
+        normalize_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "host"),
+    [("http://%70aypal.com/", "paypal.com"), ("http://a%2Eb.com", "a.b.com"),
+     ("http://b%C3%BCcher.de", "xn--bcher-kva.de"), ("http://a_b.example.com", "a_b.example.com"),
+     ("http://[::1]:8080/", "::1")],
+)  # fmt: skip
+def test_hosts_read_as_browsers_read_them(raw: str, host: str) -> None:
+    assert normalize_url(raw).host == host
 
 
 def test_idna_host_becomes_punycode() -> None:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import tldextract
 
@@ -40,6 +40,10 @@ NON_WEB_SCHEMES = frozenset(
 )
 # "name:8080/..." is a host and its port, even when the host is named like a scheme.
 _PORT = re.compile(r"[0-9]*(?:[/?#]|$)")
+# What no domain can contain, so browsers refuse it (the WHATWG URL standard's forbidden
+# domain code points; the parser has already split at the others): "hello world" or
+# "http://%zz" is not a link to judge.
+_NOT_IN_DOMAINS = re.compile(r"[\x00-\x20\x7f#%/:<>?@\[\\\]^|]")
 
 
 class InvalidUrlError(ValueError):
@@ -88,6 +92,20 @@ def _idna_host(host: str) -> str:
         return host.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise InvalidUrlError(f"the host {host!r} is not a valid internationalized name") from exc
+
+
+def _web_host(hostname: str) -> str:
+    """The host as a browser reads it: percent-escapes decoded (`%70aypal.com` is
+    `paypal.com`), lowercased and IDNA-encoded, then refused if no domain can hold it. IPv6
+    literals (the only hosts with a colon) are kept as they are."""
+    if ":" in hostname:
+        return hostname
+    host = _idna_host(unquote(hostname) if "%" in hostname else hostname)
+    forbidden = _NOT_IN_DOMAINS.search(host)
+    if forbidden:
+        character = "a space" if forbidden.group() == " " else repr(forbidden.group())
+        raise InvalidUrlError(f"the host {host!r} is not a web address: it contains {character}")
+    return host
 
 
 def _decode_unreserved(match: re.Match[str]) -> str:
@@ -170,7 +188,7 @@ def normalize_url(raw: str) -> NormalizedUrl:
     port_text = "" if port is None else str(port)
     return NormalizedUrl(
         scheme=scheme,
-        host=_idna_host(hostname),
+        host=_web_host(hostname),
         port="" if port_text == DEFAULT_PORTS.get(scheme) else port_text,
         path=canonical_path(path),
         query=query,
