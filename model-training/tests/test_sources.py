@@ -24,6 +24,34 @@ def test_ebbu_json(tmp_path: Path) -> None:
     assert read_labelled(path, "ebbu") == list(read_ebbu(path, "phishing"))  # label from name
 
 
+@pytest.mark.parametrize("name", ["PhishTank.json", "urls.json", "phishing_or_legitimate.json"])
+def test_an_ebbu_file_whose_name_gives_no_label_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(json.dumps(["http://a.tk/"]))
+    with pytest.raises(SourceFormatError, match="its name must say 'phishing' or 'legitimate'"):
+        read_labelled(path, "ebbu")
+    assert read_labelled(path, "ebbu", "phishing") == [Example("http://a.tk/", 1)]
+
+
+@pytest.mark.parametrize("file_format", ["ebbu", "dl", "csv"])
+def test_files_from_windows_tools_are_read(tmp_path: Path, file_format: str) -> None:
+    content = {
+        "ebbu": json.dumps(["http://a.tk/"]), "dl": "phishing\thttp://a.tk/\r\n",
+        "csv": "url,label\r\nhttp://a.tk/,phishing\r\n",
+    }[file_format]  # fmt: skip
+    path = tmp_path / "data_phishing.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())  # a byte order mark first
+    assert read_labelled(path, file_format) == [Example("http://a.tk/", 1)]
+
+
+@pytest.mark.parametrize("file_format", ["ebbu", "dl", "csv"])
+def test_a_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path, file_format: str) -> None:
+    path = tmp_path / "data_phishing.txt"
+    path.write_bytes(b"phishing\thttp://a.tk/\xff\n")
+    with pytest.raises(SourceFormatError, match=f"{path}: not UTF-8 text"):
+        read_labelled(path, file_format)
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [("{", "not JSON"), ('{"a": 1}', "array"), ('["a", 3]', "item 1")],

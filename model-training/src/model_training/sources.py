@@ -22,6 +22,11 @@ class SourceFormatError(ValueError):
     """A data file does not follow its declared format."""
 
 
+# Text files are read as UTF-8, with or without the byte order mark that Windows tools (Excel's
+# "CSV UTF-8", Notepad) write at the start.
+ENCODING = "utf-8-sig"
+
+
 @dataclass(frozen=True, slots=True)
 class Example:
     url: str
@@ -37,7 +42,7 @@ def read_ebbu(path: Path, label: str) -> Iterator[Example]:
     """An Ebbu2017 file: a JSON array of URL strings, all with one label."""
     code = encode_label(label)
     try:
-        urls = json.loads(path.read_text(encoding="utf-8"))
+        urls = json.loads(path.read_text(encoding=ENCODING))
     except json.JSONDecodeError as exc:
         raise SourceFormatError(f"{path}: not JSON ({exc})") from exc
     if not isinstance(urls, list):
@@ -50,7 +55,7 @@ def read_ebbu(path: Path, label: str) -> Iterator[Example]:
 
 def read_dl(path: Path) -> Iterator[Example]:
     """A DL Dataset file: `label<TAB>url` per line; the URL may itself contain tabs/spaces."""
-    with path.open(encoding="utf-8", newline="") as stream:
+    with path.open(encoding=ENCODING, newline="") as stream:
         for line_number, raw_line in enumerate(stream, start=1):
             line = raw_line.rstrip("\r\n")
             if not line.strip():
@@ -65,7 +70,7 @@ def read_dl(path: Path) -> Iterator[Example]:
 
 def read_csv(path: Path) -> Iterator[Example]:
     """A CSV file with a header holding `url` and `label` columns (label name or 0/1)."""
-    with path.open(encoding="utf-8", newline="") as stream:
+    with path.open(encoding=ENCODING, newline="") as stream:
         reader = csv.DictReader(stream)
         if not reader.fieldnames or not {"url", "label"} <= set(reader.fieldnames):
             raise SourceFormatError(f"{path}: the CSV header must name 'url' and 'label'")
@@ -82,16 +87,30 @@ def read_csv(path: Path) -> Iterator[Example]:
             yield Example(row["url"] or "", code)
 
 
+def ebbu_label(path: Path) -> str:
+    """The label of a whole Ebbu2017 file, which holds bare URLs: its name says it
+    (`data_phishing_37175.json`, `data_legitimate_36400.json`)."""
+    named = [label for label in LABELS if label in path.name.lower()]
+    if len(named) != 1:
+        raise SourceFormatError(
+            f"{path}: an Ebbu2017 file holds URLs without labels, so its name must say "
+            "'phishing' or 'legitimate' (as data_phishing_37175.json does)"
+        )
+    return named[0]
+
+
 def read_labelled(path: Path, file_format: str, label: str | None = None) -> list[Example]:
-    """Read any supported file; Ebbu files need the label of the whole file."""
-    if file_format == "ebbu":
-        if label is None:
-            label = "phishing" if "phishing" in path.name else "legitimate"
-        return list(read_ebbu(path, label))
-    if file_format == "dl":
-        return list(read_dl(path))
-    if file_format == "csv":
-        return list(read_csv(path))
+    """Read any supported file; Ebbu files need the label of the whole file (else their name
+    gives it)."""
+    try:
+        if file_format == "ebbu":
+            return list(read_ebbu(path, label or ebbu_label(path)))
+        if file_format == "dl":
+            return list(read_dl(path))
+        if file_format == "csv":
+            return list(read_csv(path))
+    except UnicodeDecodeError as exc:
+        raise SourceFormatError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     raise SourceFormatError(f"unknown format {file_format!r}; expected one of {FORMATS}")
 
 
