@@ -116,6 +116,7 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
         ({"url": "   "}, 422, "invalid_url"),  # blank after stripping
         ({"url": "http://exa mple.com:99999/"}, 422, "invalid_url"),
         ({"url": "javascript:alert(1)"}, 422, "invalid_url"),  # not a web address
+        ({"url": "hello world"}, 422, "invalid_url"),  # no host can hold a space
         ({"url": "x" * 2049}, 422, "url_too_long"),
         ({"url": 42}, 422, "validation"),  # non-string
         ({"url": ["a.com"]}, 422, "validation"),
