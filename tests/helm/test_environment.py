@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from pydantic_settings import BaseSettings
 
+from phishline.canary.analysis import merge_values
+
 Manifest = dict[str, Any]
 
 # Settings a pod cannot do without, although the code has a default for local runs.
@@ -170,19 +172,9 @@ def test_a_config_change_rolls_only_the_pods_that_read_it(
     not start one."""
     shadow = {"modelService": {"shadow": {"enabled": True}}}
     before = config_checksums(rendered(shadow))
-    after = config_checksums(rendered(merge(shadow, values)))
+    after = config_checksums(rendered(merge_values(shadow, values)))
     assert len(before) == 4
     assert {name for name in before if before[name] != after[name]} == rolled
-
-
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 @pytest.mark.parametrize(
