@@ -180,7 +180,7 @@ def test_report_says_when_there_is_not_enough_data(tmp_path: Path) -> None:
     text = report_for(control, treatment)
     assert "**Decision: no detectable preference**" in text
     assert "Not enough data" in text
-    assert "| v2 | 0 | 0 | 0 | 0 | 0.0 % | n/a |" in text
+    assert "| v2 | 0 | 0 | 0 | 0 | n/a | n/a |" in text
     data = ExperimentData("test data", "user", control, treatment)
     files = write_report(analyze(control, treatment), data, tmp_path / "thin")
     assert files.plot.read_bytes().startswith(PNG_SIGNATURE)

@@ -14,10 +14,6 @@ app = typer.Typer(
 console = Console()
 
 
-def _share(value: float) -> str:
-    return f"{100 * value:.1f} %"
-
-
 @app.command("plan")
 def plan(
     baseline: Annotated[
@@ -37,13 +33,14 @@ def plan(
 ) -> None:
     """Users per variant to detect a difference of the yes share (two proportions)."""
     from phishline.experiment.plan import plan as make_plan
+    from phishline.experiment.report import percent
 
     try:
         sized = make_plan(baseline, mde, alpha, power, answering_share, users_per_day)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     console.print(
-        f"Detect {_share(sized.baseline)} against {_share(sized.alternative)} "
+        f"Detect {percent(sized.baseline)} against {percent(sized.alternative)} "
         f"(MDE {100 * sized.minimum_detectable_effect:g} points), alpha {sized.alpha:g} "
         f"two-sided, power {sized.power:g}:"
     )
@@ -81,7 +78,12 @@ def analyze(
 ) -> None:
     """Decide the experiment from Prometheus or the feedback database; write the report."""
     from phishline.experiment.analyze import analyze as run_analysis
-    from phishline.experiment.report import share_interval, write_report
+    from phishline.experiment.report import (
+        interval_text,
+        mean_share_text,
+        share_interval,
+        write_report,
+    )
     from phishline.experiment.sources import SourceError, from_feedback_db, from_prometheus
 
     if (prometheus is None) == (feedback_db is None):
@@ -109,10 +111,12 @@ def analyze(
 
     table = Table("variant", "assigned", f"{data.unit}s", "yes share", "interval")
     for variant in (result.control, result.treatment):
-        bounds = share_interval(variant, alpha)
-        interval = f"{_share(bounds[0])} to {_share(bounds[1])}" if bounds else "n/a"
         table.add_row(
-            variant.name, str(variant.assigned), str(variant.units), _share(variant.mean), interval
+            variant.name,
+            str(variant.assigned),
+            str(variant.units),
+            mean_share_text(variant),
+            interval_text(share_interval(variant, alpha)),
         )
     console.print(f"source: {data.source}")
     console.print(table)

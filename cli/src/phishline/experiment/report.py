@@ -27,14 +27,19 @@ def share_interval(variant: VariantData, alpha: float) -> tuple[float, float] | 
     return max(0.0, variant.mean - half), min(1.0, variant.mean + half)
 
 
-def _percent(value: float) -> str:
+def percent(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
-def _interval(bounds: tuple[float, float] | None) -> str:
+def mean_share_text(variant: VariantData) -> str:
+    """The variant's yes share, or n/a before anyone in it answered (not 0 %)."""
+    return percent(variant.mean) if variant.units else "n/a"
+
+
+def interval_text(bounds: tuple[float, float] | None) -> str:
     if bounds is None or not all(isfinite(b) for b in bounds):
         return "n/a"
-    return f"{_percent(bounds[0])} to {_percent(bounds[1])}"
+    return f"{percent(bounds[0])} to {percent(bounds[1])}"
 
 
 def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> str:
@@ -43,8 +48,8 @@ def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> s
     comparison = analysis.comparison
     unit = "user who answered" if data.unit == "user" else "answer"
     rows = [
-        f"| {v.name} | {v.assigned} | {v.units} | {v.answers} | {v.yes} | {_percent(v.mean)} "
-        f"| {_interval(share_interval(v, analysis.alpha))} |"
+        f"| {v.name} | {v.assigned} | {v.units} | {v.answers} | {v.yes} | {mean_share_text(v)} "
+        f"| {interval_text(share_interval(v, analysis.alpha))} |"
         for v in (analysis.control, analysis.treatment)
     ]
     lines = [
@@ -61,7 +66,7 @@ def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> s
         "## Sample ratio",
         "",
         f"Assigned users v1 : v2 = {srm.assigned[0]} : {srm.assigned[1]}, planned "
-        f"{_percent(srm.expected_control_share)} to v1: chi-squared = {srm.chi_squared:.3f}, "
+        f"{percent(srm.expected_control_share)} to v1: chi-squared = {srm.chi_squared:.3f}, "
         f"p = {srm.p_value:.3g}. "
         + (
             f"**Mismatch** (p < {SRM_THRESHOLD:g}): the assignment or its logging is broken; "
