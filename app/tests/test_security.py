@@ -103,6 +103,7 @@ def test_feedback_without_valid_csrf_token_is_refused(user) -> None:
     forged = forged.replace('name="csrf_token" value="', 'name="csrf_token" value="0')
     response = user.answer(forged, "yes")
     assert response.status_code == 403
+    assert "This result has expired" in response.text  # nothing to submit again
 
 
 def test_user_and_variant_cookies(make_client) -> None:

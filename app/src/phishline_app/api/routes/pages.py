@@ -24,6 +24,11 @@ from phishline_app.views import ResultView, percent_text, result_view
 router = APIRouter(include_in_schema=False)
 
 FORM_EXPIRED = "This form has expired. Please submit it again."
+# The result an expired answer was about is gone with the page: nothing to submit again.
+ANSWER_EXPIRED = (
+    "This result has expired (the page was older than the app's current session), so the "
+    "answer was not saved. Please check the link again to answer."
+)
 FEEDBACK_NOT_SAVED = "Your answer could not be saved right now. Please try again in a minute."
 FEEDBACK_INVALID = "That answer could not be matched to a result. Please check the URL again."
 # Notices after feedback, chosen by a fixed code in the query: never text from the request.
@@ -175,7 +180,7 @@ async def feedback(
 ) -> Response:
     user = current_user(request)
     if not csrf.is_valid(context.signer, user.user_id, csrf_token):
-        return await _render(request, context, runtime, PageContent(form_error=FORM_EXPIRED), 403)
+        return await _render(request, context, runtime, PageContent(form_error=ANSWER_EXPIRED), 403)
     chosen = parse_answer(answer)
     try:
         shown = PredictionTicket.unseal(context.signer, ticket)
