@@ -47,6 +47,8 @@ def test_the_body_limit_must_hold_a_form_with_the_longest_url() -> None:
     assert Settings(max_url_length=64, max_body_bytes=2048).max_body_bytes == 2048
     with pytest.raises(ValidationError, match="too small for URLs of up to 2048 characters"):
         Settings(max_body_bytes=16384)
+    # Unset, the limit grows with the URL limit (e.g. a chart's maxUrlLength) by itself.
+    assert Settings(max_url_length=4096).max_body_bytes == form_bytes_for(4096)
 
 
 def test_v2_defaults_to_its_own_port(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,11 +54,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _body_holds_the_longest_url(self) -> "Settings":
         needed = form_bytes_for(self.max_url_length)
-        if self.max_body_bytes < needed:
+        if self.max_body_bytes >= needed:
+            return self
+        if "max_body_bytes" in self.model_fields_set:
             raise ValueError(
                 f"max_body_bytes ({self.max_body_bytes}) is too small for URLs of up to "
                 f"{self.max_url_length} characters: the page's form can need {needed} bytes"
             )
+        self.max_body_bytes = needed  # the default grows with a longer URL limit
         return self
 
     @field_validator("model_service_url")
