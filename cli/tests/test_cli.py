@@ -109,6 +109,18 @@ def test_mistakes_in_input_or_setup_are_one_message_not_a_traceback(
     assert "Traceback" not in err
 
 
+def test_a_check_of_settings_together_is_one_message_without_their_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PHISHLINE_MAX_BODY_BYTES", "2000")  # too small for 2,048-char URLs
+    assert run_main(monkeypatch, "serve", "app", "--port", "9") == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err == (
+        "Error: Value error, max_body_bytes (2000) is too small for URLs of up to 2048 "
+        "characters: the page's form can need 25600 bytes"
+    )
+
+
 def test_a_tampered_artifact_is_one_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

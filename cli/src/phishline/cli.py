@@ -94,8 +94,10 @@ def describe(error: Exception) -> str:
     listed = getattr(error, "errors", None)
     if callable(listed) and type(error).__name__ == "ValidationError":
         return "; ".join(
-            f"{'.'.join(map(str, item['loc'])) or 'settings'}: {item['msg']} "
-            f"(got {item.get('input')!r})"
+            # A check of several settings together has no location, and its input is all of them.
+            f"{'.'.join(map(str, item['loc']))}: {item['msg']} (got {item.get('input')!r})"
+            if item["loc"]
+            else item["msg"]
             for item in listed()
         )
     return str(error)
