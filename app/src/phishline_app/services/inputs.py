@@ -8,6 +8,8 @@ import unicodedata
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 # Model names as model-service uses them (artifact directory names).
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# The error code of a model name that is not one, the app's and model-service's alike.
+UNKNOWN_MODEL = "unknown_model"
 
 
 class InvalidInputError(ValueError):
@@ -39,5 +41,5 @@ def clean_model(raw: str | None) -> str | None:
     if not name:
         return None
     if not MODEL_NAME.fullmatch(name):
-        raise InvalidInputError("unknown_model", "The model name is not valid.")
+        raise InvalidInputError(UNKNOWN_MODEL, "The model name is not valid.")
     return name

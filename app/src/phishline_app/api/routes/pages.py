@@ -12,7 +12,12 @@ from phishline_app.core import csrf
 from phishline_app.core.identity import current_user
 from phishline_app.db.store import DuplicateFeedbackError, StoreUnavailableError
 from phishline_app.services.feedback import parse_answer, record_feedback
-from phishline_app.services.inputs import InvalidInputError, clean_model, clean_url
+from phishline_app.services.inputs import (
+    UNKNOWN_MODEL,
+    InvalidInputError,
+    clean_model,
+    clean_url,
+)
 from phishline_app.services.model_client import (
     ModelCatalog,
     ModelServiceRejectedError,
@@ -37,7 +42,6 @@ NOTICES = {
     "duplicate": "This result already had an answer; the first one counts.",
 }
 FormField = Annotated[str, Form()]
-UNKNOWN_MODEL = "unknown_model"  # the error code of a model name, the app's and model-service's
 
 
 def as_sentence(message: str) -> str:
