@@ -23,12 +23,13 @@ IMAGES = {"model-service", "app", "model-training"}
 _USES = re.compile(r"\buses:\s*(?P<ref>\S+)\s*(?P<comment>#.*)?$")
 _PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
 _VERSION_COMMENT = re.compile(r"# v\d+\.\d+\.\d+")
-# What each write permission is for: a job holding it must do that (a `uses:` or a command).
+# What each write permission is for: a job holding it must do one of these (a `uses:` or a
+# command). A job calling a workflow of this repository passes on what that workflow's jobs ask.
 _WRITE_NEEDS = {
-    "id-token": "pypa/gh-action-pypi-publish",
-    "packages": "docker/build-push-action",
-    "contents": "gh release ",
-    "actions": "gh workflow run ",
+    "id-token": ("pypa/gh-action-pypi-publish",),
+    "packages": ("docker/build-push-action",),
+    "contents": ("gh release ",),
+    "actions": ("gh workflow run ",),
 }
 _PYTHON_MODULE = re.compile(r"python -m ([\w.]+)(?: (\w+))?")
 
@@ -75,6 +76,20 @@ def unpinned_actions(text: str) -> list[str]:
     return problems
 
 
+def called_writes(job: dict[str, Any]) -> set[str]:
+    """The scopes that jobs of the local workflow a job calls ask write access for (GitHub
+    refuses to start a run whose caller grants less, even for a job the call skips)."""
+    uses = job.get("uses", "")
+    if not uses.startswith("./.github/workflows/"):
+        return set()
+    return {
+        scope
+        for called in load(REPO / uses).get("jobs", {}).values()
+        for scope, level in (called.get("permissions") or {}).items()
+        if level == "write"
+    }
+
+
 def permission_problems(workflow: dict[str, Any]) -> list[str]:
     """Nothing granted by default, every job says what it needs, and each write permission
     is used by its job for the one thing it exists for."""
@@ -90,7 +105,8 @@ def permission_problems(workflow: dict[str, Any]) -> list[str]:
             f"{step.get('uses', '')}\n{step.get('run', '')}" for step in job.get("steps", [])
         )
         for scope, level in permissions.items():
-            if level == "write" and _WRITE_NEEDS.get(scope, "\0") not in job_text:
+            used = any(marker in job_text for marker in _WRITE_NEEDS.get(scope, ()))
+            if level == "write" and not used and scope not in called_writes(job):
                 problems.append(f"{name}: `{scope}: write` is not used by the job")
     return problems
 
@@ -223,12 +239,17 @@ def test_excess_permissions_are_caught() -> None:
                 "permissions": {"contents": "read", "id-token": "write", "packages": "write"},
                 "steps": [{"uses": "docker/build-push-action@x"}],
             },
+            "tests": {
+                "permissions": {"contents": "write"},
+                "uses": "./.github/workflows/ci.yml",  # its jobs only read
+            },
         },
     }
     assert permission_problems(workflow) == [
         "the workflow must grant nothing by default: `permissions: {}`",
         "lint: no `permissions` mapping of its own",
         "build: `id-token: write` is not used by the job",
+        "tests: `contents: write` is not used by the job",
     ]
 
 
@@ -293,3 +314,148 @@ def test_the_model_release_trains_at_the_commits_time() -> None:
     steps = load(WORKFLOWS / "model.yml")["jobs"]["build"]["steps"]
     (repro,) = [step for step in steps if "dvc repro" in step.get("run", "")]
     assert repro["run"].strip() == 'SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" dvc repro'
+
+
+# The release order: nothing is published before the tests and the model gate have passed
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    # PyYAML reads GitHub's `on:` key as the boolean True (YAML 1.1).
+    found = workflow.get("on", workflow.get(True))
+    assert isinstance(found, dict)
+    return found
+
+
+def upstream(jobs: dict[str, Any], name: str) -> set[str]:
+    """The jobs that must succeed before job `name` runs: its needs, transitively."""
+    needs = jobs[name].get("needs", [])
+    direct = {needs} if isinstance(needs, str) else set(needs)
+    return direct.union(*(upstream(jobs, need) for need in direct))
+
+
+def test_nothing_is_published_before_the_tests_and_the_model_gate() -> None:
+    jobs = load(WORKFLOWS / "release.yml")["jobs"]
+    model = jobs["model"]
+    assert model["uses"] == "./.github/workflows/model.yml"
+    assert model["with"] == {"tag": "${{ needs.version.outputs.tag }}"}
+    assert "ci" in upstream(jobs, "model")
+    # Every job of its own that may write somewhere (GHCR, the release) waits for both.
+    publishing = {
+        name
+        for name, job in jobs.items()
+        if "steps" in job and "write" in job["permissions"].values()
+    }
+    assert publishing == {"images", "release"}
+    for name in publishing:
+        assert {"ci", "model"} <= upstream(jobs, name), name
+    assert "model" in jobs["images"]["needs"]
+    assert "images" in upstream(jobs, "release")
+
+
+def test_the_model_workflow_is_called_with_the_release_tag() -> None:
+    workflow = load(WORKFLOWS / "model.yml")
+    on = triggers(workflow)
+    assert "workflow_dispatch" in on  # dry runs on a branch, attaching to a tag's release
+    assert on["workflow_call"]["inputs"]["tag"]["type"] == "string"
+    assert on["workflow_call"]["inputs"]["tag"]["required"] is True
+    steps = workflow["jobs"]["build"]["steps"]
+    (package,) = [step for step in steps if "release_bundle" in step.get("run", "")]
+    assert package["env"]["RELEASE"].startswith("${{ inputs.tag || ")
+    # Called, the caller attaches: model.yml's own attach job is for manual runs only.
+    assert "github.event_name == 'workflow_dispatch'" in workflow["jobs"]["attach"]["if"]
+
+
+def test_the_release_attaches_the_model_archive_it_gated() -> None:
+    (upload,) = [
+        step["with"]
+        for step in load(WORKFLOWS / "model.yml")["jobs"]["build"]["steps"]
+        if "upload-artifact" in step.get("uses", "")
+    ]
+    steps = load(WORKFLOWS / "release.yml")["jobs"]["release"]["steps"]
+    (download,) = [step for step in steps if "download-artifact" in step.get("uses", "")]
+    assert download["with"]["name"] == upload["name"]
+    create = next(step for step in steps if "gh release create" in step.get("run", ""))
+    assert steps.index(download) < steps.index(create)
+    for asset in ("phishline-models.tar.gz", "metrics.json", "MODEL_CARD.md"):
+        assert asset in create["run"]
+    # Nothing starts model.yml after the release: it was gated before anything was published.
+    jobs = load(WORKFLOWS / "release.yml")["jobs"].values()
+    runs = [step.get("run", "") for job in jobs for step in job.get("steps", [])]
+    assert [run for run in runs if "model.yml" in run] == []
+
+
+GH_STUB = """\
+#!/usr/bin/env bash
+# gh as the release steps call it: records each call.
+echo "$*" >> "$GH_LOG"
+"""
+
+
+def run_step(
+    step: dict[str, Any], tmp_path: Path, **env: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """A step's script as the runner runs it (bash -eo pipefail) with a recording gh."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "gh").write_text(GH_STUB)
+    (bin_dir / "gh").chmod(0o755)
+    log = tmp_path / "gh.log"
+    log.write_text("")
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin", "GH_LOG": str(log), "RUNNER_TEMP": str(tmp_path),
+            "GITHUB_REPOSITORY": "owner/repo", "GITHUB_SHA": "c0ffee", "TAG": "v1.2.3", **env,
+        },
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    return result, log.read_text().splitlines()
+
+
+@pytest.fixture
+def release_step(tmp_path: Path) -> dict[str, Any]:
+    """The release step, with the chart, the downloaded model archive and the notes in place."""
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "phishline-1.2.3.tgz").write_bytes(b"chart")
+    (tmp_path / "notes.md").write_text("notes\n")
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in ("metrics.json", "MODEL_CARD.md"):
+        (tmp_path / name).write_text(name)
+    subprocess.run(
+        ["tar", "-czf", model / "phishline-models.tar.gz", "metrics.json", "MODEL_CARD.md"],
+        cwd=tmp_path, check=True,
+    )  # fmt: skip
+    steps = load(WORKFLOWS / "release.yml")["jobs"]["release"]["steps"]
+    return next(step for step in steps if "gh release create" in step.get("run", ""))
+
+
+def release_assets(tmp_path: Path) -> str:
+    return " ".join(
+        f"{tmp_path}/{name}"
+        for name in (
+            "chart/phishline-1.2.3.tgz", "model/phishline-models.tar.gz",
+            "model/metrics.json", "model/MODEL_CARD.md",
+        )
+    )  # fmt: skip
+
+
+RELEASE_ENV = {"PREVIOUS": "v1.2.2", "PRERELEASE": "false", "LATEST": "true", "REF_TYPE": "branch"}
+
+
+def test_the_release_step_creates_the_release_with_its_assets(
+    release_step: dict[str, Any], tmp_path: Path
+) -> None:
+    result, calls = run_step(release_step, tmp_path, **RELEASE_ENV)
+    assert result.returncode == 0, result.stderr
+    (create,) = calls
+    assert create.startswith(f"release create v1.2.3 {release_assets(tmp_path)} ")
+    assert "--notes-start-tag v1.2.2" in create
+    assert "--latest=true" in create
+    assert "--target c0ffee" in create
+    assert (tmp_path / "model" / "MODEL_CARD.md").read_text() == "MODEL_CARD.md"
+
+    result, calls = run_step(release_step, tmp_path, **{**RELEASE_ENV, "PRERELEASE": "true"})
+    assert result.returncode == 0, result.stderr
+    assert " --prerelease" in calls[0]
+    assert "--latest" not in calls[0]
