@@ -28,7 +28,7 @@ _VERSION_COMMENT = re.compile(r"# v\d+\.\d+\.\d+")
 _WRITE_NEEDS = {
     "id-token": ("pypa/gh-action-pypi-publish",),
     "packages": ("docker/build-push-action",),
-    "contents": ("gh release ",),
+    "contents": ("gh release ", "/git/refs"),  # releases and their assets; creating a tag
     "actions": ("gh workflow run ",),
 }
 _PYTHON_MODULE = re.compile(r"python -m ([\w.]+)(?: (\w+))?")
@@ -339,16 +339,18 @@ def test_nothing_is_published_before_the_tests_and_the_model_gate() -> None:
     assert model["uses"] == "./.github/workflows/model.yml"
     assert model["with"] == {"tag": "${{ needs.version.outputs.tag }}"}
     assert "ci" in upstream(jobs, "model")
-    # Every job of its own that may write somewhere (GHCR, the release) waits for both.
+    # Every job of its own that may write somewhere (tag, GHCR, release) waits for both.
     publishing = {
         name
         for name, job in jobs.items()
         if "steps" in job and "write" in job["permissions"].values()
     }
-    assert publishing == {"images", "release"}
+    assert publishing == {"tag", "images", "release"}
     for name in publishing:
         assert {"ci", "model"} <= upstream(jobs, name), name
     assert "model" in jobs["images"]["needs"]
+    # The tag is taken before the images are pushed, the release made after them.
+    assert "tag" in upstream(jobs, "images")
     assert "images" in upstream(jobs, "release")
 
 
@@ -386,8 +388,13 @@ def test_the_release_attaches_the_model_archive_it_gated() -> None:
 
 GH_STUB = """\
 #!/usr/bin/env bash
-# gh as the release steps call it: records each call.
+# gh as the release steps call it: records each call; STUB_TAG is the commit an existing tag
+# points at (unset: no such tag).
 echo "$*" >> "$GH_LOG"
+case "$1 $2" in
+  "api --method") [ -z "${STUB_TAG:-}" ] || { echo "Reference already exists" >&2; exit 1; } ;;
+  "api repos/"*) [ -n "${STUB_TAG:-}" ] || exit 1; echo "$STUB_TAG" ;;
+esac
 """
 
 
@@ -440,7 +447,7 @@ def release_assets(tmp_path: Path) -> str:
     )  # fmt: skip
 
 
-RELEASE_ENV = {"PREVIOUS": "v1.2.2", "PRERELEASE": "false", "LATEST": "true", "REF_TYPE": "branch"}
+RELEASE_ENV = {"PREVIOUS": "v1.2.2", "PRERELEASE": "false", "LATEST": "true"}
 
 
 def test_the_release_step_creates_the_release_with_its_assets(
@@ -452,10 +459,36 @@ def test_the_release_step_creates_the_release_with_its_assets(
     assert create.startswith(f"release create v1.2.3 {release_assets(tmp_path)} ")
     assert "--notes-start-tag v1.2.2" in create
     assert "--latest=true" in create
-    assert "--target c0ffee" in create
+    assert "--verify-tag" in create  # the tag job made it
     assert (tmp_path / "model" / "MODEL_CARD.md").read_text() == "MODEL_CARD.md"
 
     result, calls = run_step(release_step, tmp_path, **{**RELEASE_ENV, "PRERELEASE": "true"})
     assert result.returncode == 0, result.stderr
     assert " --prerelease" in calls[0]
     assert "--latest" not in calls[0]
+
+
+@pytest.fixture
+def tag_step() -> dict[str, Any]:
+    (step,) = load(WORKFLOWS / "release.yml")["jobs"]["tag"]["steps"]
+    return step
+
+
+def test_the_tag_job_takes_the_version_or_stops(tag_step: dict[str, Any], tmp_path: Path) -> None:
+    result, calls = run_step(tag_step, tmp_path, REF_TYPE="branch")
+    assert result.returncode == 0, result.stderr
+    assert calls == [
+        "api --method POST repos/owner/repo/git/refs --silent -f ref=refs/tags/v1.2.3 -f sha=c0ffee"
+    ]
+    # A re-run finds its own tag.
+    result, calls = run_step(tag_step, tmp_path, REF_TYPE="branch", STUB_TAG="c0ffee")
+    assert result.returncode == 0, result.stderr
+    assert calls[1:] == ["api repos/owner/repo/git/ref/tags/v1.2.3 --jq .object.sha"]
+    # Another run (another branch's same -beta.N) has it: stop before anything is pushed.
+    result, _ = run_step(tag_step, tmp_path, REF_TYPE="branch", STUB_TAG="bad")
+    assert result.returncode == 1
+    assert "::error::v1.2.3 is taken by bad" in result.stdout
+    # A pushed tag is the trigger: there is nothing to create.
+    result, calls = run_step(tag_step, tmp_path, REF_TYPE="tag")
+    assert result.returncode == 0, result.stderr
+    assert calls == []
