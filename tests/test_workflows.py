@@ -388,10 +388,12 @@ def test_the_release_attaches_the_model_archive_it_gated() -> None:
 
 GH_STUB = """\
 #!/usr/bin/env bash
-# gh as the release steps call it: records each call; STUB_TAG is the commit an existing tag
-# points at (unset: no such tag).
+# gh as the release steps call it: records each call; STUB_RELEASE is what `release view`
+# prints (unset: no such release), STUB_TAG the commit an existing tag points at.
 echo "$*" >> "$GH_LOG"
 case "$1 $2" in
+  "release view") [ -n "${STUB_RELEASE:-}" ] || { echo "release not found" >&2; exit 1; }
+                  echo "$STUB_RELEASE" ;;
   "api --method") [ -z "${STUB_TAG:-}" ] || { echo "Reference already exists" >&2; exit 1; } ;;
   "api repos/"*) [ -n "${STUB_TAG:-}" ] || exit 1; echo "$STUB_TAG" ;;
 esac
@@ -455,7 +457,8 @@ def test_the_release_step_creates_the_release_with_its_assets(
 ) -> None:
     result, calls = run_step(release_step, tmp_path, **RELEASE_ENV)
     assert result.returncode == 0, result.stderr
-    (create,) = calls
+    view, create = calls
+    assert view.startswith("release view v1.2.3 ")
     assert create.startswith(f"release create v1.2.3 {release_assets(tmp_path)} ")
     assert "--notes-start-tag v1.2.2" in create
     assert "--latest=true" in create
@@ -464,8 +467,23 @@ def test_the_release_step_creates_the_release_with_its_assets(
 
     result, calls = run_step(release_step, tmp_path, **{**RELEASE_ENV, "PRERELEASE": "true"})
     assert result.returncode == 0, result.stderr
-    assert " --prerelease" in calls[0]
-    assert "--latest" not in calls[0]
+    assert " --prerelease" in calls[1]
+    assert "--latest" not in calls[1]
+
+
+def test_a_rerun_uploads_to_the_release_it_created(
+    release_step: dict[str, Any], tmp_path: Path
+) -> None:
+    result, calls = run_step(release_step, tmp_path, STUB_RELEASE="false", **RELEASE_ENV)
+    assert result.returncode == 0, result.stderr
+    assert calls[1:] == [
+        f"release upload v1.2.3 --repo owner/repo --clobber {release_assets(tmp_path)}"
+    ]
+    # A draft left by an interrupted upload is completed and published.
+    result, calls = run_step(release_step, tmp_path, STUB_RELEASE="true", **RELEASE_ENV)
+    assert result.returncode == 0, result.stderr
+    assert calls[1].startswith("release upload v1.2.3 ")
+    assert calls[2:] == ["release edit v1.2.3 --repo owner/repo --draft=false --latest=true"]
 
 
 @pytest.fixture
