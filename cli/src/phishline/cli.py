@@ -21,7 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-errors = Console(stderr=True)
 
 
 def _print_version(value: bool) -> None:
@@ -54,6 +53,7 @@ from phishline.commands import (  # noqa: E402  (after `app` on purpose)
     serve,
     up,
 )
+from phishline.commands.checks import errors  # noqa: E402
 
 app.add_typer(pipeline.data_app, name="data")
 app.command("train")(pipeline.train)
