@@ -43,14 +43,14 @@ def export_feedback(database_url: str, out_path: Path) -> int:
         store.close()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
+    handle, name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
+    partial = Path(name)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.writelines(lines)
-        written = Path(partial)
-        written.chmod(0o644)  # a data file like the others, not mkstemp's owner-only 0600
-        written.replace(out_path)
+        partial.chmod(0o644)  # a data file like the others, not mkstemp's owner-only 0600
+        partial.replace(out_path)
     except BaseException:
-        Path(partial).unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise
     return len(lines)
