@@ -410,6 +410,13 @@ def unused_port() -> int:
 
 
 @pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts connections and never answers (a hung server)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        yield silent.getsockname()[1]
+
+
+@pytest.fixture
 def serve_asgi() -> Iterator[Callable[[Any], ServerThread]]:
     """Serve any ASGI app (lifespan included) until the test ends."""
     started: list[ServerThread] = []
