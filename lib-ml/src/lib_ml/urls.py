@@ -41,8 +41,9 @@ NON_WEB_SCHEMES = frozenset(
 # "name:8080/..." is a host and its port, even when the host is named like a scheme.
 _PORT = re.compile(r"[0-9]*(?:[/?#]|$)")
 # What no domain can contain, so browsers refuse it (the WHATWG URL standard's forbidden
-# domain code points; the parser has already split at the others): "hello world" or
-# "http://%zz" is not a link to judge.
+# domain code points): "hello world" or "http://%zz" is not a link to judge. The delimiters
+# among them (# / : ? @ [ ]) reach a host only percent-encoded (`a%2Fb.com`), since the
+# parser splits at them; they are checked after the host is decoded.
 _NOT_IN_DOMAINS = re.compile(r"[\x00-\x20\x7f#%/:<>?@\[\\\]^|]")
 
 
