@@ -109,6 +109,7 @@ def write_labelled(path: Path, file_format: str, urls: dict[str, list[str]]) -> 
         ("dl", "other.txt", ("legitimate", "phishing")),
         ("csv", "other.csv", ("legitimate", "phishing")),
         ("ebbu", "other_phishing.json", ("phishing",)),
+        ("ebbu", "other_legitimate.json", ("legitimate",)),
     ],
 )
 def test_evaluate_scores_a_model_on_a_labelled_file(
@@ -132,10 +133,19 @@ def test_evaluate_scores_a_model_on_a_labelled_file(
     expected = evaluate_examples(Predictor.load(model_dir), read_labelled(data, file_format))
     assert json.loads(out.read_text()) == json.loads(json.dumps(expected.metrics))
     printed = " ".join(result.output.split())  # Rich wraps long lines
-    assert f"F1 {expected.metrics['f1']:.4f}" in printed
-    roc_auc = expected.metrics["roc_auc"]
-    assert f"ROC AUC {'n/a (one class)' if roc_auc is None else f'{roc_auc:.4f}'}," in printed
-    assert (roc_auc is None) == (len(labels) == 1)
+    metrics = expected.metrics
+    (legitimate_ok, flagged), (missed, caught) = metrics["confusion_matrix"]
+    if labels == ("phishing",):
+        recall = f"{caught / (missed + caught):.2%}"
+        assert f"): no legitimate URLs; {caught} of 20 caught (recall {recall})," in printed
+    elif labels == ("legitimate",):
+        rate = f"{flagged / (legitimate_ok + flagged):.2%}"
+        assert f"): no phishing URLs; {flagged} of 20 flagged as phishing " in printed
+        assert f"(false-positive rate {rate})," in printed
+    else:
+        assert f"): F1 {metrics['f1']:.4f}, ROC AUC {metrics['roc_auc']:.4f}," in printed
+    assert f", accuracy {metrics['accuracy']:.4f} → " in printed
+    assert (metrics["roc_auc"] is None) == (len(labels) == 1)
 
 
 def test_evaluate_reads_every_file_of_a_directory(

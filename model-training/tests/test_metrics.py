@@ -36,10 +36,27 @@ def test_perfect_and_inverted_scores() -> None:
     assert (inverted["f1"], inverted["roc_auc"], inverted["accuracy"]) == (0.0, 0.0, 0.0)
 
 
-def test_single_class_has_no_auc() -> None:
-    m = classification_metrics(np.array([0, 0]), np.array([0.1, 0.7]), 0.5)
-    assert m["roc_auc"] is None
-    assert m["precision"] == 0.0
+@pytest.mark.parametrize(
+    ("y_true", "y_score", "expected"),
+    [
+        # No phishing URL: recall is undefined; the one flagged URL is wrong, so precision and
+        # F1 (2tp / (2tp + fp + fn)) are 0.
+        ([0, 0], [0.1, 0.7], {"precision": 0.0, "recall": None, "f1": 0.0, "accuracy": 0.5}),
+        # No phishing URL and none flagged: nothing to score but accuracy.
+        ([0, 0], [0.1, 0.2], {"precision": None, "recall": None, "f1": None, "accuracy": 1.0}),
+        # Phishing only, none flagged: precision is undefined, every one missed.
+        ([1, 1], [0.1, 0.2], {"precision": None, "recall": 0.0, "f1": 0.0, "accuracy": 0.0}),
+        ([1, 1], [0.1, 0.7], {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "accuracy": 0.5}),
+        # Both classes, nothing flagged.
+        ([1, 0], [0.1, 0.2], {"precision": None, "recall": 0.0, "f1": 0.0, "accuracy": 0.5}),
+    ],
+)
+def test_undefined_ratios_are_none_not_zero(
+    y_true: list[int], y_score: list[float], expected: dict[str, float | None]
+) -> None:
+    m = classification_metrics(np.array(y_true), np.array(y_score), 0.5)
+    assert {key: m[key] for key in expected} == pytest.approx(expected)
+    assert (m["roc_auc"] is None, m["pr_auc"] is None) == ((len(set(y_true)) == 1,) * 2)
 
 
 def test_ece_by_hand() -> None:
@@ -68,3 +85,8 @@ def test_slices() -> None:
     assert set(slices["url_length"]) == {"<30", ">=100"}
     assert set(slices["tld_group"]) == {"com/org/net", "country-code", "ip"}
     assert slices["tld_group"]["ip"]["phishing_share"] == 1.0
+    # A slice without phishing URLs, none flagged: its F1 is undefined, not 0.
+    https = slices["scheme"]["https"]
+    assert (https["precision"], https["recall"], https["f1"], https["accuracy"]) == (
+        None, None, None, 1.0,
+    )  # fmt: skip

@@ -193,6 +193,16 @@ def test_card_of_models_of_several_builds_says_nothing_of_rebuilding(
     assert "SOURCE_DATE_EPOCH" not in card
 
 
+def test_card_shows_undefined_metrics_as_na(project: Path, tmp_path: Path) -> None:
+    """Data of one class (an Ebbu file, a list of known-good sites) has no ROC AUC, and no F1
+    when no URL in it is phishing or flagged."""
+    legitimate_only = {**GOOD, "precision": None, "recall": None, "f1": None, "roc_auc": None}
+    write_metrics(project, "ensemble", {**GOOD, "external": {"top-sites": legitimate_only}})
+    build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
+    card = (extract(tmp_path / "m.tar.gz", tmp_path / "x") / "MODEL_CARD.md").read_text()
+    assert "| ensemble | top-sites | 22 | n/a | n/a |" in card
+
+
 def test_bundle_without_external_data_has_no_such_section(project: Path, tmp_path: Path) -> None:
     write_metrics(project, "ensemble", GOOD)
     build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)

@@ -35,11 +35,24 @@ def expected_calibration_error(y_true: Labels, y_score: Scores, bins: int = 15) 
     return total / max(len(y_true), 1)
 
 
-def _ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator else 0.0
+def _ratio(numerator: float, denominator: float) -> float | None:
+    """None where the ratio is undefined: a score of nothing is not a score of 0."""
+    return numerator / denominator if denominator else None
+
+
+def _f1(tp: int, fp: int, fn: int) -> float | None:
+    """2PR/(P+R), which is 2tp/(2tp+fp+fn): 0 when no phishing URL was caught but some URL was
+    flagged or missed, even where precision or recall is undefined; undefined only on data
+    without phishing URLs where none was flagged."""
+    if tp == 0:
+        return 0.0 if fp + fn else None
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    return 2 * precision * recall / (precision + recall)
 
 
 def classification_metrics(y_true: Labels, y_score: Scores, threshold: float) -> dict[str, Any]:
+    """Precision is None when no URL is flagged, recall when the data holds no phishing URL,
+    ROC AUC and PR AUC when it holds one class only (an Ebbu file does)."""
     y_true = np.asarray(y_true, dtype=np.int64)
     y_score = np.asarray(y_score, dtype=np.float64)
     y_pred = (y_score >= threshold).astype(np.int64)
@@ -53,7 +66,7 @@ def classification_metrics(y_true: Labels, y_score: Scores, threshold: float) ->
         "accuracy": _ratio(tp + tn, len(y_true)),
         "precision": precision,
         "recall": recall,
-        "f1": _ratio(2 * precision * recall, precision + recall),
+        "f1": _f1(tp, fp, fn),
         "roc_auc": float(roc_auc_score(y_true, y_score)) if both_classes else None,
         "pr_auc": float(average_precision_score(y_true, y_score)) if both_classes else None,
         "log_loss": float(-np.mean(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped))),

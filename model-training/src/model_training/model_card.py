@@ -14,6 +14,11 @@ _TEST_COLUMNS = (
 )  # fmt: skip
 
 
+def _decimal(value: float | None) -> str:
+    """A metric to four places; n/a where it is undefined (ROC AUC on data of one class)."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
@@ -110,7 +115,7 @@ def model_card(
             [
                 [
                     name,
-                    *(f"{metrics[name][key]:.4f}" for key, _ in _TEST_COLUMNS),
+                    *(_decimal(metrics[name][key]) for key, _ in _TEST_COLUMNS),
                     metrics[name]["n"],
                 ]
                 for name in names
@@ -123,7 +128,7 @@ def model_card(
         "",
     ]
     external = [
-        [name, source, m["n"], f"{m['f1']:.4f}", f"{m['roc_auc']:.4f}"]
+        [name, source, m["n"], _decimal(m["f1"]), _decimal(m["roc_auc"])]
         for name in names
         for source, m in sorted(metrics[name].get("external", {}).items())
     ]

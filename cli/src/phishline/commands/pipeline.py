@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -85,12 +85,28 @@ def evaluate(
     out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     counts = metrics["data"]
     dropped = counts["read"] - counts["kept"]
-    # ROC AUC is undefined on a file of one class (an Ebbu file holds one label).
-    roc_auc = "n/a (one class)" if metrics["roc_auc"] is None else f"{metrics['roc_auc']:.4f}"
     console.print(
         f"{metrics['model']['name']} on {data} ({counts['kept']:,} URL"
         + ("" if counts["kept"] == 1 else "s")
         + (f"; {dropped:,} invalid, duplicate or conflicting dropped" if dropped else "")
-        + f"): F1 {metrics['f1']:.4f}, ROC AUC {roc_auc}, accuracy {metrics['accuracy']:.4f}"
-        f" → {out}"
+        + f"): {_headline(metrics)}, accuracy {metrics['accuracy']:.4f} → {out}"
     )
+
+
+def _headline(metrics: dict[str, Any]) -> str:
+    """F1 and ROC AUC; on a file of one class (an Ebbu file holds one label), where ROC AUC is
+    undefined and F1 is 0 after a single mistake, how many of its URLs the model got right."""
+    (legitimate_ok, flagged), (missed, caught) = metrics["confusion_matrix"]
+    if not missed + caught:
+        legitimate = legitimate_ok + flagged
+        return (
+            f"no phishing URLs; {flagged:,} of {legitimate:,} flagged as phishing "
+            f"(false-positive rate {flagged / legitimate:.2%})"
+        )
+    if not legitimate_ok + flagged:
+        phishing = missed + caught
+        return (
+            f"no legitimate URLs; {caught:,} of {phishing:,} caught "
+            f"(recall {caught / phishing:.2%})"
+        )
+    return f"F1 {metrics['f1']:.4f}, ROC AUC {metrics['roc_auc']:.4f}"
