@@ -137,6 +137,35 @@ def test_pushed_tag(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     assert "'main' is not a release tag" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("tag", "current", "latest"),
+    [
+        ("v1.2.3", "v1.2.2", "true"),  # the highest release so far
+        ("v1.2.3", "", "true"),  # no release yet
+        ("v1.2.3", "v1.3.0", "false"),  # a newer release came out before this one was published
+        ("v1.2.3", "v1.2.3", "true"),  # itself
+        ("v1.2.3", "nightly", "true"),  # a tag of another shape is not one of ours
+        ("v1.3.0-beta.1", "", "false"),  # a pre-release never is
+    ],
+)
+def test_latest_against_the_repositorys_latest_release(
+    capsys: pytest.CaptureFixture[str], tag: str, current: str, latest: str
+) -> None:
+    main(["latest", "--tag", tag, "--current", current])
+    assert parse_outputs(capsys.readouterr().out) == {"latest": latest}
+
+
+def test_latest_without_a_current_release_and_with_a_bad_tag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["latest", "--tag", "v0.0.1"])
+    assert parse_outputs(capsys.readouterr().out) == {"latest": "true"}
+    with pytest.raises(SystemExit) as exit_info:
+        main(["latest", "--tag", "main"])
+    assert exit_info.value.code == 2
+    assert "'main' is not a release tag" in capsys.readouterr().err
+
+
 def test_image_references_and_labels(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.commit("start")
     repo.tag("v1.0.0")

@@ -7,6 +7,7 @@ from lib_version.release import (
     InvalidTagError,
     Version,
     image_tags,
+    is_latest,
     last_release,
     message_bump,
     parse_tags,
@@ -212,6 +213,17 @@ def test_pushed_prerelease_tag_is_never_latest() -> None:
 def test_pushed_tag_of_another_shape_is_refused() -> None:
     with pytest.raises(InvalidTagError):
         plan_tag([], "release-2024")
+
+
+# The "latest" release
+
+
+def test_latest_is_a_release_not_below_the_highest_release() -> None:
+    assert is_latest(v("v0.0.1"), [])  # the first release
+    assert is_latest(v("v1.2.4"), parse_tags(["v1.2.3", "v1.3.0-beta.1"]))
+    assert is_latest(v("v1.2.3"), [v("v1.2.3")])  # itself, published again
+    assert not is_latest(v("v1.2.4"), [v("v1.3.0")])  # a newer release is out
+    assert not is_latest(v("v1.3.0-beta.1"), [])
 
 
 # Image tags

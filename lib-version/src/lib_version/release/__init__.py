@@ -10,6 +10,8 @@
   beta of that release so far.
 - Image tags: `X.Y.Z`, and `X.Y.latest`, `X.latest`, `latest` where this release is the
   highest of that line; a pre-release only gets `X.Y.Z-beta.N`.
+- The "latest" GitHub Release: a release becomes it when it is not below the repository's
+  latest release at the moment it is published (a pre-release never does).
 """
 
 from lib_version.release.bump import Bump, message_bump, release_bump
@@ -17,6 +19,7 @@ from lib_version.release.images import ImageMetadata, image_metadata
 from lib_version.release.plan import (
     Release,
     image_tags,
+    is_latest,
     last_release,
     plan_prerelease,
     plan_release,
@@ -32,6 +35,7 @@ __all__ = [
     "Version",
     "image_metadata",
     "image_tags",
+    "is_latest",
     "last_release",
     "message_bump",
     "parse_tags",

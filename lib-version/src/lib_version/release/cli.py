@@ -12,6 +12,7 @@ from lib_version.release.images import image_metadata
 from lib_version.release.notes import release_notes
 from lib_version.release.plan import (
     Release,
+    is_latest,
     last_release,
     plan_prerelease,
     plan_release,
@@ -62,6 +63,13 @@ def _tag(args: argparse.Namespace) -> str:
     return format_outputs(release_outputs(plan_tag(parse_tags(tags(args.repo)), args.tag)))
 
 
+def _latest(args: argparse.Namespace) -> str:
+    # The repository's latest release, not the git tags: a tag may have no release (yet).
+    current = parse_tags([args.current]) if args.current else []
+    latest = is_latest(Version.parse(args.tag), current)
+    return format_outputs({"latest": str(latest).lower()})
+
+
 def _image(args: argparse.Namespace) -> str:
     metadata = image_metadata(
         args.image,
@@ -98,6 +106,15 @@ def parser() -> argparse.ArgumentParser:
     tag = commands.add_parser("tag", help="the release a pushed tag asks for")
     tag.add_argument("tag")
     tag.set_defaults(run=_tag)
+
+    latest = commands.add_parser(
+        "latest", help='whether a release, published now, becomes the "latest" release'
+    )
+    latest.add_argument("--tag", required=True, help="the release being published")
+    latest.add_argument(
+        "--current", default="", help="the tag of the latest release so far (default: none)"
+    )
+    latest.set_defaults(run=_latest)
 
     image = commands.add_parser("image", help="image references and OCI labels of a version")
     image.add_argument("--tag", required=True, help="vX.Y.Z or vX.Y.Z-beta.N")

@@ -22,7 +22,9 @@ def last_release(versions: Iterable[Version]) -> Version | None:
     return max((v for v in versions if not v.is_prerelease), default=None)
 
 
-def _is_latest(version: Version, versions: Iterable[Version]) -> bool:
+def is_latest(version: Version, versions: Iterable[Version]) -> bool:
+    """Whether version becomes the "latest" release over versions: a release (never a
+    pre-release) not below the highest release among them (or there is none yet)."""
     previous = last_release(versions)
     return not version.is_prerelease and (previous is None or version >= previous)
 
@@ -62,7 +64,7 @@ def plan_tag(versions: Sequence[Version], tag: str) -> Release:
     """The release a pushed tag asks for (raises InvalidTagError for other tags)."""
     version = Version.parse(tag)
     earlier = [v for v in versions if v < version.release]
-    return Release(version, last_release(earlier), None, _is_latest(version, versions))
+    return Release(version, last_release(earlier), None, is_latest(version, versions))
 
 
 def image_tags(version: Version, versions: Iterable[Version]) -> list[str]:
