@@ -388,12 +388,21 @@ def test_the_release_attaches_the_model_archive_it_gated() -> None:
 
 GH_STUB = """\
 #!/usr/bin/env bash
-# gh as the release steps call it: records each call; STUB_RELEASE is what `release view`
-# prints (unset: no such release), STUB_TAG the commit an existing tag points at.
+# gh as the release steps call it: records each call; STUB_RELEASE is what `release view TAG`
+# prints (unset: no such release), STUB_LATEST the tag `release view` without a tag prints,
+# the repository's latest release (unset: there is none; STUB_LATEST_ERROR: gh fails so),
+# STUB_TAG the commit an existing tag points at.
 echo "$*" >> "$GH_LOG"
 case "$1 $2" in
-  "release view") [ -n "${STUB_RELEASE:-}" ] || { echo "release not found" >&2; exit 1; }
-                  echo "$STUB_RELEASE" ;;
+  "release view")
+    if [ "$3" = --repo ]; then
+      [ -z "${STUB_LATEST_ERROR:-}" ] || { echo "$STUB_LATEST_ERROR" >&2; exit 1; }
+      [ -n "${STUB_LATEST:-}" ] || { echo "release not found" >&2; exit 1; }
+      echo "$STUB_LATEST"
+    else
+      [ -n "${STUB_RELEASE:-}" ] || { echo "release not found" >&2; exit 1; }
+      echo "$STUB_RELEASE"
+    fi ;;
   "api --method") [ -z "${STUB_TAG:-}" ] || { echo "Reference already exists" >&2; exit 1; } ;;
   "api repos/"*) [ -n "${STUB_TAG:-}" ] || exit 1; echo "$STUB_TAG" ;;
 esac
@@ -403,18 +412,23 @@ esac
 def run_step(
     step: dict[str, Any], tmp_path: Path, **env: str
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """A step's script as the runner runs it (bash -eo pipefail) with a recording gh."""
+    """A step's script as the runner runs it (bash -eo pipefail) with a recording gh, and
+    `python` with lib_version.release on its path as the workflow's PYTHONPATH gives it."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "gh").write_text(GH_STUB)
     (bin_dir / "gh").chmod(0o755)
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (bin_dir / "python").chmod(0o755)
     log = tmp_path / "gh.log"
     log.write_text("")
     result = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         env={
             "PATH": f"{bin_dir}:/usr/bin:/bin", "GH_LOG": str(log), "RUNNER_TEMP": str(tmp_path),
-            "GITHUB_REPOSITORY": "owner/repo", "GITHUB_SHA": "c0ffee", "TAG": "v1.2.3", **env,
+            "GITHUB_REPOSITORY": "owner/repo", "GITHUB_SHA": "c0ffee", "TAG": "v1.2.3",
+            "PYTHONPATH": str(REPO / "lib-version" / "src"), "PYTHONDONTWRITEBYTECODE": "1",
+            **env,
         },
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
@@ -449,24 +463,28 @@ def release_assets(tmp_path: Path) -> str:
     )  # fmt: skip
 
 
-RELEASE_ENV = {"PREVIOUS": "v1.2.2", "PRERELEASE": "false", "LATEST": "true"}
+RELEASE_ENV = {"PREVIOUS": "v1.2.2", "PRERELEASE": "false"}
+# `gh release view` without a tag: the repository's latest release, asked when publishing.
+VIEW_LATEST = "release view --repo owner/repo --json tagName --jq .tagName"
 
 
 def test_the_release_step_creates_the_release_with_its_assets(
     release_step: dict[str, Any], tmp_path: Path
 ) -> None:
-    result, calls = run_step(release_step, tmp_path, **RELEASE_ENV)
+    result, calls = run_step(release_step, tmp_path, STUB_LATEST="v1.2.2", **RELEASE_ENV)
     assert result.returncode == 0, result.stderr
-    view, create = calls
+    latest, view, create = calls
+    assert latest == VIEW_LATEST
     assert view.startswith("release view v1.2.3 ")
     assert create.startswith(f"release create v1.2.3 {release_assets(tmp_path)} ")
     assert "--notes-start-tag v1.2.2" in create
-    assert "--latest=true" in create
+    assert "--latest=true" in create  # the highest release so far
     assert "--verify-tag" in create  # the tag job made it
     assert (tmp_path / "model" / "MODEL_CARD.md").read_text() == "MODEL_CARD.md"
 
     result, calls = run_step(release_step, tmp_path, **{**RELEASE_ENV, "PRERELEASE": "true"})
     assert result.returncode == 0, result.stderr
+    assert VIEW_LATEST not in calls  # a pre-release is never the latest: nothing to ask
     assert " --prerelease" in calls[1]
     assert "--latest" not in calls[1]
 
@@ -474,16 +492,58 @@ def test_the_release_step_creates_the_release_with_its_assets(
 def test_a_rerun_uploads_to_the_release_it_created(
     release_step: dict[str, Any], tmp_path: Path
 ) -> None:
-    result, calls = run_step(release_step, tmp_path, STUB_RELEASE="false", **RELEASE_ENV)
+    env = {**RELEASE_ENV, "STUB_LATEST": "v1.2.2"}
+    result, calls = run_step(release_step, tmp_path, STUB_RELEASE="false", **env)
     assert result.returncode == 0, result.stderr
-    assert calls[1:] == [
+    assert calls[2:] == [
         f"release upload v1.2.3 --repo owner/repo --clobber {release_assets(tmp_path)}"
     ]
     # A draft left by an interrupted upload is completed and published.
-    result, calls = run_step(release_step, tmp_path, STUB_RELEASE="true", **RELEASE_ENV)
+    result, calls = run_step(release_step, tmp_path, STUB_RELEASE="true", **env)
     assert result.returncode == 0, result.stderr
-    assert calls[1].startswith("release upload v1.2.3 ")
-    assert calls[2:] == ["release edit v1.2.3 --repo owner/repo --draft=false --latest=true"]
+    assert calls[2].startswith("release upload v1.2.3 ")
+    assert calls[3:] == ["release edit v1.2.3 --repo owner/repo --draft=false --latest=true"]
+
+
+def test_a_rerun_after_a_newer_release_leaves_that_one_latest(
+    release_step: dict[str, Any], tmp_path: Path
+) -> None:
+    """The run planned v1.2.3 as the highest release, and was re-run after v1.3.0 came out:
+    what the plan said (LATEST, once passed to this step) no longer holds."""
+    env = {**RELEASE_ENV, "LATEST": "true", "STUB_LATEST": "v1.3.0"}
+    result, calls = run_step(release_step, tmp_path, STUB_RELEASE="true", **env)
+    assert result.returncode == 0, result.stderr
+    assert calls[-1] == "release edit v1.2.3 --repo owner/repo --draft=false --latest=false"
+    assert calls[0] == VIEW_LATEST
+    # The release was not created yet: it is created without taking "latest" either.
+    result, calls = run_step(release_step, tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    create = calls[-1]
+    assert create.startswith("release create v1.2.3 ")
+    assert "--latest=false" in create
+    assert "--latest=true" not in create
+
+
+def test_the_first_release_of_a_repository_is_latest(
+    release_step: dict[str, Any], tmp_path: Path
+) -> None:
+    result, calls = run_step(release_step, tmp_path, **{**RELEASE_ENV, "PREVIOUS": ""})
+    assert result.returncode == 0, result.stderr
+    latest, _, create = calls
+    assert latest == VIEW_LATEST  # gh: "release not found"
+    assert "--latest=true" in create
+    assert "--notes-start-tag" not in create
+
+
+def test_the_release_step_stops_when_the_latest_release_is_unknown(
+    release_step: dict[str, Any], tmp_path: Path
+) -> None:
+    """Any other failure of gh is no answer: stop before publishing; a re-run asks again."""
+    env = {**RELEASE_ENV, "STUB_LATEST_ERROR": "HTTP 502: Bad Gateway"}
+    result, calls = run_step(release_step, tmp_path, **env)
+    assert result.returncode == 1
+    assert "HTTP 502" in result.stderr
+    assert calls == [VIEW_LATEST]
 
 
 @pytest.fixture
