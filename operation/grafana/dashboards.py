@@ -41,6 +41,10 @@ VARIANTS = ("v1", "v2")
 PSI_ALERT = 0.25
 # 95 % two-sided normal quantile, for the Wilson score bands of the yes share.
 Z = 1.96
+# User traffic, as in operation/prometheus/rules.yml: Prometheus' scrapes of /metrics and the
+# kubelet's probes of /health/live and /health/ready are not. A readiness probe answers 503
+# while the models load: counted, it would be an error users never saw.
+USER_ROUTES = 'route!~"/metrics|/health/.*"'
 
 Panel = Any  # grafanalib panels are untyped attrs classes
 
@@ -133,9 +137,12 @@ def rate(selector: str, by: str, window: str = "$__rate_interval") -> str:
 
 
 def service_health() -> Dashboard:
+    # The "by route" panels show every route but /metrics, the probes too, each as its own
+    # series; the shares are of user traffic only.
     app_requests = 'phishline_app_http_requests_total{route!="/metrics"}'
     model_requests = 'phishline_model_http_requests_total{route!="/metrics"}'
-    model_errors = 'phishline_model_http_requests_total{route!="/metrics", status=~"5.."}'
+    model_user_requests = f"phishline_model_http_requests_total{{{USER_ROUTES}}}"
+    model_user_errors = f'phishline_model_http_requests_total{{{USER_ROUTES}, status=~"5.."}}'
     return dashboard(
         "phishline-service-health",
         "phishline / service health",
@@ -222,7 +229,10 @@ def service_health() -> Dashboard:
                 timeseries(
                     "5xx share",
                     targets(
-                        (f"{rate(model_errors, 'job')} / {rate(model_requests, 'job')}", "5xx")
+                        (
+                            f"{rate(model_user_errors, 'job')} / {rate(model_user_requests, 'job')}",
+                            "5xx",
+                        )
                     ),
                     units.PERCENT_UNIT,
                 ),

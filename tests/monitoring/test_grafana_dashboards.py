@@ -14,6 +14,15 @@ GRAFANA_DIR = Path(__file__).resolve().parents[2] / "operation" / "grafana"
 COMMITTED = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
 # Grafana fills these in before querying; any valid value makes the query parseable.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__range": "1d", "$window": "1d"}
+# User traffic, as the recording rules select it: no scrapes of /metrics, no kubelet probes.
+USER_TRAFFIC = 'route!~"/metrics|/health/.*"'
+# The raw request series of the apps and of model-service (the recorded ones are user traffic
+# already), with their matchers.
+_REQUEST_SERIES = re.compile(
+    r"(?<![\w:])(phishline_(?:app|model)_(?:http_requests_total|request_duration_seconds"
+    r"(?:_bucket|_count|_sum)?))(?![\w:])(\{[^}]*\})?"
+)
+_BY_ROUTE = re.compile(r"\bby\s*\([^)]*\broute\b[^)]*\)")
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +48,20 @@ def queries() -> list[tuple[str, str]]:
                     expr = expr.replace(variable, value)
                 found.append((f"{board['title']} / {panel['title']}", expr))
     return found
+
+
+def probe_counting(found: Iterable[tuple[str, str]]) -> list[str]:
+    """Queries of user traffic (a rate, a share or a latency not broken down by route) that
+    count the kubelet's probes or Prometheus' scrapes: a readiness probe answering 503 while
+    the models load would be a 5xx no user saw, and every probe dilutes the share."""
+    problems = []
+    for where, expr in found:
+        if _BY_ROUTE.search(expr):
+            continue  # one series per route: the probes are series of their own, on purpose
+        for metric, matchers in _REQUEST_SERIES.findall(expr):
+            if USER_TRAFFIC not in matchers:
+                problems.append(f"{where}: {metric}{matchers}")
+    return problems
 
 
 def test_committed_json_is_what_the_generator_writes(generator: ModuleType, tmp_path: Path) -> None:
@@ -81,6 +104,40 @@ def test_every_panel_selects_known_metrics(
         if selected - known_metrics:
             unknown[where] = selected - known_metrics
     assert unknown == {}
+
+
+def test_user_traffic_panels_leave_out_probes_and_scrapes(
+    generator: ModuleType, prometheus_dir: Path
+) -> None:
+    assert probe_counting(queries()) == []
+    # The rules' own matcher, spelt the same way in the generator.
+    assert USER_TRAFFIC in (prometheus_dir / "rules.yml").read_text(encoding="utf-8")
+    assert generator.USER_ROUTES == USER_TRAFFIC
+
+
+def test_probe_counting_queries_are_caught() -> None:
+    scrapes = 'phishline_model_http_requests_total{route!="/metrics"}'
+    errors = 'phishline_model_http_requests_total{route!="/metrics", status=~"5.."}'
+    buckets = "phishline_app_request_duration_seconds_bucket"
+    user_sum = f"phishline_model_request_duration_seconds_sum{{{USER_TRAFFIC}}}"
+    user = f"phishline_model_http_requests_total{{{USER_TRAFFIC}}}"
+    found = [
+        ("share", f"sum(rate({errors}[5m])) / sum(rate({scrapes}[5m]))"),
+        ("latency", f"histogram_quantile(0.9, sum by (le) (rate({buckets}[5m])))"),
+        (
+            "mean",
+            f"sum(rate({user_sum}[5m])) / sum(rate(phishline_model_request_duration_seconds_count[5m]))",
+        ),
+        ("by route", f"sum by (route, status) (rate({scrapes}[5m]))"),
+        ("recorded", "variant:phishline_app_request_duration_seconds:quantile_rate5m"),
+        ("user", f"sum by (job) (rate({user}[5m]))"),
+    ]
+    assert probe_counting(found) == [
+        f"share: {errors}",
+        f"share: {scrapes}",
+        f"latency: {buckets}",
+        "mean: phishline_model_request_duration_seconds_count",
+    ]
 
 
 def test_the_experiment_bands_are_filled_per_variant() -> None:
