@@ -235,16 +235,26 @@ def test_unknown_route_and_method_are_json(client: TestClient) -> None:
 
 
 def test_without_models_the_service_is_live_but_not_ready(
-    settings: Settings, make_client: Callable[..., TestClient]
+    settings: Settings,
+    make_client: Callable[..., TestClient],
+    metric_value: Callable[..., float | None],
 ) -> None:
     empty = make_client(settings, ModelRegistry())
     assert empty.get("/health/live").status_code == 200
-    ready = empty.get("/health/ready")
-    assert ready.status_code == 503
-    assert error_of(ready)["code"] == "not_ready"
+    for _ in range(3):  # the orchestrator probes while models load
+        ready = empty.get("/health/ready")
+        assert ready.status_code == 503
+        assert error_of(ready)["code"] == "not_ready"
+
+    def refused() -> float | None:
+        text = empty.get("/metrics").text
+        return metric_value(text, "phishline_model_errors_total", reason="not_ready")
+
+    assert refused() == 0  # a probe is no refused request
     predict = empty.post("/v1/predict", json={"url": "a.com"})
     assert predict.status_code == 503
     assert error_of(predict)["code"] == "not_ready"
+    assert refused() == 1
     assert empty.get("/v1/models").json()["models"] == []
 
 

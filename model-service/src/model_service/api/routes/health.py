@@ -1,11 +1,12 @@
 """GET /health/live and /health/ready (the probes of an orchestrator)."""
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from model_service.api.deps import RegistryDep
-from model_service.api.errors import error_responses
+from model_service.api.errors import error_response, error_responses
 from model_service.api.schemas import LiveResponse, ReadyResponse
-from model_service.core.errors import ErrorCode, ServiceError
+from model_service.core.errors import ErrorCode
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -16,10 +17,17 @@ async def live() -> LiveResponse:
     return LiveResponse(status="alive")
 
 
-@router.get("/ready", summary="Models are loaded", responses=error_responses(503))
-async def ready(registry: RegistryDep) -> ReadyResponse:
+@router.get(
+    "/ready",
+    summary="Models are loaded",
+    response_model=ReadyResponse,
+    responses=error_responses(503),
+)
+async def ready(registry: RegistryDep) -> ReadyResponse | JSONResponse:
     if registry.default is None:
-        raise ServiceError(503, ErrorCode.NOT_READY, "no model is loaded yet")
+        # Answered, not raised: a probe is no refused request, so neither the error counter
+        # (which Flagger's analysis and the dashboards read) nor the log counts it.
+        return error_response(503, ErrorCode.NOT_READY, "no model is loaded yet")
     return ReadyResponse(
         status="ready", models=len(registry.models), default_model=registry.default
     )
