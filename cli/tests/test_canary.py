@@ -182,6 +182,33 @@ def test_the_command_prints_the_deciding_step(tmp_path: Path) -> None:
     assert "model-service: promoted at step 3" in result.output
 
 
+def test_values_files_merge_over_the_charts_values(tmp_path: Path) -> None:
+    """As `helm -f`: a production values file that says nothing of the canary keeps the
+    chart's analysis, and one key overrides only itself."""
+    production = write(
+        tmp_path / "prod.yaml",
+        yaml.safe_dump({"istio": {"gateway": {"hosts": ["phishline.example.org"]}}}),
+    )
+    stricter = write(
+        tmp_path / "stricter.yaml",
+        yaml.safe_dump({"canary": {"app": {"analysis": {"threshold": 1}}}}),
+    )
+    series = write(tmp_path / "s.csv", "app-error-rate,app-latency-p99\n" + "0,100\n" * 12)
+    chart = runner.invoke(app, ["canary", "replay", str(series), "--target", "app"])
+    assert chart.exit_code == 0, chart.output
+    rule = chart.output.split("(every ", 1)[1]
+    merged = runner.invoke(
+        app, ["canary", "replay", str(series), "-f", str(production), "--target", "app"]
+    )
+    assert merged.exit_code == 0, merged.output
+    assert merged.output == chart.output
+    both = ["-f", str(production), "-f", str(stricter)]
+    result = runner.invoke(app, ["canary", "replay", str(series), *both, "--target", "app"])
+    assert result.exit_code == 0, result.output
+    assert "rollback at 1 failed checks)" in result.output
+    assert rule.split(", rollback at")[0] in result.output  # interval and iterations kept
+
+
 def test_the_command_replays_the_app_blue_green(tmp_path: Path) -> None:
     values = write(tmp_path / "values.yaml", yaml.safe_dump(VALUES))
     series = write(tmp_path / "s.csv", "app-error-rate\n0\n0\n")

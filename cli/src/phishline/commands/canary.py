@@ -14,12 +14,14 @@ CHART_VALUES = Path("operation/helm/phishline/values.yaml")
 
 
 def _load_values(files: list[Path]) -> dict[str, Any]:
+    """The chart's values.yaml with `files` merged over it in order, as `helm -f` does."""
     import yaml
 
     from phishline.canary import merge_values
+    from phishline.commands.checks import current_project
 
     values: dict[str, Any] = {}
-    for path in files:
+    for path in [current_project() / CHART_VALUES, *files]:
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -45,8 +47,8 @@ def replay_command(
         typer.Option(
             "--values",
             "-f",
-            help="Chart values, merged in order like Helm's -f "
-            f"\\[default: {CHART_VALUES}, run from the repository root].",
+            help=f"Values files merged in order over the chart's {CHART_VALUES}, like "
+            "Helm's -f (run within the repository).",
         ),
     ] = None,
 ) -> None:
@@ -57,7 +59,7 @@ def replay_command(
         raise typer.BadParameter("model-service or app", param_hint="--target")
     try:
         analysis = analysis_from_values(
-            _load_values(values or [CHART_VALUES]), "app" if target == "app" else "model-service"
+            _load_values(values or []), "app" if target == "app" else "model-service"
         )
         outcome = replay(analysis, read_series(series, analysis))
     except (ValueError, SeriesError, OSError) as exc:
