@@ -139,8 +139,10 @@ def rate(selector: str, by: str, window: str = "$__rate_interval") -> str:
 def service_health() -> Dashboard:
     # The "by route" panels show every route but /metrics, the probes too, each as its own
     # series; the shares are of user traffic only.
-    app_requests = 'phishline_app_http_requests_total{route!="/metrics"}'
-    model_requests = 'phishline_model_http_requests_total{route!="/metrics"}'
+    not_metrics = '{route!="/metrics"}'
+    app_requests = f"phishline_app_http_requests_total{not_metrics}"
+    model_requests = f"phishline_model_http_requests_total{not_metrics}"
+    model_duration = "phishline_model_request_duration_seconds"
     model_user_requests = f"phishline_model_http_requests_total{{{USER_ROUTES}}}"
     model_user_errors = f'phishline_model_http_requests_total{{{USER_ROUTES}, status=~"5.."}}'
     return dashboard(
@@ -251,8 +253,8 @@ def service_health() -> Dashboard:
                     "Mean latency by route",
                     targets(
                         (
-                            f"{rate('phishline_model_request_duration_seconds_sum', 'route')}"
-                            f" / {rate('phishline_model_request_duration_seconds_count', 'route')}",
+                            f"{rate(f'{model_duration}_sum{not_metrics}', 'route')}"
+                            f" / {rate(f'{model_duration}_count{not_metrics}', 'route')}",
                             "{{route}}",
                         )
                     ),

@@ -115,6 +115,18 @@ def test_user_traffic_panels_leave_out_probes_and_scrapes(
     assert generator.USER_ROUTES == USER_TRAFFIC
 
 
+def test_by_route_panels_leave_out_the_scrapes() -> None:
+    """docs/metrics.md: the "by route" panels show every route but /metrics."""
+    unfiltered = [
+        f"{where}: {metric}{matchers}"
+        for where, expr in queries()
+        if _BY_ROUTE.search(expr)
+        for metric, matchers in _REQUEST_SERIES.findall(expr)
+        if 'route!="/metrics"' not in matchers and USER_TRAFFIC not in matchers
+    ]
+    assert unfiltered == []
+
+
 def test_probe_counting_queries_are_caught() -> None:
     scrapes = 'phishline_model_http_requests_total{route!="/metrics"}'
     errors = 'phishline_model_http_requests_total{route!="/metrics", status=~"5.."}'
