@@ -354,6 +354,53 @@ def test_nothing_is_published_before_the_tests_and_the_model_gate() -> None:
     assert "images" in upstream(jobs, "release")
 
 
+PLANNED = "needs.version.outputs.release == 'true'"
+# A job whose `if` calls one of these runs although a job it needs was skipped.
+_STATUS_FUNCTIONS = re.compile(r"\b(?:always|failure|cancelled)\(")
+
+
+def unplanned_jobs(jobs: dict[str, Any]) -> list[str]:
+    """The jobs after `version` that would run when it planned no release: neither their own
+    `if` requires the planned release nor is one of their needs skipped without it (GitHub
+    skips a job whose needs were skipped, unless its `if` asks for always() or the like)."""
+
+    def skipped_without_a_release(name: str) -> bool:
+        job = jobs[name]
+        condition = str(job.get("if", "")).strip()
+        condition = condition.removeprefix("${{").removesuffix("}}").strip()
+        if condition == PLANNED or condition.startswith(f"{PLANNED} && "):
+            return True
+        if _STATUS_FUNCTIONS.search(condition):
+            return False
+        needs = job.get("needs", [])
+        direct = [needs] if isinstance(needs, str) else needs
+        return any(skipped_without_a_release(need) for need in direct)
+
+    return sorted(
+        name
+        for name in jobs
+        if "version" in upstream(jobs, name) and not skipped_without_a_release(name)
+    )
+
+
+def test_nothing_runs_when_no_release_is_planned() -> None:
+    """Commits that ask for no release (all #none) neither test nor train nor publish."""
+    jobs = load(WORKFLOWS / "release.yml")["jobs"]
+    assert unplanned_jobs(jobs) == []
+    # The jobs next to the plan carry the condition themselves; the later ones inherit it.
+    for name in ("ci", "model"):
+        assert jobs[name]["needs"] == "version"
+        assert jobs[name]["if"] == PLANNED, name
+
+
+def test_jobs_running_without_a_planned_release_are_caught() -> None:
+    jobs = load(WORKFLOWS / "release.yml")["jobs"]
+    jobs["model"].pop("if", None)
+    jobs["release"]["if"] = "always()"
+    jobs["extra"] = {"needs": "version", "if": f"{PLANNED} || github.event_name == 'push'"}
+    assert unplanned_jobs(jobs) == ["extra", "model", "release"]
+
+
 def test_the_model_workflow_is_called_with_the_release_tag() -> None:
     workflow = load(WORKFLOWS / "model.yml")
     on = triggers(workflow)
