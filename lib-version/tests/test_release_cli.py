@@ -123,6 +123,25 @@ def test_next_prerelease_numbers_betas(repo: Repo, capsys: pytest.CaptureFixture
     assert outputs["latest"] == "false"
 
 
+def test_annotated_tags_count_like_lightweight_ones(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """release.yml's Tag job makes annotated tags (their message names the run); a pushed tag
+    may be either kind."""
+    repo.commit("start #minor")
+    repo.git("tag", "--annotate", "--message", "release run 41", "v0.1.0")
+    # The released commit itself (a run re-planned with "Re-run all jobs"): nothing to release.
+    assert run(repo, capsys, "next") == {"release": "false"}
+    repo.commit("try something")
+    repo.git("tag", "--annotate", "--message", "release run 42", "v0.1.1-beta.1")
+    repo.commit("try again")
+    assert tags(repo.path) == ["v0.1.0", "v0.1.1-beta.1"]
+    assert messages_since(repo.path, "v0.1.0") == ["try again", "try something"]
+    outputs = run(repo, capsys, "next", "--prerelease")
+    assert (outputs["tag"], outputs["previous"]) == ("v0.1.1-beta.2", "v0.1.0")
+    assert run(repo, capsys, "tag", "v0.1.1")["previous"] == "v0.1.0"
+
+
 def test_pushed_tag(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.commit("start")
     repo.tag("v2.0.0")
