@@ -3,6 +3,7 @@ and yamllint clean, and the release policy: actions pinned by full commit SHA, l
 permissions, images with provenance and SBOM, and only commands that exist in the repository."""
 
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -437,8 +438,8 @@ GH_STUB = """\
 #!/usr/bin/env bash
 # gh as the release steps call it: records each call; STUB_RELEASE is what `release view TAG`
 # prints (unset: no such release), STUB_LATEST the tag `release view` without a tag prints,
-# the repository's latest release (unset: there is none; STUB_LATEST_ERROR: gh fails so),
-# STUB_TAG the commit an existing tag points at.
+# the repository's latest release (unset: there is none; STUB_LATEST_ERROR: gh fails so).
+# `gh api` is gh-api.py, against the tags of a fake repository.
 echo "$*" >> "$GH_LOG"
 case "$1 $2" in
   "release view")
@@ -450,9 +451,86 @@ case "$1 $2" in
       [ -n "${STUB_RELEASE:-}" ] || { echo "release not found" >&2; exit 1; }
       echo "$STUB_RELEASE"
     fi ;;
-  "api --method") [ -z "${STUB_TAG:-}" ] || { echo "Reference already exists" >&2; exit 1; } ;;
-  "api repos/"*) [ -n "${STUB_TAG:-}" ] || exit 1; echo "$STUB_TAG" ;;
+  "api "*) exec python "$(dirname "$0")/gh-api.py" "${@:2}" ;;
 esac
+"""
+
+GH_API_STUB = """\
+\"\"\"`gh api` for the git data endpoints the tag job calls, against the repository in
+GH_REMOTE: refs/tags/NAME holds the sha that tag ref points at, tags/SHA.json an annotated
+tag object (its message ends in a newline, as git stores it). Errors are GitHub's: creating
+a ref that exists is a 422. --jq takes comma-separated paths only: `.object.sha, .message`.\"\"\"
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+remote = Path(os.environ["GH_REMOTE"])
+method, path, jq, silent, fields = "GET", None, None, False, {}
+args = iter(sys.argv[1:])
+for arg in args:
+    if arg == "--method":
+        method = next(args)
+    elif arg == "--jq":
+        jq = next(args)
+    elif arg == "--silent":
+        silent = True
+    elif arg == "-f":
+        key, _, value = next(args).partition("=")
+        fields[key] = value
+    elif path is None and not arg.startswith("-"):
+        path = arg
+    else:
+        sys.exit(f"fake gh api: unexpected {arg}")
+
+
+def fail(status, message):
+    sys.exit(f"gh: {message} (HTTP {status})")
+
+
+def ref(name):
+    sha = (remote / name).read_text()
+    kind = "tag" if (remote / "tags" / f"{sha}.json").exists() else "commit"
+    return {"ref": name, "object": {"type": kind, "sha": sha}}
+
+
+endpoint = path.removeprefix(f"repos/{os.environ['GITHUB_REPOSITORY']}/git/")
+if (method, endpoint) == ("POST", "tags"):
+    assert fields["type"] == "commit", fields
+    answer = {
+        "tag": fields["tag"], "message": fields["message"].rstrip("\\n") + "\\n",
+        "object": {"type": "commit", "sha": fields["object"]},
+    }
+    answer["sha"] = hashlib.sha1(json.dumps(answer, sort_keys=True).encode()).hexdigest()
+    (remote / "tags").mkdir(parents=True, exist_ok=True)
+    (remote / "tags" / f"{answer['sha']}.json").write_text(json.dumps(answer))
+elif (method, endpoint) == ("POST", "refs"):
+    name = fields["ref"]
+    if (remote / name).exists():
+        fail(422, "Reference already exists")
+    (remote / name).parent.mkdir(parents=True, exist_ok=True)
+    (remote / name).write_text(fields["sha"])
+    answer = ref(name)
+elif method == "GET" and endpoint.startswith("ref/tags/"):
+    name = "refs/" + endpoint.removeprefix("ref/")
+    if not (remote / name).exists():
+        fail(404, "Not Found")
+    answer = ref(name)
+elif method == "GET" and endpoint.startswith("tags/"):
+    found = remote / f"{endpoint}.json"
+    if not found.exists():
+        fail(404, "Not Found")
+    answer = json.loads(found.read_text())
+else:
+    sys.exit(f"fake gh api: no {method} {path}")
+
+if not silent:
+    for expression in (jq or ".").split(","):
+        value = answer
+        for key in filter(None, expression.strip().split(".")):
+            value = value[key]
+        print(value if isinstance(value, str) else json.dumps(value))
 """
 
 
@@ -465,6 +543,7 @@ def run_step(
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "gh").write_text(GH_STUB)
     (bin_dir / "gh").chmod(0o755)
+    (bin_dir / "gh-api.py").write_text(GH_API_STUB)
     (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     (bin_dir / "python").chmod(0o755)
     log = tmp_path / "gh.log"
@@ -473,7 +552,8 @@ def run_step(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         env={
             "PATH": f"{bin_dir}:/usr/bin:/bin", "GH_LOG": str(log), "RUNNER_TEMP": str(tmp_path),
-            "GITHUB_REPOSITORY": "owner/repo", "GITHUB_SHA": "c0ffee", "TAG": "v1.2.3",
+            "GH_REMOTE": str(tmp_path / "remote"), "GITHUB_REPOSITORY": "owner/repo",
+            "GITHUB_SHA": "c0ffee", "GITHUB_RUN_ID": "42", "TAG": "v1.2.3",
             "PYTHONPATH": str(REPO / "lib-version" / "src"), "PYTHONDONTWRITEBYTECODE": "1",
             **env,
         },
@@ -599,21 +679,116 @@ def tag_step() -> dict[str, Any]:
     return step
 
 
-def test_the_tag_job_takes_the_version_or_stops(tag_step: dict[str, Any], tmp_path: Path) -> None:
-    result, calls = run_step(tag_step, tmp_path, REF_TYPE="branch")
+def push_tag(tmp_path: Path, tag: str, commit: str, message: str | None = None) -> None:
+    """A tag in gh-api.py's repository, as `git push` would make it: lightweight, or annotated
+    with message."""
+    remote = tmp_path / "remote"
+    sha = commit
+    if message is not None:
+        sha = f"tag-object-of-{tag}"
+        (remote / "tags").mkdir(parents=True, exist_ok=True)
+        (remote / "tags" / f"{sha}.json").write_text(
+            json.dumps({"sha": sha, "tag": tag, "message": f"{message}\n",
+                        "object": {"type": "commit", "sha": commit}})
+        )  # fmt: skip
+    (remote / "refs" / "tags").mkdir(parents=True, exist_ok=True)
+    (remote / "refs" / "tags" / tag).write_text(sha)
+
+
+def tag_ref(tmp_path: Path, tag: str) -> str:
+    """The sha refs/tags/<tag> of gh-api.py's repository points at."""
+    return (tmp_path / "remote" / "refs" / "tags" / tag).read_text()
+
+
+def remote_tag(tmp_path: Path, tag: str) -> tuple[str, str | None]:
+    """The commit a tag of gh-api.py's repository is on, and its message (None: lightweight)."""
+    sha = tag_ref(tmp_path, tag)
+    annotated = tmp_path / "remote" / "tags" / f"{sha}.json"
+    if not annotated.exists():
+        return sha, None
+    found = json.loads(annotated.read_text())
+    return found["object"]["sha"], found["message"]
+
+
+CREATE_TAG_OBJECT = (
+    "api --method POST repos/owner/repo/git/tags --jq .sha"
+    " -f tag=v1.2.3 -f message=release run 42 -f object=c0ffee -f type=commit"
+)
+BRANCH = {"REF_TYPE": "branch", "REF_NAME": "main"}
+
+
+def test_the_tag_job_takes_the_version_with_a_tag_naming_its_run(
+    tag_step: dict[str, Any], tmp_path: Path
+) -> None:
+    result, calls = run_step(tag_step, tmp_path, **BRANCH)
     assert result.returncode == 0, result.stderr
-    assert calls == [
-        "api --method POST repos/owner/repo/git/refs --silent -f ref=refs/tags/v1.2.3 -f sha=c0ffee"
+    assert "v1.2.3 created on c0ffee by release run 42" in result.stdout
+    assert calls[0] == CREATE_TAG_OBJECT
+    assert calls[1].startswith("api --method POST repos/owner/repo/git/refs --silent ")
+    assert calls[1].endswith(" -f ref=refs/tags/v1.2.3 -f sha=" + tag_ref(tmp_path, "v1.2.3"))
+    # An annotated tag on the released commit, whose message names the run.
+    assert remote_tag(tmp_path, "v1.2.3") == ("c0ffee", "release run 42\n")
+
+
+def test_a_later_attempt_of_the_run_that_made_the_tag_goes_on(
+    tag_step: dict[str, Any], tmp_path: Path
+) -> None:
+    """Every attempt of a run has its run id: "Re-run all jobs" runs the tag job again, and so
+    does "Re-run failed jobs" when creating the ref failed on the way back after GitHub made it."""
+    push_tag(tmp_path, "v1.2.3", "c0ffee", "release run 42")
+    result, calls = run_step(tag_step, tmp_path, **BRANCH)
+    assert result.returncode == 0, result.stderr
+    assert "v1.2.3 is on c0ffee already: release run 42 made it in an earlier attempt" in (
+        result.stdout
+    )
+    sha = tag_ref(tmp_path, "v1.2.3")
+    assert calls[2:] == [
+        "api repos/owner/repo/git/ref/tags/v1.2.3 --jq .object.type, .object.sha",
+        f"api repos/owner/repo/git/tags/{sha} --jq .object.sha, .message",
     ]
-    # A re-run finds its own tag.
-    result, calls = run_step(tag_step, tmp_path, REF_TYPE="branch", STUB_TAG="c0ffee")
-    assert result.returncode == 0, result.stderr
-    assert calls[1:] == ["api repos/owner/repo/git/ref/tags/v1.2.3 --jq .object.sha"]
-    # Another run (another branch's same -beta.N) has it: stop before anything is pushed.
-    result, _ = run_step(tag_step, tmp_path, REF_TYPE="branch", STUB_TAG="bad")
+    assert remote_tag(tmp_path, "v1.2.3") == ("c0ffee", "release run 42\n")  # untouched
+
+
+@pytest.mark.parametrize(
+    ("message", "maker"),
+    [
+        (None, "it was pushed"),  # by hand: the run of that push releases it
+        ("release run 41", 'its message says "release run 41"'),  # another branch's run
+        ("Hotfix\n\nrelease run 42 is not this", 'its message says "Hotfix"'),  # pushed
+    ],
+)
+def test_any_other_run_stops_at_a_tag_on_its_own_commit(
+    tag_step: dict[str, Any], tmp_path: Path, message: str | None, maker: str
+) -> None:
+    """Main releasing the commit on which a maintainer pushed vX.Y.Z, or two branches at one
+    commit planning the same beta: only the run the tag belongs to publishes the version."""
+    push_tag(tmp_path, "v1.2.3", "c0ffee", message)
+    result, _ = run_step(tag_step, tmp_path, **BRANCH)
     assert result.returncode == 1
-    assert "::error::v1.2.3 is taken by bad" in result.stdout
-    # A pushed tag is the trigger: there is nothing to create.
-    result, calls = run_step(tag_step, tmp_path, REF_TYPE="tag")
+    assert result.stdout.startswith(
+        f"::error::v1.2.3 is on c0ffee already but not this run's ({maker}): the run that made"
+        " it, or that its push started, releases it; re-run all jobs (or push again)"
+    )
+    assert remote_tag(tmp_path, "v1.2.3") == ("c0ffee", None if message is None else f"{message}\n")
+
+
+@pytest.mark.parametrize("message", [None, "release run 41", "release run 42"])
+def test_a_tag_on_another_commit_stops_the_run(
+    tag_step: dict[str, Any], tmp_path: Path, message: str | None
+) -> None:
+    push_tag(tmp_path, "v1.2.3", "bad", message)
+    result, _ = run_step(tag_step, tmp_path, **BRANCH)
+    assert result.returncode == 1
+    assert "::error::v1.2.3 is taken by bad; re-run all jobs (or push again)" in result.stdout
+
+
+def test_the_run_its_pushed_tag_started_goes_on(tag_step: dict[str, Any], tmp_path: Path) -> None:
+    push_tag(tmp_path, "v1.2.3", "c0ffee")
+    result, calls = run_step(tag_step, tmp_path, REF_TYPE="tag", REF_NAME="v1.2.3")
     assert result.returncode == 0, result.stderr
-    assert calls == []
+    assert "v1.2.3 was pushed and started this run" in result.stdout
+    assert calls == []  # the tag is the trigger: nothing to create or ask
+    # The run of another tag's push is any other run.
+    result, _ = run_step(tag_step, tmp_path, REF_TYPE="tag", REF_NAME="v1.2.4")
+    assert result.returncode == 1
+    assert "it was pushed" in result.stdout
