@@ -244,6 +244,9 @@ def test_floating_tags_never_move_back_to_an_older_line() -> None:
     assert image_tags(v("v1.2.4"), versions) == ["1.2.4", "1.2.latest"]
     assert image_tags(v("v1.3.1"), versions) == ["1.3.1", "1.3.latest", "1.latest"]
     assert image_tags(v("v2.0.1"), versions) == ["2.0.1", "2.0.latest", "2.latest", "latest"]
+    # Without v1.3.0 the hotfix is the highest 1.x: it moves 1.latest, never latest.
+    older = parse_tags(["v1.2.3", "v2.0.0"])
+    assert image_tags(v("v1.2.4"), older) == ["1.2.4", "1.2.latest", "1.latest"]
 
 
 def test_rebuilding_an_existing_release_keeps_its_tags() -> None:
