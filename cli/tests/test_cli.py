@@ -1,3 +1,4 @@
+import socket
 import sys
 from collections.abc import Iterator
 from importlib import metadata
@@ -119,6 +120,43 @@ def test_a_check_of_settings_together_is_one_message_without_their_values(
         "Error: Value error, max_body_bytes (2000) is too small for URLs of up to 2048 "
         "characters: the page's form can need 25600 bytes"
     )
+
+
+def test_a_server_that_cannot_listen_stops_before_it_loads_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no models here: model-service would refuse them later
+    for name in ("PHISHLINE_HOST", "PHISHLINE_PORT", "PHISHLINE_VARIANT"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        for args, service in (
+            (["serve", "model"], "model-service"),
+            (["serve", "app", "--variant", "v2"], "app v2"),
+        ):
+            assert run_main(monkeypatch, *args, "--port", str(port)) == 1
+            assert capsys.readouterr().err == (
+                f"Error: {service} cannot start: 127.0.0.1:{port}: Address already in use\n"
+            )
+
+
+def test_a_server_that_refuses_to_start_says_why_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = str(closed.getsockname()[1])
+    missing = tmp_path / "missing"
+    assert run_main(monkeypatch, "serve", "model", "--model-dir", str(missing), "--port", port) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith(f"Error: model-service cannot start: the model directory {missing} ")
+    database = f"postgresql://phishline:secret@127.0.0.1:{port}/feedback"  # nothing listens
+    assert run_main(monkeypatch, "serve", "app", "--database-url", database, "--port", port) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith(
+        f"Error: the app cannot start: the feedback store "
+        f"postgresql+psycopg://phishline:***@127.0.0.1:{port}/feedback fails: "
+    )
+    assert "Traceback" not in err and "secret" not in err
 
 
 def test_a_tampered_artifact_is_one_message(

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from phishline import app
 from phishline.commands import up
+from phishline.commands.checks import bind_refusal
 
 REPO = Path(__file__).resolve().parents[2]
 NEVER_RUN = ("/nonexistent/binary",)  # Popen would raise: proves nothing was started
@@ -22,11 +23,11 @@ def busy_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def test_a_busy_port_is_in_use_and_a_closed_one_is_not(busy_port: int) -> None:
-    assert up.port_in_use(busy_port)
+def test_a_busy_port_is_refused_and_a_closed_one_is_not(busy_port: int) -> None:
+    assert bind_refusal(busy_port) == "Address already in use"
     with socket.create_server(("127.0.0.1", 0)) as listener:
         closed = listener.getsockname()[1]
-    assert not up.port_in_use(closed)
+    assert bind_refusal(closed) is None
 
 
 def test_a_required_service_on_a_busy_port_stops_the_stack_before_it_starts(

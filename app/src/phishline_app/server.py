@@ -4,9 +4,11 @@ import logging
 import sys
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from phishline_app.core.config import Settings
 from phishline_app.core.tracing import RequestIdLogFilter
+from phishline_app.db.store import create_store_engine, database_url
 from phishline_app.main import create_app
 
 # Time given to in-flight requests after SIGTERM (well under Kubernetes' default 30 s).
@@ -43,8 +45,26 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).propagate = True
 
 
+def refuse_unreachable_store(raw_url: str) -> None:
+    """Stop with one line when the feedback store does not answer: start-up would fail on it
+    anyway (after its retries, with a traceback of the lifespan)."""
+    engine = create_store_engine(raw_url)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        shown = database_url(raw_url).render_as_string(hide_password=True)
+        raise SystemExit(
+            f"the app cannot start: the feedback store {shown} fails: {reason}"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
 def run(settings: Settings) -> None:
     configure_logging(settings.log_level)
+    refuse_unreachable_store(settings.database_url)
     logging.getLogger(__name__).info(
         "phishline app %s on http://%s:%d (model-service %s)",
         settings.variant, settings.host, settings.port, settings.model_service_url,

@@ -106,6 +106,12 @@ def describe(error: Exception) -> str:
 def main() -> None:
     try:
         app()
+    except SystemExit as stop:
+        if not isinstance(stop.code, str):  # Click's and Typer's exits carry a status
+            raise
+        # A server that refuses to start says why (model-service: no usable models).
+        errors.print(f"[red]Error:[/] {escape(stop.code)}", soft_wrap=True)
+        raise SystemExit(1) from None
     except Exception as error:
         if not is_input_error(error):
             raise

@@ -1,6 +1,7 @@
 """What commands check before their work starts, so that a mistake is one line saying what
 is wrong (exit 2, as for a usage error) rather than a traceback from deep inside a stage."""
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,25 @@ def artifact_directory(value: Path | None) -> Path | None:
 def artifact_option(help_text: str) -> Any:
     """The `--model-dir` option of every command that reads one model artifact."""
     return typer.Option(help=help_text, exists=True, file_okay=False, callback=artifact_directory)
+
+
+def bind_refusal(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why host:port cannot be listened on (in use, not allowed, no such address), or None.
+    In use, it may be a `phishline up` still running, whose health endpoint would answer for
+    the service about to start there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def refuse_unbindable(service: str, host: str, port: int) -> None:
+    """Stop before `service` loads anything when it cannot listen (the server would find out
+    only after its start-up)."""
+    if reason := bind_refusal(port, host):
+        errors.print(f"[red]Error:[/] {service} cannot start: {host}:{port}: {reason}")
+        raise typer.Exit(1)

@@ -5,6 +5,8 @@ from typing import Annotated, Any
 
 import typer
 
+from phishline.commands.checks import refuse_unbindable
+
 app = typer.Typer(help="Run model-service or the web app.", no_args_is_help=True)
 
 
@@ -41,18 +43,18 @@ def serve_model(
     from model_service.core.config import Settings
     from model_service.server import run
 
-    run(
-        Settings(
-            **_given(
-                host=host,
-                port=port,
-                model_dir=model_dir,
-                model_url=model_url,
-                default_model=default_model,
-                log_level=log_level,
-            )
+    settings = Settings(
+        **_given(
+            host=host,
+            port=port,
+            model_dir=model_dir,
+            model_url=model_url,
+            default_model=default_model,
+            log_level=log_level,
         )
     )
+    refuse_unbindable("model-service", settings.host, settings.port)
+    run(settings)
 
 
 @app.command("app")
@@ -84,15 +86,15 @@ def serve_app(
     from phishline_app.core.config import Settings
     from phishline_app.server import run
 
-    run(
-        Settings(
-            **_given(
-                variant=variant,
-                host=host,
-                port=port,
-                model_service_url=model_service_url,
-                database_url=database_url,
-                log_level=log_level,
-            )
+    settings = Settings(
+        **_given(
+            variant=variant,
+            host=host,
+            port=port,
+            model_service_url=model_service_url,
+            database_url=database_url,
+            log_level=log_level,
         )
     )
+    refuse_unbindable(f"app {settings.variant}", settings.host, settings.port)
+    run(settings)

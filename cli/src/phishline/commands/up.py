@@ -5,7 +5,6 @@ installed), their URLs printed; Ctrl-C stops everything it started."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from phishline.commands.checks import current_project
+from phishline.commands.checks import bind_refusal, current_project
 
 console = Console()
 READY_TIMEOUT_SECONDS = 60.0
@@ -136,18 +135,6 @@ def monitoring(root: Path, ports: Ports, state: Path) -> list[Service]:
     return found
 
 
-def port_in_use(port: int) -> bool:
-    """Whether something listens on 127.0.0.1:port already (a `phishline up` still running):
-    its health endpoint would answer for the service about to start there."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
 def wait_ready(service: Service, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,7 +168,7 @@ def start_stack(
 ) -> list[tuple[Service, subprocess.Popen[bytes]]]:
     """Start each service and wait until it is ready; an optional one that fails is stopped
     and reported, a required one that fails stops everything."""
-    busy = {service.name for service in stack if port_in_use(service.port)}
+    busy = {service.name for service in stack if bind_refusal(service.port)}
     for service in stack:
         if service.name in busy and not service.optional:
             raise StackError(f"{service.name} cannot start: port {service.port} is in use (is "
