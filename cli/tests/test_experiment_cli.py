@@ -2,6 +2,7 @@
 out; and the report's content for each kind of result."""
 
 import socket
+import sys
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from phishline import app
+from phishline.cli import main
 from phishline.experiment.analyze import VariantData, analyze
 from phishline.experiment.report import markdown, write_report
 from phishline.experiment.sources import ExperimentData
@@ -137,24 +139,66 @@ def test_analyze_refuses_an_impossible_alpha(feedback_db: str, tmp_path: Path) -
     assert result.exit_code == 2
 
 
-def test_analyze_reports_an_unreachable_prometheus(tmp_path: Path) -> None:
+def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """`phishline ARGS` as the installed command runs it, errors shown by `main()`."""
+    monkeypatch.setattr(sys, "argv", ["phishline", *args])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    return stopped.value.code if isinstance(stopped.value.code, int) else 1
+
+
+def test_analyze_reports_an_unreachable_prometheus_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = runner.invoke(
-        app,
-        [
-            "experiment",
-            "analyze",
-            "--prometheus",
-            f"http://127.0.0.1:{port}",
-            "--out",
-            str(tmp_path),
-        ],
+    out = tmp_path / "report"
+    code = run_main(
+        monkeypatch,
+        "experiment",
+        "analyze",
+        "--prometheus",
+        f"http://127.0.0.1:{port}",
+        "--out",
+        str(out),
     )
-    assert result.exit_code == 1
-    assert "Prometheus query failed" in result.output
-    assert not (tmp_path / "experiment.md").exists()
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: Prometheus query failed at http://127.0.0.1:{port} (")
+    assert len(err.splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_analyze_refuses_a_missing_sqlite_file_without_creating_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = run_main(monkeypatch, "experiment", "analyze", "--feedback-db", "sqlite:///typo.db")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: no feedback database at {tmp_path / 'typo.db'};")
+    assert len(err.splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []  # neither the database nor a report
+
+
+def test_analyze_says_a_database_has_no_feedback_table(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.db"
+    other.touch()
+    code = run_main(
+        monkeypatch,
+        "experiment",
+        "analyze",
+        "--feedback-db",
+        f"sqlite:///{other}",
+        "--out",
+        str(tmp_path / "report"),
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err == f"Error: the feedback database sqlite:///{other} has no feedback table\n"
 
 
 def report_for(control: VariantData, treatment: VariantData, unit: str = "user") -> str:

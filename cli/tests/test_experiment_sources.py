@@ -64,8 +64,29 @@ def test_feedback_db_gives_one_unit_per_user(tmp_path: Path) -> None:
 
 
 def test_feedback_db_without_the_table_is_a_source_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="feedback table"):
-        from_feedback_db(f"sqlite:///{tmp_path / 'empty.db'}")
+    empty = tmp_path / "empty.db"
+    empty.touch()  # SQLite reads an empty file as a database without tables
+    with pytest.raises(SourceError) as failed:
+        from_feedback_db(f"sqlite:///{empty}")
+    assert str(failed.value) == f"the feedback database sqlite:///{empty} has no feedback table"
+
+
+def test_a_missing_sqlite_file_is_refused_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "feedback.db"
+    with pytest.raises(FileNotFoundError, match=f"no feedback database at {missing}"):
+        from_feedback_db(f"sqlite:///{missing}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_error_is_one_line_without_the_sql(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_text("not SQLite\n", encoding="utf-8")
+    with pytest.raises(SourceError) as failed:
+        from_feedback_db(f"sqlite:///{not_a_database}")
+    assert str(failed.value) == (
+        f"cannot read the feedback table of sqlite:///{not_a_database}: "
+        "(sqlite3.DatabaseError) file is not a database"
+    )
 
 
 def test_an_unreachable_database_is_a_source_error_without_its_password() -> None:
@@ -150,8 +171,18 @@ def test_unreachable_prometheus_is_a_source_error() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     client = httpx.Client(transport=httpx.MockTransport(refuse))
-    with pytest.raises(SourceError, match="connection refused"):
+    with pytest.raises(SourceError, match="connection refused") as failed:
         from_prometheus("http://prometheus.test", client=client)
+    assert str(failed.value).startswith("Prometheus query failed at http://prometheus.test (")
+
+
+def test_an_http_error_of_prometheus_is_one_line() -> None:
+    # httpx adds "For more information check: <link>" on a line of its own.
+    response = httpx.Response(503, text="unavailable")
+    client = httpx.Client(transport=httpx.MockTransport(lambda _request: response))
+    with pytest.raises(SourceError, match="503 Service Unavailable") as failed:
+        from_prometheus("http://prometheus.test", client=client)
+    assert "\n" not in str(failed.value)
 
 
 def test_prometheus_queries_use_the_window_and_exported_metrics() -> None:

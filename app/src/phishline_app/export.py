@@ -11,8 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from phishline_app.db.models import Feedback
-from phishline_app.db.store import FeedbackStore
-from phishline_app.db.store import database_url as parse_database_url
+from phishline_app.db.store import FeedbackStore, existing_database_url
 from phishline_app.services.feedback import corrected_label
 
 # Line breaks would split a record in two: such URLs are refused on input, skipped here.
@@ -24,12 +23,7 @@ def export_feedback(database_url: str, out_path: Path) -> int:
 
     Raises FileNotFoundError for a SQLite file that does not exist: opening it would create
     an empty store, and a wrong path would pass for a store without answers."""
-    url = parse_database_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
-        raise FileNotFoundError(
-            f"no feedback database at {Path(url.database).absolute()}; the app writes it where "
-            "it runs (--database-url or PHISHLINE_DATABASE_URL names it)"
-        )
+    existing_database_url(database_url)
     store = FeedbackStore.open(database_url)
     try:
         with store.session() as session:

@@ -76,6 +76,7 @@ INPUT_ERRORS = (
     ("model_training.get_data", "DataUnavailableError"),  # offline and no data mirror
     ("model_training.sources", "SourceFormatError"),  # a data file not of its format
     ("sqlalchemy.exc", "ArgumentError"),  # a database URL that is not one
+    ("phishline.experiment.sources", "SourceError"),  # an experiment source that cannot be read
 )
 
 

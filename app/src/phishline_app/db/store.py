@@ -29,6 +29,19 @@ def database_url(raw: str) -> URL:
     return url
 
 
+def existing_database_url(raw: str) -> URL:
+    """Parse the URL of a store to read, which must exist: a SQLite file that does not is
+    refused with FileNotFoundError, since opening it would create an empty store, and a wrong
+    path would pass for a store without answers."""
+    url = database_url(raw)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        raise FileNotFoundError(
+            f"no feedback database at {Path(url.database).absolute()}; the app writes it where "
+            "it runs (--database-url or PHISHLINE_DATABASE_URL names it)"
+        )
+    return url
+
+
 def _sqlite_durability(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the v1 and v2 apps share one file; synchronous=FULL makes every commit reach
     # the disk before the app acknowledges the answer; busy_timeout waits out the other writer.

@@ -84,7 +84,10 @@ def analyze(
         share_interval,
         write_report,
     )
-    from phishline.experiment.sources import SourceError, from_feedback_db, from_prometheus
+
+    # A source that cannot be read (SourceError, or a SQLite file that does not exist) ends
+    # the command with one `Error:` line: see phishline.cli.main.
+    from phishline.experiment.sources import from_feedback_db, from_prometheus
 
     if (prometheus is None) == (feedback_db is None):
         raise typer.BadParameter("give exactly one of --prometheus URL or --feedback-db URL")
@@ -102,9 +105,6 @@ def analyze(
             sequential=sequential,
             tau=tau,
         )
-    except SourceError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(1) from error
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     files = write_report(result, data, out)

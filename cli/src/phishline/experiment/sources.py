@@ -21,7 +21,8 @@ QUERY_TIMEOUT_SECONDS = 30.0
 
 
 class SourceError(RuntimeError):
-    """The source could not be read."""
+    """The source could not be read: a mistake in the URL given or in the setup, so the
+    command shows it as one `Error:` line (phishline.cli.INPUT_ERRORS)."""
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,21 @@ class ExperimentData:
     treatment: VariantData
 
 
+def _first_line(error: Exception) -> str:
+    """The gist of an error from a library: SQLAlchemy appends the SQL statement and a link,
+    httpx a link, on lines of their own."""
+    return next(iter(str(error).splitlines()), "") or type(error).__name__
+
+
 def from_feedback_db(url: str) -> ExperimentData:
-    """Per-user answers from the feedback table (read only: no schema is created)."""
-    from sqlalchemy import case, create_engine, func, select
+    """Per-user answers from the feedback table (read only: no schema is created).
+
+    A SQLite file that does not exist is refused with FileNotFoundError, not created."""
+    from sqlalchemy import case, create_engine, func, inspect, select
     from sqlalchemy.exc import SQLAlchemyError
 
     from phishline_app.db.models import Feedback
-    from phishline_app.db.store import database_url
+    from phishline_app.db.store import existing_database_url
 
     per_user = (
         select(
@@ -49,20 +58,26 @@ def from_feedback_db(url: str) -> ExperimentData:
         .where(Feedback.variant.in_((CONTROL, TREATMENT)))
         .group_by(Feedback.variant, Feedback.user_id)
     )
-    engine = create_engine(database_url(url))
+    engine = create_engine(existing_database_url(url))
+    where = engine.url.render_as_string(hide_password=True)
     users: dict[str, list[tuple[int, int]]] = defaultdict(list)
     try:
         with engine.connect() as connection:
+            if not inspect(connection).has_table(Feedback.__tablename__):
+                raise SourceError(
+                    f"the feedback database {where} has no {Feedback.__tablename__} table"
+                )
             for variant, yes, answers in connection.execute(per_user):
                 users[variant].append((int(yes), int(answers)))
     except SQLAlchemyError as error:
-        raise SourceError(f"cannot read the feedback table: {error}") from error
+        raise SourceError(
+            f"cannot read the feedback table of {where}: {_first_line(error)}"
+        ) from error
     finally:
         engine.dispose()
     control, treatment = (
         VariantData.from_users(name, len(users[name]), users[name]) for name in (CONTROL, TREATMENT)
     )
-    where = engine.url.render_as_string(hide_password=True)
     return ExperimentData(f"feedback database {where}", "user", control, treatment)
 
 
@@ -74,9 +89,11 @@ def _instant_vector(client: "httpx.Client", base_url: str, query: str) -> list[d
         response.raise_for_status()
         body = response.json()
     except (httpx.HTTPError, ValueError) as error:
-        raise SourceError(f"Prometheus query failed ({query}): {error}") from error
+        raise SourceError(
+            f"Prometheus query failed at {base_url} ({query}): {_first_line(error)}"
+        ) from error
     if body.get("status") != "success" or body["data"]["resultType"] != "vector":
-        raise SourceError(f"Prometheus answered {body.get('error', body)} to {query}")
+        raise SourceError(f"Prometheus at {base_url} answered {body.get('error', body)} to {query}")
     result: list[dict[str, Any]] = body["data"]["result"]
     return result
 
