@@ -6,14 +6,22 @@ import sys
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
+from urllib.parse import parse_qs
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from phishline import app
 from phishline.cli import main
+from phishline.experiment import sources
 from phishline.experiment.analyze import VariantData, analyze
-from phishline.experiment.report import markdown, write_report
+from phishline.experiment.report import (
+    NOT_ENOUGH_DATA,
+    PER_ANSWER_CAVEAT,
+    markdown,
+    write_report,
+)
 from phishline.experiment.sources import ExperimentData
 from phishline_app.db.models import Feedback
 from phishline_app.db.store import FeedbackStore
@@ -137,6 +145,85 @@ def test_analyze_refuses_an_impossible_alpha(feedback_db: str, tmp_path: Path) -
         ],
     )
     assert result.exit_code == 2
+
+
+def prometheus_counting(
+    monkeypatch: pytest.MonkeyPatch, answers: dict[tuple[str, str], int]
+) -> None:
+    """Let `analyze --prometheus` read 1000 assigned users per variant and these answers."""
+    real = sources.from_prometheus
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = parse_qs(request.url.query.decode())["query"][0]
+        if "phishline_app_new_users_total" in query:
+            result = [{"metric": {"variant": v}, "value": [0, "1000"]} for v in ("v1", "v2")]
+        else:
+            result = [
+                {"metric": {"variant": v, "answer": a}, "value": [0, str(n)]}
+                for (v, a), n in answers.items()
+            ]
+        body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+        return httpx.Response(200, json=body)
+
+    def answering(url: str, window: str = "30d") -> ExperimentData:
+        client = httpx.Client(transport=httpx.MockTransport(handler))
+        return real(url, window, client=client)
+
+    monkeypatch.setattr(sources, "from_prometheus", answering)
+
+
+def said(output: str) -> str:
+    return " ".join(output.split())  # Rich wraps long lines
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {("v1", "yes"): 300, ("v1", "no"): 100, ("v2", "yes"): 250, ("v2", "no"): 150},
+        {("v1", "yes"): 5, ("v1", "no"): 2},
+    ],
+    ids=["enough data", "too little data"],
+)
+def test_analyze_from_prometheus_warns_on_the_console_as_in_the_report(
+    answers: dict[tuple[str, str], int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    prometheus_counting(monkeypatch, answers)
+    result = runner.invoke(
+        app,
+        [
+            "experiment",
+            "analyze",
+            "--prometheus",
+            "http://prometheus.test",
+            "--window",
+            "14d",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Warning: Counts from Prometheus make every answer a unit" in said(result.output)
+    assert f"Warning: {PER_ANSWER_CAVEAT}" in said(result.output)
+    assert PER_ANSWER_CAVEAT in (tmp_path / "experiment.md").read_text(encoding="utf-8")
+
+
+def test_analyze_with_too_little_data_says_why_there_is_no_test(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    store = FeedbackStore.open(url)
+    with store.session() as session:
+        session.add_all(users_answering("v1", 15, 5) + users_answering("v2", 12, 6))
+        session.commit()
+    store.close()
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["experiment", "analyze", "--feedback-db", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "z-test (fixed horizon): Not enough data: each variant needs at least 30 units" in (
+        said(result.output)
+    )
+    assert f"z-test (fixed horizon): {NOT_ENOUGH_DATA}" in said(result.output)
+    assert "Warning" not in result.output  # per user: nothing to warn of
+    assert result.output.splitlines()[-1] == "no detectable preference"
+    assert NOT_ENOUGH_DATA in (out / "experiment.md").read_text(encoding="utf-8")
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:

@@ -79,6 +79,8 @@ def analyze(
     """Decide the experiment from Prometheus or the feedback database; write the report."""
     from phishline.experiment.analyze import analyze as run_analysis
     from phishline.experiment.report import (
+        NOT_ENOUGH_DATA,
+        caveat,
         interval_text,
         mean_share_text,
         share_interval,
@@ -128,6 +130,10 @@ def analyze(
             f"p = {comparison.p_value:.3g}, CI {100 * comparison.ci_low:+.2f} to "
             f"{100 * comparison.ci_high:+.2f}"
         )
+    else:
+        console.print(f"{comparison.method}: {NOT_ENOUGH_DATA}")
+    if (warning := caveat(data)) is not None:
+        console.print(f"[yellow]Warning:[/] {warning}")
     console.print(f"report: {files.markdown} ({files.plot.name})")
     # Last and alone on its line, for people and scripts alike.
     typer.echo(result.decision)

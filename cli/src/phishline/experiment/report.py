@@ -11,6 +11,16 @@ from phishline.experiment.sources import ExperimentData
 
 MARKDOWN_NAME = "experiment.md"
 PLOT_NAME = "experiment.png"
+# Said by the command and written in the report alike.
+NOT_ENOUGH_DATA = (
+    f"Not enough data: each variant needs at least {MIN_UNITS} units, with some variation in "
+    "their answers, for the normal approximation to hold."
+)
+PER_ANSWER_CAVEAT = (
+    "Counts from Prometheus make every answer a unit, so a user who answers often weighs more "
+    "and answers of one user are not independent: the interval is too narrow. Decide on the "
+    "feedback database (per user) when you can."
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,11 @@ def interval_text(bounds: tuple[float, float] | None) -> str:
     if bounds is None or not all(isfinite(b) for b in bounds):
         return "n/a"
     return f"{percent(bounds[0])} to {percent(bounds[1])}"
+
+
+def caveat(data: ExperimentData) -> str | None:
+    """The warning that goes with the data's unit, if its interval is not to be trusted."""
+    return PER_ANSWER_CAVEAT if data.unit == "answer" else None
 
 
 def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> str:
@@ -89,17 +104,9 @@ def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> s
             f"{100 * comparison.ci_high:+.2f} points",
         ]
     else:
-        lines.append(
-            f"Not enough data: each variant needs at least {MIN_UNITS} units, with some "
-            "variation in their answers, for the normal approximation to hold."
-        )
-    if data.unit == "answer":
-        lines += [
-            "",
-            "Counts from Prometheus make every answer a unit, so a user who answers often "
-            "weighs more and answers of one user are not independent: the interval is too "
-            "narrow. Decide on the feedback database (per user) when you can.",
-        ]
+        lines.append(NOT_ENOUGH_DATA)
+    if (warning := caveat(data)) is not None:
+        lines += ["", warning]
     lines += ["", f"![yes share per variant and the difference]({PLOT_NAME})", ""]
     return "\n".join(lines)
 
