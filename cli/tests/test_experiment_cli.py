@@ -79,6 +79,36 @@ def test_plan_prints_the_users_needed() -> None:
     assert "days at 100 new users a day: 8" in result.output
 
 
+PLANNED = ["experiment", "plan", "--answering-share", "0.3", "--users-per-day", "500"]
+
+
+@pytest.mark.parametrize(
+    ("split", "said", "days"),
+    [
+        # 1094 answering users are 3647 to assign per variant (1094 / 0.3, rounded up).
+        ([], "50 % : 50 %", 15),  # 3647 / (500 * 0.5) = 14.6
+        (["--expected-v1-share", "0.9"], "90 % : 10 %", 73),  # the chart's weights: 3647 / 50
+        (["--expected-v1-share", "0.3"], "30 % : 70 %", 25),  # v1 is the smaller: 3647 / 150
+    ],
+    ids=["50/50", "90/10", "30/70"],
+)
+def test_plan_counts_the_days_for_the_variant_with_fewer_new_users(
+    split: list[str], said: str, days: int
+) -> None:
+    result = runner.invoke(app, [*PLANNED, *split])
+    assert result.exit_code == 0, result.output
+    assert "users to assign, per variant:  3647" in result.output
+    assert f"new users to v1 : v2:          {said}" in result.output
+    assert f"days at 500 new users a day: {days}" in result.output
+
+
+@pytest.mark.parametrize("share", ["0", "1", "1.5"])
+def test_plan_refuses_an_impossible_split(share: str) -> None:
+    result = runner.invoke(app, [*PLANNED, "--expected-v1-share", share])
+    assert result.exit_code == 2
+    assert "expected v1 share must be in (0, 1)" in result.output
+
+
 def test_plan_refuses_an_impossible_effect() -> None:
     result = runner.invoke(app, ["experiment", "plan", "--baseline", "0.5", "--mde", "0.7"])
     assert result.exit_code == 2

@@ -37,8 +37,24 @@ def test_assigned_users_and_duration_follow_from_the_answering_share() -> None:
     assert sized.answering_users_per_variant == 388
     assert sized.assigned_users_per_variant == 1552
     assert sized.days == 16  # 3104 users over both variants at 200 a day
+    assert sized.expected_control_share == 0.5
     assert sized.minimum_detectable_effect == pytest.approx(0.1)
     assert plan(0.5, 0.1).days is None
+
+
+@pytest.mark.parametrize("v1_share", [0.9, 0.1])
+def test_the_variant_with_fewer_new_users_sets_the_duration(v1_share: float) -> None:
+    sized = plan(0.5, 0.1, answering_share=0.25, users_per_day=200, expected_control_share=v1_share)
+    assert sized.assigned_users_per_variant == 1552  # the split changes the days only
+    assert sized.smaller_share == pytest.approx(0.1)
+    assert sized.days == 78  # the smaller variant gets 20 users a day: 1552 / 20 = 77.6
+
+
+def test_a_duration_of_whole_days_is_not_rounded_up_by_a_float_error() -> None:
+    # 388 users at 9.7 a day (10 % of 97) is 40 days; in floats 1 - 0.9 gives 40.00000000000001.
+    sized = plan(0.5, 0.1, users_per_day=97, expected_control_share=0.9)
+    assert sized.assigned_users_per_variant == 388
+    assert sized.days == 40
 
 
 @pytest.mark.parametrize(
@@ -51,6 +67,8 @@ def test_assigned_users_and_duration_follow_from_the_answering_share() -> None:
         {"baseline": 0.5, "mde": 0.05, "power": 0.0},
         {"baseline": 0.5, "mde": 0.05, "answering_share": 0.0},
         {"baseline": 0.5, "mde": 0.05, "users_per_day": 0.0},
+        {"baseline": 0.5, "mde": 0.05, "expected_control_share": 0.0},
+        {"baseline": 0.5, "mde": 0.05, "expected_control_share": 1.0},
     ],
 )
 def test_impossible_plans_are_refused(arguments: dict[str, float]) -> None:

@@ -30,13 +30,22 @@ def plan(
     users_per_day: Annotated[
         float | None, typer.Option(help="New users a day over both variants, for a duration.")
     ] = None,
+    expected_v1_share: Annotated[
+        float,
+        typer.Option(
+            help="Planned share of new users routed to v1 (the mesh's weight: 0.9 for v1 90, "
+            "v2 10). The variant with the smaller share sets the duration."
+        ),
+    ] = 0.5,
 ) -> None:
     """Users per variant to detect a difference of the yes share (two proportions)."""
     from phishline.experiment.plan import plan as make_plan
     from phishline.experiment.report import percent
 
     try:
-        sized = make_plan(baseline, mde, alpha, power, answering_share, users_per_day)
+        sized = make_plan(
+            baseline, mde, alpha, power, answering_share, users_per_day, expected_v1_share
+        )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     console.print(
@@ -47,6 +56,8 @@ def plan(
     console.print(f"  users who answer, per variant: {sized.answering_users_per_variant}")
     console.print(f"  users to assign, per variant:  {sized.assigned_users_per_variant}")
     if sized.days is not None:
+        v1 = 100 * sized.expected_control_share
+        console.print(f"  new users to v1 : v2:          {v1:g} % : {100 - v1:g} %")
         console.print(f"  days at {sized.users_per_day:g} new users a day: {sized.days}")
 
 

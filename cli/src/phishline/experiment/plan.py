@@ -20,7 +20,8 @@ class Plan:
     power: float
     answering_users_per_variant: int
     answering_share: float  # of assigned users, the share who ever answer
-    users_per_day: float | None
+    users_per_day: float | None  # new users a day over both variants
+    expected_control_share: float  # of new users, the share routed to the control (v1)
 
     @property
     def minimum_detectable_effect(self) -> float:
@@ -31,11 +32,19 @@ class Plan:
         return ceil(self.answering_users_per_variant / self.answering_share)
 
     @property
+    def smaller_share(self) -> float:
+        """The share of new users that the variant with fewer of them gets."""
+        return min(self.expected_control_share, 1 - self.expected_control_share)
+
+    @property
     def days(self) -> int | None:
-        """Days of traffic to assign both variants their users, if the traffic is known."""
+        """Days of traffic until both variants have their users, if the traffic is known: the
+        variant that gets the smaller share of new users is the last to have them."""
         if self.users_per_day is None:
             return None
-        return ceil(2 * self.assigned_users_per_variant / self.users_per_day)
+        days = self.assigned_users_per_variant / (self.users_per_day * self.smaller_share)
+        # Rounded first, so that a float error (1 - 0.9 is 0.09999999999999998) adds no day.
+        return ceil(round(days, 9))
 
 
 def alternative_share(baseline: float, mde: float) -> float:
@@ -63,6 +72,7 @@ def plan(
     power: float = 0.8,
     answering_share: float = 1.0,
     users_per_day: float | None = None,
+    expected_control_share: float = 0.5,
 ) -> Plan:
     """The sample size to detect an absolute difference `mde` from the `baseline` share."""
     if not 0 < baseline < 1:
@@ -78,6 +88,8 @@ def plan(
         raise ValueError("the answering share must be in (0, 1]")
     if users_per_day is not None and users_per_day <= 0:
         raise ValueError("users per day must be positive")
+    if not 0 < expected_control_share < 1:
+        raise ValueError("the expected v1 share must be in (0, 1)")
     return Plan(
         baseline=baseline,
         alternative=alternative,
@@ -86,4 +98,5 @@ def plan(
         answering_users_per_variant=sample_size(baseline, alternative, alpha, power),
         answering_share=answering_share,
         users_per_day=users_per_day,
+        expected_control_share=expected_control_share,
     )
