@@ -24,6 +24,8 @@ Usage: operation/scripts/deploy.sh [options]
       --dry-run          print the commands, run none of them
   -h, --help             this help
 
+A DURATION is whole numbers of h, m, s or ms, in Helm's notation: 90s, 45m, 1h30m.
+
 Without --canary: helm upgrade --install --wait, then `helm test` (the acceptance test);
 if either fails, helm rollback to the last deployed revision. With --canary: helm upgrade,
 then follow the Canary objects until Flagger has promoted each new version (on a first
@@ -33,6 +35,8 @@ EOF
 }
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=duration.sh source-path=SCRIPTDIR
+source "$script_dir/duration.sh"
 release=phishline
 namespace=phishline
 chart="$script_dir/../helm/phishline"
@@ -69,6 +73,17 @@ else
   timeout=${timeout:-10m}
 fi
 
+# Every duration is checked (and converted) now: a malformed one stops the script before it
+# changes anything, not halfway through the wait it was meant to bound.
+if ! timeout_seconds=$(duration_seconds "$timeout"); then
+  echo "deploy.sh: --timeout takes a duration such as 10m, 90s or 1h30m (whole numbers of h, m, s, ms), got '$timeout'" >&2
+  exit 2
+fi
+if ! settle_seconds=$(duration_seconds "$settle"); then
+  echo "deploy.sh: --settle takes a duration such as 2m, 90s or 1m30s (whole numbers of h, m, s, ms), got '$settle'" >&2
+  exit 2
+fi
+
 # Print a command, then run it unless this is a dry run.
 run() {
   local line
@@ -97,23 +112,13 @@ roll_back() {
   exit 1
 }
 
-# Seconds in a Go-style duration (90s, 10m, 1h).
-seconds() {
-  case "$1" in
-    *h) echo $((${1%h} * 3600)) ;;
-    *m) echo $((${1%m} * 60)) ;;
-    *s) echo "${1%s}" ;;
-    *) echo "$1" ;;
-  esac
-}
-
 # Follow Flagger: a canary that changed phase since the upgrade is done when Succeeded (or
 # Initialized: a first install, whose version Flagger made the primary without analysis) and
 # fails the deployment when Failed; one unchanged after the settle time had nothing new.
 follow_canaries() {
   local started=$1 deadline settle_until now name phase changed pending
-  deadline=$((started + $(seconds "$timeout")))
-  settle_until=$((started + $(seconds "$settle")))
+  deadline=$((started + timeout_seconds))
+  settle_until=$((started + settle_seconds))
   while true; do
     now=$(date +%s)
     pending=0

@@ -16,7 +16,7 @@ Usage: operation/scripts/rollback.sh [options]
                            unless NAME is under analysis, the gate is closed on any exit
       --tester NS/NAME     Flagger's load tester Deployment that holds the gate
                            (default: flagger/flagger-loadtester)
-      --timeout DURATION   how long to wait for the result (default: 5m)
+      --timeout DURATION   how long to wait for the result, e.g. 90s, 1h30m (default: 5m)
       --dry-run            print the commands, run none of them
   -h, --help               this help
 
@@ -25,6 +25,9 @@ new version to analyse: Flagger promotes it like any other. Aborting a canary ke
 release as it is; follow it with a helm rollback to make the release match the primary.
 USAGE
 }
+
+# shellcheck source=duration.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/duration.sh"
 
 release=phishline
 namespace=phishline
@@ -50,6 +53,11 @@ done
 
 if [[ -n $revision && ! $revision =~ ^[1-9][0-9]*$ ]]; then
   echo "rollback.sh: --revision takes a revision number, got '$revision'" >&2
+  exit 2
+fi
+# Checked before anything opens the gate: kubectl wait would refuse it only after.
+if ! duration_seconds "$timeout" >/dev/null; then
+  echo "rollback.sh: --timeout takes a duration such as 5m, 90s or 1h30m (whole numbers of h, m, s, ms), got '$timeout'" >&2
   exit 2
 fi
 if [[ $tester != */* ]]; then

@@ -10,6 +10,7 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[2] / "operation" / "scripts"
 DEPLOY = SCRIPTS / "deploy.sh"
 ROLLBACK = SCRIPTS / "rollback.sh"
+DURATION = SCRIPTS / "duration.sh"
 # Records "tool args" in $CALLS; fails when "tool subcommand" is listed in $FAILING; answers
 # `helm history` with $HISTORY and `kubectl get canary` with $CANARIES.
 STAND_IN = """#!/usr/bin/env bash
@@ -82,8 +83,12 @@ def cluster(tmp_path: Path) -> Cluster:
 
 
 def test_the_scripts_are_shellcheck_clean(shellcheck: str) -> None:
+    """-x: the scripts source duration.sh, which is checked as part of them."""
     result = subprocess.run(
-        [shellcheck, str(DEPLOY), str(ROLLBACK)], capture_output=True, text=True, check=False
+        [shellcheck, "-x", str(DEPLOY), str(ROLLBACK), str(DURATION)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout
 
@@ -178,6 +183,74 @@ def test_a_canary_flagger_rolled_back_rolls_the_release_back(cluster: Cluster) -
     assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
 
 
+@pytest.mark.parametrize(
+    ("duration", "seconds"),
+    [
+        ("0", 0),
+        ("0s", 0),
+        ("90s", 90),
+        ("10m", 600),
+        ("1h", 3600),
+        ("1h30m", 5400),
+        ("2m30s", 150),
+        ("1h0m5s", 3605),
+        ("08m", 480),
+        ("1500ms", 1),
+    ],
+)
+def test_durations_are_read_as_helm_reads_them(duration: str, seconds: int) -> None:
+    result = subprocess.run(
+        ["bash", "-c", 'source "$0" && duration_seconds "$1"', str(DURATION), duration],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"{seconds}\n", "")
+
+
+@pytest.mark.parametrize("duration", ["", "1h30", "10", "1.5h", "-5m", "5 m", "2d", "30M", "m"])
+def test_a_malformed_duration_is_refused(duration: str) -> None:
+    result = subprocess.run(
+        ["bash", "-c", 'source "$0" && duration_seconds "$1"', str(DURATION), duration],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", "")
+
+
+def test_a_compound_timeout_bounds_the_wait_for_flagger(cluster: Cluster) -> None:
+    """`1h30m` used to be cut at its last unit ("1h30" minutes: an arithmetic error), which
+    ended the wait at once with "deployed" and status 0, without any rollback."""
+    cluster.canaries("phishline-model-service Progressing 2999-01-01T00:00:00Z")
+    result = cluster.run(DEPLOY, "--canary", "--settle", "0m0s", "--timeout", "0h0m0s")
+    assert result.returncode == 1, result.stdout
+    assert "Flagger has not finished within 0h0m0s" in result.stderr
+    assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
+    assert "is deployed" not in result.stdout
+
+
+def test_compound_durations_are_accepted(cluster: Cluster) -> None:
+    cluster.canaries("phishline-model-service Succeeded 2999-01-01T00:00:00Z")
+    result = cluster.run(DEPLOY, "--canary", "--settle", "1m30s", "--timeout", "1h30m")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "--wait --timeout 1h30m --set canary.enabled=true" in cluster.calls[1]
+    assert "phishline is deployed in phishline" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--timeout", "1h30"), ("--timeout", "ten"), ("--settle", "2")]
+)
+def test_a_malformed_duration_stops_the_deploy_before_it_starts(
+    cluster: Cluster, option: str, value: str
+) -> None:
+    result = cluster.run(DEPLOY, "--canary", option, value)
+    assert result.returncode == 2
+    assert f"deploy.sh: {option} takes a duration" in result.stderr
+    assert f"got '{value}'" in result.stderr
+    assert cluster.calls == []
+
+
 def test_a_dry_run_changes_nothing(cluster: Cluster) -> None:
     result = cluster.run(DEPLOY, "--dry-run", "--release", "demo", "--namespace", "staging")
     assert result.returncode == 0
@@ -243,6 +316,18 @@ def test_the_gate_stays_closed_when_no_analysis_runs(cluster: Cluster, phase: st
     assert result.returncode == 1
     assert [c for c in cluster.calls if c.startswith("kubectl exec")] == []
     assert "not under analysis: the gate stays closed" in result.stderr
+
+
+def test_a_malformed_timeout_keeps_the_gate_closed(cluster: Cluster) -> None:
+    """Refused before the gate opens: kubectl wait would refuse it only once it is open."""
+    cluster.canaries("Progressing")
+    for args in (["--abort-canary", "phishline-model-service"], []):
+        result = cluster.run(ROLLBACK, *args, "--timeout", "5 minutes")
+        assert result.returncode == 2
+        assert "rollback.sh: --timeout takes a duration" in result.stderr
+    assert cluster.calls == []
+    assert cluster.run(ROLLBACK, "--timeout", "1h30m").returncode == 0
+    assert cluster.calls[0].endswith("--wait --timeout 1h30m")
 
 
 def test_a_rollback_dry_run_changes_nothing(cluster: Cluster) -> None:
