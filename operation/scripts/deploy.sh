@@ -115,33 +115,47 @@ roll_back() {
 # Follow Flagger: a canary that changed phase since the upgrade is done when Succeeded (or
 # Initialized: a first install, whose version Flagger made the primary without analysis) and
 # fails the deployment when Failed; one unchanged after the settle time had nothing new.
+# Nothing else counts as done: when kubectl cannot list the canaries, lists none, or gives
+# a time it cannot be compared with, the check is repeated until the timeout, and then the
+# release is rolled back like on any other failure.
 follow_canaries() {
-  local started=$1 deadline settle_until now name phase changed pending
+  local started=$1 started_utc=$2 deadline settle_until now listing problem name phase changed pending
   deadline=$((started + timeout_seconds))
   settle_until=$((started + settle_seconds))
   while true; do
     now=$(date +%s)
     pending=0
-    while read -r name phase changed; do
-      [[ -n $name ]] || continue
-      if (($(date -d "$changed" +%s) >= started)); then
-        case "$phase" in
-          Succeeded | Initialized) ;;
-          Failed) roll_back "Flagger rolled $name back (kubectl -n $namespace describe canary $name)" ;;
-          *) pending=$((pending + 1)) ;;
-        esac
-      elif ((now < settle_until)); then
-        pending=$((pending + 1))
-      fi
-    done < <(kubectl get canary --namespace "$namespace" --selector "app.kubernetes.io/instance=$release" \
-      --output jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {.status.lastTransitionTime}{"\n"}{end}')
-    if ((pending == 0)); then
+    problem=""
+    if ! listing=$(kubectl get canary --namespace "$namespace" --selector "app.kubernetes.io/instance=$release" \
+      --output jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {.status.lastTransitionTime}{"\n"}{end}'); then
+      problem="kubectl could not list the canaries of $release"
+    elif [[ -z $listing ]]; then
+      problem="no Canary of $release in $namespace"
+    else
+      while read -r name phase changed; do
+        [[ -n $name ]] || continue
+        # Kubernetes writes the time as RFC 3339 in UTC (2026-11-28T16:17:42Z); its digits
+        # compare as a number with the start's, without GNU date.
+        if [[ -n $changed && ! $changed =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]]; then
+          problem="canary $name changed phase at an unreadable time '$changed'"
+        elif [[ -n $changed ]] && ((10#${changed//[!0-9]/} >= 10#$started_utc)); then
+          case "$phase" in
+            Succeeded | Initialized) ;;
+            Failed) roll_back "Flagger rolled $name back (kubectl -n $namespace describe canary $name)" ;;
+            *) pending=$((pending + 1)) ;;
+          esac
+        elif ((now < settle_until)); then
+          pending=$((pending + 1))
+        fi
+      done <<<"$listing"
+    fi
+    if [[ -z $problem ]] && ((pending == 0)); then
       return 0
     fi
     if ((now >= deadline)); then
-      roll_back "Flagger has not finished within $timeout"
+      roll_back "Flagger has not finished within $timeout${problem:+ ($problem)}"
     fi
-    echo "deploy.sh: $pending canary analyses under way"
+    echo "deploy.sh: ${problem:-$pending canary analyses under way}"
     sleep 10
   done
 }
@@ -151,19 +165,32 @@ if [[ $dry_run == false ]]; then
   previous=$(last_deployed_revision)
 fi
 
+# The start, in seconds and as the digits of a UTC RFC 3339 time (as Kubernetes writes them).
 started=$(date +%s)
+started_utc=$(date -u +%Y%m%d%H%M%S)
 run helm upgrade "$release" "$chart" --install --namespace "$namespace" --create-namespace \
   --wait --timeout "$timeout" "${value_args[@]}" ||
   roll_back "the upgrade or its rollout failed"
 
-if [[ $canary == true ]]; then
-  echo "+ follow the canaries of $release until Flagger promotes or rolls back (timeout $timeout)"
-  if [[ $dry_run == false ]]; then
-    follow_canaries "$started"
+# Check the new version. `verified` is set last, inside the same function: bash abandons a
+# command whose arithmetic expansion fails (and the function it is in) without `set -e`
+# stopping the script, and such an error must not end in "deployed".
+verified=false
+verify() {
+  if [[ $canary == true ]]; then
+    echo "+ follow the canaries of $release until Flagger promotes or rolls back (timeout $timeout)"
+    if [[ $dry_run == false ]]; then
+      follow_canaries "$started" "$started_utc"
+    fi
+  elif [[ $skip_tests == false ]]; then
+    run helm test "$release" --namespace "$namespace" --timeout "$timeout" ||
+      roll_back "the acceptance test failed"
   fi
-elif [[ $skip_tests == false ]]; then
-  run helm test "$release" --namespace "$namespace" --timeout "$timeout" ||
-    roll_back "the acceptance test failed"
+  verified=true
+}
+verify
+if [[ $verified != true ]]; then
+  roll_back "the check of the new version stopped on an error (above)"
 fi
 if [[ $dry_run == true ]]; then
   echo "deploy.sh: dry run, nothing was changed"

@@ -2,6 +2,7 @@
 stand-ins for helm and kubectl on PATH that record their calls and fail on demand."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -61,6 +62,13 @@ class Cluster:
 
     def canaries(self, *lines: str) -> None:
         self.files["CANARIES"].write_text("".join(f"{line}\n" for line in lines))
+
+    def date(self, case: str) -> None:
+        """A `date` first on PATH: `case` handles some calls, the rest go to the real one."""
+        real = shutil.which("date")
+        script = self.directory / "bin" / "date"
+        script.write_text(f'#!/usr/bin/env bash\ncase "$1" in\n{case}\nesac\nexec {real} "$@"\n')
+        script.chmod(0o755)
 
     def run(self, script: Path, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -249,6 +257,46 @@ def test_a_malformed_duration_stops_the_deploy_before_it_starts(
     assert f"deploy.sh: {option} takes a duration" in result.stderr
     assert f"got '{value}'" in result.stderr
     assert cluster.calls == []
+
+
+def test_canaries_that_kubectl_cannot_list_are_not_a_success(cluster: Cluster) -> None:
+    """kubectl's failure used to be lost in the process substitution: no line read, nothing
+    pending, "deployed" with status 0 while nothing had been checked."""
+    cluster.fail("kubectl get")
+    result = cluster.run(DEPLOY, "--canary", "--timeout", "0s")
+    assert result.returncode == 1
+    assert "kubectl could not list the canaries of phishline" in result.stderr
+    assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
+    assert "is deployed" not in result.stdout
+
+
+def test_no_canary_to_follow_is_not_a_success(cluster: Cluster) -> None:
+    result = cluster.run(DEPLOY, "--canary", "--settle", "0s", "--timeout", "0s")
+    assert result.returncode == 1
+    assert "no Canary of phishline in phishline" in result.stderr
+    assert "is deployed" not in result.stdout
+
+
+def test_a_failed_canary_is_seen_without_gnu_date(cluster: Cluster) -> None:
+    """With a `date` that has no -d (BSD, macOS) every canary used to look unchanged: after
+    the settle time a canary Flagger had rolled back counted as nothing to analyse."""
+    cluster.date('  -d) echo "date: illegal option -- d" >&2; exit 1 ;;')
+    cluster.canaries("phishline-model-service Failed 2999-01-01T00:00:00Z")
+    result = cluster.run(DEPLOY, "--canary", "--settle", "0s")
+    assert result.returncode == 1
+    assert "Flagger rolled phishline-model-service back" in result.stderr
+
+
+def test_an_error_inside_the_check_never_ends_in_deployed(cluster: Cluster) -> None:
+    """Bash abandons a command whose arithmetic expansion fails without `set -e` stopping
+    the script; a clock that answers nonsense makes the canary follow-up fail that way."""
+    cluster.date("  +%s) echo 17e9; exit 0 ;;")
+    cluster.canaries("phishline-model-service Succeeded 2999-01-01T00:00:00Z")
+    result = cluster.run(DEPLOY, "--canary")
+    assert result.returncode == 1
+    assert "the check of the new version stopped on an error" in result.stderr
+    assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
+    assert "is deployed" not in result.stdout
 
 
 def test_a_dry_run_changes_nothing(cluster: Cluster) -> None:
