@@ -94,10 +94,18 @@ run() {
   fi
 }
 
-# The newest revision whose status is "deployed": what a failed step returns to.
+# The newest revision whose status is "deployed": what a failed step returns to. None for a
+# first install: `helm history` then fails with "release: not found".
 last_deployed_revision() {
-  helm history "$release" --namespace "$namespace" --max 20 --output yaml 2>/dev/null |
-    awk '$1 == "revision:" { revision = $2 } $1 == "status:" && $2 == "deployed" { last = revision } END { print last }'
+  local history
+  if ! history=$(helm history "$release" --namespace "$namespace" --max 20 --output yaml 2>&1); then
+    if [[ $history == *"release: not found"* ]]; then
+      return 0
+    fi
+    echo "deploy.sh: cannot read the history of $release: $history" >&2
+    return 1
+  fi
+  awk '$1 == "revision:" { revision = $2 } $1 == "status:" && $2 == "deployed" { last = revision } END { print last }' <<<"$history"
 }
 
 roll_back() {
@@ -162,7 +170,7 @@ follow_canaries() {
 
 previous=""
 if [[ $dry_run == false ]]; then
-  previous=$(last_deployed_revision)
+  previous=$(last_deployed_revision) || exit 1
 fi
 
 # The start, in seconds and as the digits of a UTC RFC 3339 time (as Kubernetes writes them).

@@ -14,6 +14,8 @@ ROLLBACK = SCRIPTS / "rollback.sh"
 DURATION = SCRIPTS / "duration.sh"
 # Records "tool args" in $CALLS; fails when "tool subcommand" is listed in $FAILING; answers
 # `helm history` with $HISTORY and `kubectl get canary` with $CANARIES.
+# Helm's answer for a release it has never installed: `helm history` fails so.
+NOT_FOUND = "Error: release: not found\n"
 STAND_IN = """#!/usr/bin/env bash
 tool=$(basename "$0")
 echo "$tool $*" >> "$CALLS"
@@ -56,6 +58,11 @@ class Cluster:
             | {k: str(v) for k, v in self.files.items()}
             | {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
         )
+
+    def first_install(self) -> None:
+        """No release yet: `helm history` fails as Helm's does."""
+        self.files["HISTORY"].write_text(NOT_FOUND)
+        self.fail("helm history", *self.files["FAILING"].read_text().splitlines())
 
     def fail(self, *commands: str) -> None:
         self.files["FAILING"].write_text("".join(f"{c}\n" for c in commands))
@@ -136,13 +143,39 @@ def test_a_failed_acceptance_test_rolls_back(cluster: Cluster) -> None:
     assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
 
 
+def test_a_first_install_installs_and_tests(cluster: Cluster) -> None:
+    """`helm history` of a release not yet installed fails; with `set -e` and pipefail that
+    used to end the script, silently and with status 1, before it installed anything."""
+    cluster.first_install()
+    result = cluster.run(DEPLOY)
+    assert result.returncode == 0, result.stderr
+    assert [c.split()[:2] for c in cluster.calls] == [
+        ["helm", "history"],
+        ["helm", "upgrade"],
+        ["helm", "test"],
+    ]
+    assert "phishline is deployed in phishline" in result.stdout
+
+
 def test_a_failed_first_install_has_nothing_to_roll_back_to(cluster: Cluster) -> None:
-    cluster.files["HISTORY"].write_text("")
     cluster.fail("helm upgrade")
+    cluster.first_install()
     result = cluster.run(DEPLOY)
     assert result.returncode == 1
     assert not [c for c in cluster.calls if c.startswith("helm rollback")]
     assert "no earlier deployed revision" in result.stderr
+
+
+def test_an_unreadable_history_stops_the_deploy(cluster: Cluster) -> None:
+    """Not a first install: without the last good revision a failure could not be undone."""
+    cluster.files["HISTORY"].write_text("Error: Kubernetes cluster unreachable\n")
+    cluster.fail("helm history")
+    result = cluster.run(DEPLOY)
+    assert result.returncode == 1
+    assert "cannot read the history of phishline: Error: Kubernetes cluster unreachable" in (
+        result.stderr
+    )
+    assert [c.split()[:2] for c in cluster.calls] == [["helm", "history"]]
 
 
 def test_canary_mode_waits_for_flagger_and_skips_helm_test(cluster: Cluster) -> None:
@@ -171,7 +204,7 @@ def test_canary_mode_enables_flagger_and_waits_long_enough(cluster: Cluster) -> 
 
 def test_a_first_install_under_flagger_is_done_when_initialized(cluster: Cluster) -> None:
     """Flagger makes the first version the primary without analysis: it ends Initialized."""
-    cluster.files["HISTORY"].write_text("")
+    cluster.first_install()
     cluster.canaries(
         "phishline-model-service Initialized 2999-01-01T00:00:00Z",
         "phishline-app-v1 Initialized 2999-01-01T00:00:00Z",
