@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
 import pytest
 import yaml
 
@@ -281,7 +282,7 @@ def test_the_model_service_canary_has_its_webhooks(
     assert hooks["acceptance-test"]["type"] == "pre-rollout"
     assert hooks["acceptance-test"]["metadata"] == {
         "type": "helmv3",
-        "cmd": "test phishline -n phishline --timeout 2m",
+        "cmd": "test phishline -n phishline --filter name=phishline-acceptance-test-canary --timeout 2m",
     }
     assert hooks["load-test"]["type"] == "rollout"
     assert (
@@ -298,18 +299,67 @@ def test_the_model_service_canary_has_its_webhooks(
     }
 
 
-def test_the_acceptance_test_checks_the_canary(
-    canary_manifests: list[Manifest], defaults: list[Manifest], one_object: One
-) -> None:
-    """`helm test` hits the canary under Flagger (before it gets traffic), else the Service."""
-    for manifests, service in (
-        (canary_manifests, "phishline-model-service-canary"),
-        (defaults, "phishline-model-service"),
-    ):
-        job = one_object(manifests, "Job", "phishline-acceptance-test")
+def helm_test_jobs(manifests: list[Manifest]) -> dict[str, str]:
+    """The `helm test` Jobs: name -> the model-service URL each one checks."""
+    jobs = {}
+    for job in (m for m in manifests if m["kind"] == "Job"):
         assert job["metadata"]["annotations"]["helm.sh/hook"] == "test"
         command = job["spec"]["template"]["spec"]["containers"][0]["command"]
-        assert f"--base-url=http://{service}:8081" in command
+        (url,) = [a.removeprefix("--base-url=") for a in command if a.startswith("--base-url=")]
+        jobs[job["metadata"]["name"]] = url
+    return jobs
+
+
+def test_helm_test_checks_what_serves_users(
+    canary_manifests: list[Manifest], defaults: list[Manifest]
+) -> None:
+    """`helm test` calls the Service the app calls, with or without Flagger. Under Flagger
+    that is the apex Service, which Flagger points at the primary. It used to call the
+    -canary Service, which has no endpoint outside an analysis (Flagger scales the canary to
+    zero): `helm test` failed after every promotion and every rollback."""
+    users = "http://phishline-model-service:8081"
+    assert helm_test_jobs(defaults) == {"phishline-acceptance-test": users}
+    assert helm_test_jobs(canary_manifests)["phishline-acceptance-test"] == users
+
+
+def test_flaggers_pre_rollout_test_checks_the_canary(
+    canary_manifests: list[Manifest], one_object: One
+) -> None:
+    """Before the canary gets traffic, Flagger's webhook runs only the Job that calls it."""
+    assert helm_test_jobs(canary_manifests) == {
+        "phishline-acceptance-test": "http://phishline-model-service:8081",
+        "phishline-acceptance-test-canary": "http://phishline-model-service-canary:8081",
+    }
+    webhooks = one_object(canary_manifests, "Canary", "phishline-model-service")["spec"][
+        "analysis"
+    ]["webhooks"]
+    (pre_rollout,) = [w for w in webhooks if w["type"] == "pre-rollout"]
+    assert "--filter name=phishline-acceptance-test-canary " in pre_rollout["metadata"]["cmd"]
+
+
+@pytest.mark.parametrize("release", ["phishline", "demo"])
+@pytest.mark.parametrize("canary", [True, False])
+def test_the_notes_check_the_release_with_a_test_that_can_pass(
+    chart_dir: Path, release: str, canary: bool
+) -> None:
+    """NOTES.txt's `helm test` leaves out the -canary Job (outside an analysis it fails),
+    with a filter that names the Job on what serves users whatever the release's name."""
+    with helm.Chart.load(chart_dir) as chart:
+        files = chart.render({"canary": {"enabled": canary}}, name=release, namespace="staging")
+    jobs = helm_test_jobs(
+        [
+            d
+            for d in yaml.safe_load_all(files["phishline/templates/tests/acceptance-test.yaml"])
+            if d
+        ]
+    )
+    (command,) = re.findall(r"helm test .*", files["phishline/templates/NOTES.txt"])
+    if canary:
+        (users,) = [name for name, url in jobs.items() if not url.endswith("-canary:8081")]
+        assert command == f"helm test {release} -n staging --filter name={users}"
+    else:
+        assert len(jobs) == 1
+        assert command == f"helm test {release} -n staging"
 
 
 def test_the_app_is_blue_green_and_switchable(
