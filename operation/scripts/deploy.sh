@@ -17,7 +17,8 @@ Usage: operation/scripts/deploy.sh [options]
                          promotion, 13m or so with the chart's defaults)
       --canary           Flagger mode: sets canary.enabled=true and follows Flagger's
                          analysis of every canary of the release instead of running
-                         `helm test`
+                         `helm test` (also done, without the --set, when the values
+                         already enable canary)
       --settle DURATION  with --canary: a canary still untouched after this long had no
                          new version to analyse (default: 2m, two analysis intervals)
       --skip-tests       do not run `helm test` after the rollout
@@ -64,6 +65,9 @@ while (($# > 0)); do
   esac
 done
 
+# Without --timeout, and if a release turns out to be under Flagger anyway (see below), its
+# analysis gets the --canary default.
+timeout_given=${timeout:+true}
 if [[ $canary == true ]]; then
   timeout=${timeout:-30m}
   # Last, so that it wins over the values files: without Canary objects there would be
@@ -118,6 +122,17 @@ roll_back() {
     run helm rollback "$release" "$previous" --namespace "$namespace" --wait --timeout "$timeout"
   fi
   exit 1
+}
+
+# Whether the release's values (all of them, as Helm computed them for the new revision)
+# enable canary, i.e. Flagger: status 0 yes, 1 no, 2 unknown. `helm get values -o yaml`
+# writes top-level keys at the start of the line and their children two spaces in.
+flagger_in_values() {
+  local values
+  values=$(helm get values "$release" --namespace "$namespace" --all --output yaml) || return 2
+  awk '/^[^[:space:]#-]/ { in_canary = ($0 == "canary:") }
+    in_canary && $0 == "  enabled: true" { found = 1 }
+    END { exit !found }' <<<"$values"
 }
 
 # Follow Flagger: a canary that changed phase since the upgrade is done when Succeeded (or
@@ -185,6 +200,25 @@ run helm upgrade "$release" "$chart" --install --namespace "$namespace" --create
 # stopping the script, and such an error must not end in "deployed".
 verified=false
 verify() {
+  local status=0
+  # A values file may enable canary without --canary. Flagger then rolls the new version
+  # out by itself; `helm test` right after the upgrade would check the old primary, or
+  # nothing yet on a first install: follow Flagger as --canary does.
+  if [[ $canary == false && $skip_tests == false && $dry_run == false ]]; then
+    flagger_in_values || status=$?
+    case $status in
+      0)
+        echo "deploy.sh: the values of $release enable canary: following Flagger as with --canary"
+        canary=true
+        if [[ -z $timeout_given ]]; then
+          timeout=30m
+          timeout_seconds=$(duration_seconds "$timeout")
+        fi
+        ;;
+      1) ;;
+      *) roll_back "cannot read the values of $release: no way to tell how to check it" ;;
+    esac
+  fi
   if [[ $canary == true ]]; then
     echo "+ follow the canaries of $release until Flagger promotes or rolls back (timeout $timeout)"
     if [[ $dry_run == false ]]; then

@@ -13,7 +13,8 @@ DEPLOY = SCRIPTS / "deploy.sh"
 ROLLBACK = SCRIPTS / "rollback.sh"
 DURATION = SCRIPTS / "duration.sh"
 # Records "tool args" in $CALLS; fails when "tool subcommand" is listed in $FAILING; answers
-# `helm history` with $HISTORY and `kubectl get canary` with $CANARIES.
+# `helm history` with $HISTORY, `helm get values` with $VALUES and `kubectl get canary` with
+# $CANARIES.
 # Helm's answer for a release it has never installed: `helm history` fails so.
 NOT_FOUND = "Error: release: not found\n"
 STAND_IN = """#!/usr/bin/env bash
@@ -21,6 +22,7 @@ tool=$(basename "$0")
 echo "$tool $*" >> "$CALLS"
 case "$tool $1" in
   "helm history") cat "$HISTORY" ;;
+  "helm get") cat "$VALUES" ;;
   "kubectl get") cat "$CANARIES" ;;
 esac
 if grep -qx "$tool $1" "$FAILING"; then exit 1; fi
@@ -48,7 +50,7 @@ class Cluster:
             (bin_dir / tool).write_text(STAND_IN)
             (bin_dir / tool).chmod(0o755)
         self.files = {
-            name: directory / name for name in ("CALLS", "FAILING", "HISTORY", "CANARIES")
+            name: directory / name for name in ("CALLS", "FAILING", "HISTORY", "VALUES", "CANARIES")
         }
         for path in self.files.values():
             path.touch()
@@ -118,13 +120,58 @@ def test_shellcheck_catches_an_unquoted_expansion(shellcheck: str, tmp_path: Pat
 def test_a_good_deploy_upgrades_then_runs_the_acceptance_test(cluster: Cluster) -> None:
     result = cluster.run(DEPLOY, "--values", "prod.yaml", "--set", "istio.weights.v1=50")
     assert result.returncode == 0, result.stderr
-    upgrade, test = cluster.calls[1:]
+    upgrade, values, test = cluster.calls[1:]
     assert upgrade.startswith("helm upgrade phishline ")
     assert (
         "--install --namespace phishline --create-namespace --wait --timeout 10m --values prod.yaml --set istio.weights.v1=50"
         in upgrade
     )
+    assert values == "helm get values phishline --namespace phishline --all --output yaml"
     assert test == "helm test phishline --namespace phishline --timeout 10m"
+
+
+def test_a_release_whose_values_enable_flagger_is_followed_not_tested(cluster: Cluster) -> None:
+    """canary.enabled from a values file, no --canary: `helm test` used to run right after
+    the upgrade, on a release whose new version Flagger had yet to roll out, and its canary
+    Job (on the -canary Service, empty outside an analysis) rolled good releases back."""
+    cluster.files["VALUES"].write_text(
+        "app:\n  port: 8080\ncanary:\n  app:\n    blueGreen: true\n    enabled: false\n"
+        "  enabled: true\nimagePullSecrets:\n- name: ghcr-pull\n"
+    )
+    cluster.canaries("phishline-model-service Succeeded 2999-01-01T00:00:00Z")
+    result = cluster.run(DEPLOY, "--values", "flagger.yaml", "--settle", "0s")
+    assert result.returncode == 0, result.stderr
+    assert [c.split()[:2] for c in cluster.calls[1:]] == [
+        ["helm", "upgrade"],
+        ["helm", "get"],
+        ["kubectl", "get"],
+    ]
+    assert "enable canary: following Flagger as with --canary" in result.stdout
+    assert "(timeout 30m)" in result.stdout  # the --canary default, not 10m
+    assert cluster.calls[1].endswith("--wait --timeout 10m --values flagger.yaml")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        "canary:\n  enabled: false\n",
+        "canary:\n  app:\n    enabled: true\n  enabled: false\n",
+        "other:\n  enabled: true\ncanary:\n  enabled: false\n",
+        "",
+    ],
+)
+def test_values_without_flagger_keep_helm_test(cluster: Cluster, values: str) -> None:
+    cluster.files["VALUES"].write_text(values)
+    assert cluster.run(DEPLOY).returncode == 0
+    assert cluster.calls[-1].startswith("helm test ")
+
+
+def test_unreadable_values_roll_back(cluster: Cluster) -> None:
+    cluster.fail("helm get")
+    result = cluster.run(DEPLOY)
+    assert result.returncode == 1
+    assert "cannot read the values of phishline" in result.stderr
+    assert cluster.calls[-1].startswith("helm rollback phishline 7 ")
 
 
 def test_a_failed_rollout_returns_to_the_last_deployed_revision(cluster: Cluster) -> None:
@@ -152,6 +199,7 @@ def test_a_first_install_installs_and_tests(cluster: Cluster) -> None:
     assert [c.split()[:2] for c in cluster.calls] == [
         ["helm", "history"],
         ["helm", "upgrade"],
+        ["helm", "get"],
         ["helm", "test"],
     ]
     assert "phishline is deployed in phishline" in result.stdout
