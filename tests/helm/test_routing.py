@@ -183,3 +183,16 @@ def test_egress_reaches_only_the_release_hosts(rendered: Render, one_object: One
         "metadata"
     ]["labels"]
     assert sidecar["spec"]["workloadSelector"]["labels"].items() <= pods.items()
+
+
+def test_model_service_calls_nothing_in_its_namespace(rendered: Render, one_object: One) -> None:
+    """The Sidecar admits the release hosts and the control plane, not `./*`: model-service
+    calls no other service, in its namespace or elsewhere."""
+    for gateway in (False, True):
+        manifests = rendered(
+            {"istio": {"egress": {"enabled": True, "gateway": {"enabled": gateway}}}}
+        )
+        hosts = one_object(manifests, "Sidecar", "phishline-model-service")["spec"]["egress"][0][
+            "hosts"
+        ]
+        assert [h for h in hosts if h.startswith("./") and "*" in h] == []
