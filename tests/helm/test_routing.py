@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import helm_python as helm
 import pytest
 
 Manifest = dict[str, Any]
@@ -196,3 +197,58 @@ def test_model_service_calls_nothing_in_its_namespace(rendered: Render, one_obje
             "hosts"
         ]
         assert [h for h in hosts if h.startswith("./") and "*" in h] == []
+
+
+def egress_through_gateway(rendered: Render, service: str | None = None) -> list[Manifest]:
+    gateway: dict[str, Any] = {"enabled": True}
+    if service is not None:
+        gateway["service"] = service
+    return rendered({"istio": {"egress": {"enabled": True, "gateway": gateway}}})
+
+
+@pytest.mark.parametrize(
+    ("service", "namespace"),
+    [
+        (None, "istio-system"),  # the chart's default
+        ("egress.istio-egress.svc.cluster.local", "istio-egress"),
+    ],
+)
+def test_the_egress_gateway_sees_the_hosts_it_routes_to(
+    rendered: Render, one_object: One, service: str | None, namespace: str
+) -> None:
+    """The gateway's own routes send the TLS on to the release hosts, so its namespace must
+    see their ServiceEntry and the VirtualService; exported to the release's namespace only,
+    the gateway has no such host and answers 503 (istio/istio.io#7615)."""
+    manifests = egress_through_gateway(rendered, service)
+    entry = one_object(manifests, "ServiceEntry", "phishline-model-release")
+    virtual_service = one_object(manifests, "VirtualService", "phishline-model-release-egress")
+    assert entry["spec"]["exportTo"] == [".", namespace]
+    assert virtual_service["spec"]["exportTo"] == [".", namespace]
+    gateway_routes = [
+        route
+        for route in virtual_service["spec"]["tls"]
+        if route["match"][0]["gateways"] == ["phishline-model-release-egress"]
+    ]
+    assert {r["route"][0]["destination"]["host"] for r in gateway_routes} == set(
+        entry["spec"]["hosts"]
+    )
+    # The sidecars' route to the gateway is theirs alone.
+    rule = one_object(manifests, "DestinationRule", "phishline-model-release-egress")
+    assert rule["spec"]["exportTo"] == ["."]
+    gateway_host = rule["spec"]["host"]
+    sidecar = one_object(manifests, "Sidecar", "phishline-model-service")
+    assert f"{namespace}/{gateway_host}" in sidecar["spec"]["egress"][0]["hosts"]
+
+
+def test_an_egress_gateway_in_the_release_namespace_needs_no_export(
+    rendered: Render, one_object: One
+) -> None:
+    manifests = egress_through_gateway(rendered, "istio-egressgateway.phishline.svc.cluster.local")
+    assert one_object(manifests, "ServiceEntry", "phishline-model-release")["spec"]["exportTo"] == [
+        "."
+    ]
+
+
+def test_an_egress_gateway_service_without_its_namespace_is_refused(rendered: Render) -> None:
+    with pytest.raises(helm.HelmRenderError, match="must name the gateway's namespace"):
+        egress_through_gateway(rendered, "istio-egressgateway")
