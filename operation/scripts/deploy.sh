@@ -11,7 +11,9 @@ Usage: operation/scripts/deploy.sh [options]
   -n, --namespace NS     namespace, created when missing (default: phishline)
   -f, --values FILE      a values file (repeatable)
       --set KEY=VALUE    a value (repeatable)
-      --chart DIR        the chart (default: operation/helm/phishline of this repository)
+      --chart PATH       the chart: a directory or a packaged .tgz, e.g. the one attached
+                         to a GitHub Release (default: operation/helm/phishline of this
+                         repository)
       --timeout DURATION how long each wait may take (default: 10m; with --canary 30m:
                          the app's blue/green analysis alone takes its 10 intervals plus
                          promotion, 13m or so with the chart's defaults)
