@@ -37,7 +37,7 @@ def existing_database_url(raw: str) -> URL:
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
         raise FileNotFoundError(
             f"no feedback database at {Path(url.database).absolute()}; the app writes it where "
-            "it runs (--database-url or PHISHLINE_DATABASE_URL names it)"
+            "it runs (the app's --database-url or PHISHLINE_DATABASE_URL names it)"
         )
     return url
 
