@@ -157,8 +157,10 @@ def test_prometheus_without_data_gives_empty_variants() -> None:
             httpx.Response(200, json={"status": "success", "data": {"resultType": "matrix"}}),
             "answered",
         ),
+        (httpx.Response(200, json=[1, 2]), r"answered \[1, 2\]"),
+        (httpx.Response(200, json={"status": "success"}), "answered"),
     ],
-    ids=["HTTP error", "not JSON", "query error", "not a vector"],
+    ids=["HTTP error", "not JSON", "query error", "not a vector", "a list", "no data"],
 )
 def test_prometheus_failures_are_source_errors(response: httpx.Response, problem: str) -> None:
     client = httpx.Client(transport=httpx.MockTransport(lambda _request: response))

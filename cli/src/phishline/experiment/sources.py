@@ -92,9 +92,14 @@ def _instant_vector(client: "httpx.Client", base_url: str, query: str) -> list[d
         raise SourceError(
             f"Prometheus query failed at {base_url} ({query}): {_first_line(error)}"
         ) from error
-    if body.get("status") != "success" or body["data"]["resultType"] != "vector":
-        raise SourceError(f"Prometheus at {base_url} answered {body.get('error', body)} to {query}")
-    result: list[dict[str, Any]] = body["data"]["result"]
+    # Any JSON may come back from a URL that is not Prometheus' (a list, an object without data).
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or body.get("status") != "success":
+        answer = body.get("error", body) if isinstance(body, dict) else body
+        raise SourceError(f"Prometheus at {base_url} answered {answer} to {query}")
+    if data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
+        raise SourceError(f"Prometheus at {base_url} answered {data} to {query}: not a vector")
+    result: list[dict[str, Any]] = data["result"]
     return result
 
 
