@@ -72,6 +72,6 @@ def test_serve_model_refuses_a_corrupt_artifact_clearly(
     assert finished.returncode == 1
     assert "Traceback" not in finished.stderr
     reason = finished.stderr.strip()
-    assert reason.startswith("model-service cannot start: "), reason
+    assert reason.startswith("Error: model-service cannot start: "), reason
     assert str(models / "gbm") in reason
     assert detail in reason
