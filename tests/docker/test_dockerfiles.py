@@ -264,6 +264,18 @@ def test_wheels_include_every_project_package_they_need(dockerfile: str) -> None
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_builder_copies_the_files_each_wheel_declares(dockerfile: str) -> None:
+    """The build backend reads the readme and the license files a pyproject names: a wheel
+    whose files the builder leaves behind does not build."""
+    copied = set(copy_sources(stages(dockerfile)[0]))
+    for folder in wheel_packages(dockerfile):
+        metadata = project(folder)
+        declared = [metadata["readme"], *metadata.get("license-files", [])]
+        missing = {f"{folder}/{name}" for name in declared} - copied
+        assert not missing, f"{dockerfile} does not copy {sorted(missing)}"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
 def test_runtime_lock_is_complete_hashed_and_tested(dockerfile: str) -> None:
     lock = REPO / runtime_lock(dockerfile)
     assert lock_problems(lock, wheel_packages(dockerfile)) == []
