@@ -87,6 +87,16 @@ def test_git_missing_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         tags(tmp_path)
 
 
+def test_outside_a_repository_git_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--repo", str(tmp_path), "next"])
+    assert stopped.value.code == 2  # a usage error, not a traceback
+    error = capsys.readouterr().err
+    assert f"git tag --list in {tmp_path}: fatal: not a git repository" in error
+
+
 def test_next_release_from_the_commits_since_the_last_tag(
     repo: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:

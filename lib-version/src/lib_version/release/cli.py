@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lib_version.release.bump import Bump
-from lib_version.release.git import messages_since, tags
+from lib_version.release.git import GitError, messages_since, tags
 from lib_version.release.images import image_metadata
 from lib_version.release.notes import release_notes
 from lib_version.release.plan import (
@@ -140,5 +140,5 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = arguments.parse_args(argv)
     try:
         print(args.run(args), end="")
-    except InvalidTagError as exc:
+    except (InvalidTagError, GitError) as exc:
         arguments.error(str(exc))

@@ -4,6 +4,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+
+class GitError(RuntimeError):
+    """git could not answer (not a repository, an unknown revision)."""
+
+
 _SEPARATOR = "\x00"  # `git log -z` separates commits by it: it cannot occur in a message
 
 
@@ -11,9 +16,12 @@ def _git(repo: Path, *args: str) -> str:
     git = shutil.which("git")
     if git is None:
         raise FileNotFoundError("git is not on PATH; the release rules read tags and commits")
-    return subprocess.run(  # noqa: S603 - git with arguments built here, no shell
-        [git, *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout
+    done = subprocess.run(  # noqa: S603 - git with arguments built here, no shell
+        [git, *args], cwd=repo, check=False, capture_output=True, text=True
+    )
+    if done.returncode != 0:  # e.g. not a repository: say git's reason, not its exit status
+        raise GitError(f"git {' '.join(args)} in {repo}: {done.stderr.strip()}")
+    return done.stdout
 
 
 def tags(repo: Path) -> list[str]:
