@@ -272,6 +272,17 @@ def test_an_onnx_model_that_does_not_fit_the_arrays_is_refused() -> None:
         TreeScorer({**arrays, "onnx": wider["onnx"]}, n_features=1)
 
 
+def test_the_onnx_model_needs_no_newer_runtime_than_lib_ml_declares() -> None:
+    """The trees' model states the IR version and opsets onnxruntime 1.18 reads (lib-ml's
+    lowest), whatever onnx version built it."""
+    import onnx  # pylint: disable=import-outside-toplevel  # training-side dependency
+
+    arrays = TreeScorer.from_node_arrays(_stump(0.5), n_features=1).to_arrays()
+    model = onnx.load_model_from_string(arrays["onnx"].tobytes())
+    assert model.ir_version == 8
+    assert {(o.domain, o.version) for o in model.opset_import} == {("", 17), ("ai.onnx.ml", 3)}
+
+
 def test_linear_explanation_sums_a_repeated_ngram_once(artifacts: Path) -> None:
     predictor = Predictor.load(artifacts / "linear")
     assert predictor.linear is not None

@@ -290,6 +290,12 @@ class LinearScorer:
         return explanations
 
 
+# The IR version written, not the newest the installed onnx knows (its default): otherwise
+# each upgrade of onnx at training would raise the onnxruntime that artifacts need above the
+# one lib-ml declares (1.18 reads IR 8 with opset 17 and ai.onnx.ml 3; 1.31 does not read 14).
+ONNX_IR_VERSION = 8
+
+
 def tree_ensemble_onnx(arrays: Arrays, n_features: int) -> bytes:
     """The trees as a serialized ONNX model whose output j for a row is the leaf that tree j
     reaches: its index among the leaves in node order, as a float (exact below 2**24).
@@ -330,7 +336,9 @@ def tree_ensemble_onnx(arrays: Arrays, n_features: int) -> bytes:
         [tensor("Y", onnx.TensorProto.FLOAT, [None, roots.size])],
     )
     opsets = [onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)]
-    model = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="phishline lib-ml")
+    model = onnx.helper.make_model(
+        graph, opset_imports=opsets, producer_name="phishline lib-ml", ir_version=ONNX_IR_VERSION
+    )
     return bytes(model.SerializeToString())
 
 
