@@ -51,16 +51,24 @@ def users_answering(variant: str, yes_users: int, no_users: int) -> list[Feedbac
     ]
 
 
-@pytest.fixture(scope="module")
-def feedback_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """v1: 90 of 100 users satisfied; v2: 60 of 100 (one commit: the store syncs each)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('experiment') / 'feedback.db'}"
+def write_feedback_db(path: Path, v1: tuple[int, int], v2: tuple[int, int]) -> str:
+    """A store where (satisfied, dissatisfied) users answered in each variant (one commit:
+    the store syncs each); its URL."""
+    url = f"sqlite:///{path}"
     store = FeedbackStore.open(url)
     with store.session() as session:
-        session.add_all(users_answering("v1", 90, 10) + users_answering("v2", 60, 40))
+        session.add_all(users_answering("v1", *v1) + users_answering("v2", *v2))
         session.commit()
     store.close()
     return url
+
+
+@pytest.fixture(scope="module")
+def feedback_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """v1: 90 of 100 users satisfied; v2: 60 of 100."""
+    return write_feedback_db(
+        tmp_path_factory.mktemp("experiment") / "feedback.db", (90, 10), (60, 40)
+    )
 
 
 def test_experiment_commands_are_listed() -> None:
@@ -238,12 +246,7 @@ def test_analyze_from_prometheus_warns_on_the_console_as_in_the_report(
 
 
 def test_analyze_with_too_little_data_says_why_there_is_no_test(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'feedback.db'}"
-    store = FeedbackStore.open(url)
-    with store.session() as session:
-        session.add_all(users_answering("v1", 15, 5) + users_answering("v2", 12, 6))
-        session.commit()
-    store.close()
+    url = write_feedback_db(tmp_path / "feedback.db", (15, 5), (12, 6))
     out = tmp_path / "report"
     result = runner.invoke(app, ["experiment", "analyze", "--feedback-db", url, "--out", str(out)])
     assert result.exit_code == 0, result.output
