@@ -81,10 +81,18 @@ def test_the_weights_follow_values_and_sum_to_100(rendered: Render, one_object: 
 
 def test_the_subsets_select_each_variants_pods(defaults: list[Manifest], one_object: One) -> None:
     rule = one_object(defaults, "DestinationRule", "phishline-app")
+    pod_labels = {
+        variant: one_object(defaults, "Deployment", f"phishline-app-{variant}")["spec"]["template"][
+            "metadata"
+        ]["labels"]
+        for variant in ("v1", "v2")
+    }
+    assert sorted(subset["name"] for subset in rule["spec"]["subsets"]) == ["v1", "v2"]
     for subset in rule["spec"]["subsets"]:
-        pods = one_object(defaults, "Deployment", f"phishline-app-{subset['name']}")
-        labels = pods["spec"]["template"]["metadata"]["labels"]
-        assert subset["labels"].items() <= labels.items()
+        other = "v2" if subset["name"] == "v1" else "v1"
+        assert subset["labels"].items() <= pod_labels[subset["name"]].items()
+        # A subset that also selects the other variant's pods would split a sticky user.
+        assert not subset["labels"].items() <= pod_labels[other].items()
     service = one_object(defaults, "Service", "phishline-app")
     for variant in ("v1", "v2"):
         labels = one_object(defaults, "Deployment", f"phishline-app-{variant}")["spec"]["template"][
