@@ -123,13 +123,13 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trained_models(e2e_dir: Path) -> Path:
     """Small but real artifacts of every family, trained on 4000 Ebbu2017 URLs."""
-    from model_training.config import load_params
+    from model_training.config import MIRROR_ENV, load_params
     from model_training.sources import read_labelled
     from model_training.train import Split, build_models
 
-    mirror = REPO.parent / "shared" / "data" / "ebbu2017"
+    mirror = Path(os.environ.get(MIRROR_ENV) or REPO.parent / "shared" / "data") / "ebbu2017"
     if not mirror.is_dir():
-        pytest.skip(f"the Ebbu2017 mirror is not at {mirror}")
+        pytest.skip(f"the Ebbu2017 mirror is not at {mirror} (set {MIRROR_ENV})")
     examples = read_labelled(mirror / "data_legitimate_36400.json", "ebbu") + read_labelled(
         mirror / "data_phishing_37175.json", "ebbu"
     )
