@@ -175,7 +175,13 @@ def test_malformed_user_cookie_is_replaced(client) -> None:
 
 def test_secure_cookies_when_configured(make_client) -> None:
     response = make_client(secure_cookies=True).get("/")
-    assert all("; Secure" in c for c in response.headers.get_list("set-cookie"))
+    attributes = {
+        cookie.split(";")[0].split("=")[0]: [a.strip().lower() for a in cookie.split(";")[1:]]
+        for cookie in response.headers.get_list("set-cookie")
+    }
+    assert sorted(attributes) == ["phishline-user", "phishline-variant"]
+    for name, flags in attributes.items():
+        assert "secure" in flags, name
 
 
 def test_probes_and_metrics_get_no_cookies(client) -> None:
