@@ -1,7 +1,9 @@
 """Features and data follow their schema; a broken featurizer or bad examples are caught."""
 
+import _socket
 import socket
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -76,17 +78,48 @@ def test_a_feature_without_schema_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     ]
 
 
+# Every way the socket module resolves a name or opens a connection.
+RESOLVERS = ("gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getaddrinfo", "getnameinfo")
+CONNECTORS = ("connect", "connect_ex")
+
+
 def test_features_need_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Meta-level requirement: features come from the URL string alone (no DNS, no WHOIS,
     no page fetch), so serving never waits on the network and never leaks the URL."""
+    used: list[str] = []
 
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the featurizer opened a network connection")
+    def refusing(name: str) -> Callable[..., NoReturn]:
+        def refuse(*args: object, **kwargs: object) -> NoReturn:
+            used.append(name)  # noted too, in case the featurizer swallows the error
+            raise AssertionError(f"the featurizer used the network: {name}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+        return refuse
+
+    for name in RESOLVERS:
+        # _socket too: socket re-exports these, and code may import them from either.
+        monkeypatch.setattr(socket, name, refusing(name))
+        monkeypatch.setattr(_socket, name, refusing(name))
+    monkeypatch.setattr(socket, "create_connection", refusing("create_connection"))
+    for name in CONNECTORS:
+        monkeypatch.setattr(socket.socket, name, refusing(f"socket.{name}"))
     urls = [normalize_url(u) for u in ("http://unseen-domain.example/a", "10.0.0.1/login.php")]
     assert lexical_matrix(urls).shape == (2, len(LEXICAL_FEATURES))
     assert ngram_counts(urls, NgramConfig()).shape[0] == 2
-    with pytest.raises(AssertionError, match="network"):
-        socket.getaddrinfo("localhost", 80)
+    assert used == []
+    # And each entry point is really refused while patched.
+    calls: list[Callable[[], object]] = [
+        lambda: socket.gethostbyname("localhost"),
+        lambda: socket.gethostbyname_ex("localhost"),
+        lambda: socket.gethostbyaddr("127.0.0.1"),
+        lambda: socket.getaddrinfo("localhost", 80),
+        lambda: socket.getnameinfo(("127.0.0.1", 80), 0),
+        lambda: _socket.gethostbyname("localhost"),
+        lambda: socket.create_connection(("127.0.0.1", 9)),
+    ]
+    for call in calls:
+        with pytest.raises(AssertionError, match="network"):
+            call()
+    with socket.socket() as probe:
+        for connector in (probe.connect, probe.connect_ex):
+            with pytest.raises(AssertionError, match="network"):
+                connector(("127.0.0.1", 9))
