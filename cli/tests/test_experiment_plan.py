@@ -1,6 +1,7 @@
 """`phishline.experiment.plan`: sample size for two proportions, checked by simulation too."""
 
 import random
+import re
 
 import pytest
 
@@ -57,22 +58,30 @@ def test_a_duration_of_whole_days_is_not_rounded_up_by_a_float_error() -> None:
     assert sized.days == 40
 
 
+BASELINE = "the baseline share must be between 0 and 1"
+EFFECT = "the minimum detectable effect must be positive and keep the share in (0, 1)"
+ALPHA_POWER = "alpha and power must be between 0 and 1"
+ANSWERING = "the answering share must be in (0, 1]"
+USERS = "users per day must be positive"
+CONTROL = "the expected v1 share must be in (0, 1)"
+
+
 @pytest.mark.parametrize(
-    "arguments",
+    ("arguments", "message"),
     [
-        {"baseline": 0.0, "mde": 0.05},
-        {"baseline": 0.5, "mde": 0.0},
-        {"baseline": 0.5, "mde": 0.6},
-        {"baseline": 0.5, "mde": 0.05, "alpha": 1.0},
-        {"baseline": 0.5, "mde": 0.05, "power": 0.0},
-        {"baseline": 0.5, "mde": 0.05, "answering_share": 0.0},
-        {"baseline": 0.5, "mde": 0.05, "users_per_day": 0.0},
-        {"baseline": 0.5, "mde": 0.05, "expected_control_share": 0.0},
-        {"baseline": 0.5, "mde": 0.05, "expected_control_share": 1.0},
+        ({"baseline": 0.0, "mde": 0.05}, BASELINE),
+        ({"baseline": 0.5, "mde": 0.0}, EFFECT),
+        ({"baseline": 0.5, "mde": 0.6}, EFFECT),
+        ({"baseline": 0.5, "mde": 0.05, "alpha": 1.0}, ALPHA_POWER),
+        ({"baseline": 0.5, "mde": 0.05, "power": 0.0}, ALPHA_POWER),
+        ({"baseline": 0.5, "mde": 0.05, "answering_share": 0.0}, ANSWERING),
+        ({"baseline": 0.5, "mde": 0.05, "users_per_day": 0.0}, USERS),
+        ({"baseline": 0.5, "mde": 0.05, "expected_control_share": 0.0}, CONTROL),
+        ({"baseline": 0.5, "mde": 0.05, "expected_control_share": 1.0}, CONTROL),
     ],
 )
-def test_impossible_plans_are_refused(arguments: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match=r"\w"):
+def test_impossible_plans_are_refused(arguments: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         plan(**arguments)
 
 
