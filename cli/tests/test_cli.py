@@ -1,6 +1,6 @@
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,11 @@ def test_version_names_cli_and_lib_version() -> None:
     assert metadata.version("phishline-lib-version") in result.output
 
 
-def test_help_lists_the_commands() -> None:
+def test_help_lists_the_commands(listed_commands: Callable[[str], list[str]]) -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    assert "phishing" in result.output
+    commands = "data train evaluate predict serve up bench report canary experiment feedback"
+    assert sorted(listed_commands(result.output)) == sorted(commands.split())
 
 
 def test_no_arguments_shows_help() -> None:
