@@ -183,6 +183,10 @@ def test_analyze_refuses_an_impossible_alpha(feedback_db: str, tmp_path: Path) -
         ],
     )
     assert result.exit_code == 2
+    assert "alpha and the expected split must be in (0, 1), tau positive" in said(
+        result.output.replace("│", " ")  # Rich boxes and wraps the error
+    )
+    assert not list(tmp_path.iterdir())  # no report for a refused analysis
 
 
 def prometheus_counting(
