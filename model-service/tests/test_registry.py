@@ -144,8 +144,13 @@ def test_signal_reload_keeps_the_old_models_when_the_new_ones_are_bad(
 
 
 def test_signal_reload_loads_good_models(store: _Store) -> None:
+    before = store.store.current
+    shutil.rmtree(store.dir / "gbm")  # so the snapshot in use shows what was read from disk
     reload_on_signal(store.store)
-    assert store.store.current.models["linear"] is not None
+    after = store.store.current
+    assert after is not before
+    assert sorted(after.models) == ["ensemble", "linear"]
+    assert after.models["linear"].family == "linear"
     assert store.reloads("success") == 1
 
 
