@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
+from lib_ml import normalize_url
+from lib_ml.drift import drift_report
 from model_service.core.config import Settings
 from model_service.core.drift import MIN_DRIFT_SAMPLES, DriftMonitor
 from model_service.core.metrics import URL_LENGTH_BUCKETS, BulkHistogram
@@ -47,12 +49,16 @@ def exported(text: str) -> dict[str, tuple[str, set[str]]]:
     return families
 
 
+# What busy_client sends the linear model: one shape of URL, unlike the training data.
+BUSY_URLS = [f"http://host{i}.example.com/page{i}" for i in range(MIN_DRIFT_SAMPLES)]
+
+
 @pytest.fixture
 def busy_client(client: TestClient) -> TestClient:
     """A client whose service has scored enough URLs for every series to exist."""
-    urls = [f"http://host{i}.example.com/page{i}" for i in range(MIN_DRIFT_SAMPLES)]
     assert (
-        client.post("/v1/predict/batch", json={"urls": urls, "model": "linear"}).status_code == 200
+        client.post("/v1/predict/batch", json={"urls": BUSY_URLS, "model": "linear"}).status_code
+        == 200
     )
     assert client.post("/v1/predict", json={"url": "https://www.google.com/"}).status_code == 200
     assert client.post("/v1/predict", json={"url": ""}).status_code == 422
@@ -122,13 +128,17 @@ def test_metrics_count_what_happened(busy_client: TestClient, metric_value: Metr
 
 
 def test_drift_is_exported_once_enough_urls_were_seen(
-    busy_client: TestClient, metric_value: MetricValue
+    busy_client: TestClient, metric_value: MetricValue, registry: ModelRegistry
 ) -> None:
     text = busy_client.get("/metrics").text
+    # The PSI of exactly the URLs the linear model scored, against its own reference.
+    reference = registry.models["linear"].manifest["feature_distributions"]
+    expected = drift_report(reference, [normalize_url(url).text for url in BUSY_URLS])
     for feature in ("url_length", "digit_ratio", "letter_ratio", "special_ratio"):
         psi = metric_value(text, "phishline_model_input_drift_psi", model="linear", feature=feature)
         assert psi is not None
-        assert psi >= 0.0
+        assert psi == pytest.approx(expected[feature])
+        assert psi > 0.1, feature  # these URLs are far from the training mix
     # The ensemble has seen one URL: too few for a meaningful PSI.
     assert (
         metric_value(
