@@ -1,6 +1,8 @@
 """`phishline.experiment.sources`: the feedback database (per user) and Prometheus (counts)."""
 
 import json
+import socket
+import time
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -93,6 +95,17 @@ def test_an_unreachable_database_is_a_source_error_without_its_password() -> Non
     with pytest.raises(SourceError, match="feedback table") as failed:
         from_feedback_db("postgresql://reader:s3cret-pw@127.0.0.1:1/feedback")
     assert "s3cret-pw" not in str(failed.value)
+
+
+def test_a_database_that_never_answers_is_given_up_on() -> None:
+    """A server that accepts and stays silent (a hung PostgreSQL) held the command for the
+    system's TCP timeout; the store's connect timeout (3 s) applies here too."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="timeout"):
+            from_feedback_db(f"postgresql://reader@127.0.0.1:{port}/feedback")
+        assert time.monotonic() - started < 10
 
 
 def prometheus_answering(results: dict[str, list[dict[str, object]]]) -> httpx.Client:

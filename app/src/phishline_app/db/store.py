@@ -71,13 +71,18 @@ def create_store_engine(raw_url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_durability)
     else:
-        # A database that does not answer (a host down, packets dropped) must not hold a
-        # readiness check or a request for the system's TCP timeout, minutes long: each would
-        # keep a worker thread meanwhile. The URL's own connect_timeout wins.
-        timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
         # pre_ping replaces connections that a database restart has closed.
-        engine = create_engine(url, pool_pre_ping=True, connect_args=timeout)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args(url))
     return engine
+
+
+def connect_args(url: URL) -> dict[str, Any]:
+    """A database server that does not answer (a host down, packets dropped) must not hold a
+    readiness check, a request or a command for the system's TCP timeout, minutes long: each
+    would keep a worker thread meanwhile. The URL's own connect_timeout wins."""
+    if url.get_backend_name() == "sqlite" or "connect_timeout" in url.query:
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT}
 
 
 # Each failed attempt means another app changed the schema meanwhile, so attempts end once

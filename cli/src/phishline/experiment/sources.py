@@ -47,7 +47,7 @@ def from_feedback_db(url: str) -> ExperimentData:
     from sqlalchemy.exc import SQLAlchemyError
 
     from phishline_app.db.models import Feedback
-    from phishline_app.db.store import existing_database_url
+    from phishline_app.db.store import connect_args, existing_database_url
 
     per_user = (
         select(
@@ -58,7 +58,8 @@ def from_feedback_db(url: str) -> ExperimentData:
         .where(Feedback.variant.in_((CONTROL, TREATMENT)))
         .group_by(Feedback.variant, Feedback.user_id)
     )
-    engine = create_engine(existing_database_url(url))
+    database = existing_database_url(url)
+    engine = create_engine(database, connect_args=connect_args(database))
     where = engine.url.render_as_string(hide_password=True)
     users: dict[str, list[tuple[int, int]]] = defaultdict(list)
     try:
