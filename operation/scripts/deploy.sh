@@ -81,14 +81,8 @@ fi
 
 # Every duration is checked (and converted) now: a malformed one stops the script before it
 # changes anything, not halfway through the wait it was meant to bound.
-if ! timeout_seconds=$(duration_seconds "$timeout"); then
-  echo "deploy.sh: --timeout takes a duration such as 10m, 90s or 1h30m (whole numbers of h, m, s, ms), got '$timeout'" >&2
-  exit 2
-fi
-if ! settle_seconds=$(duration_seconds "$settle"); then
-  echo "deploy.sh: --settle takes a duration such as 2m, 90s or 1m30s (whole numbers of h, m, s, ms), got '$settle'" >&2
-  exit 2
-fi
+timeout_seconds=$(option_seconds --timeout "$timeout")
+settle_seconds=$(option_seconds --settle "$settle")
 
 # Print a command, then run it unless this is a dry run.
 run() {

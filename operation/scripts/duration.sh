@@ -30,3 +30,13 @@ duration_seconds() {
   done
   echo $((milliseconds / 1000))
 }
+
+# Print the seconds in the value of a duration option (OPTION VALUE); a malformed one stops
+# the calling script (named by $0) with status 2, a usage error, before it changes anything.
+option_seconds() {
+  local option=$1 value=$2
+  if ! duration_seconds "$value"; then
+    echo "$(basename "$0"): $option takes a duration such as 10m, 90s or 1h30m (whole numbers of h, m, s, ms), got '$value'" >&2
+    exit 2
+  fi
+}

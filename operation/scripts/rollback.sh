@@ -56,10 +56,7 @@ if [[ -n $revision && ! $revision =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 # Checked before anything opens the gate: kubectl wait would refuse it only after.
-if ! duration_seconds "$timeout" >/dev/null; then
-  echo "rollback.sh: --timeout takes a duration such as 5m, 90s or 1h30m (whole numbers of h, m, s, ms), got '$timeout'" >&2
-  exit 2
-fi
+option_seconds --timeout "$timeout" >/dev/null
 if [[ $tester != */* ]]; then
   echo "rollback.sh: --tester takes NAMESPACE/DEPLOYMENT, got '$tester'" >&2
   exit 2
