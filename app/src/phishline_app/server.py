@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from phishline_app.core.config import Settings
 from phishline_app.core.tracing import RequestIdLogFilter
-from phishline_app.db.store import create_store_engine, database_url
+from phishline_app.db.store import create_store_engine
 from phishline_app.main import create_app
 
 # Time given to in-flight requests after SIGTERM (well under Kubernetes' default 30 s).
@@ -54,7 +54,7 @@ def refuse_unreachable_store(raw_url: str) -> None:
             pass
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        shown = database_url(raw_url).render_as_string(hide_password=True)
+        shown = engine.url.render_as_string(hide_password=True)
         raise SystemExit(
             f"the app cannot start: the feedback store {shown} fails: {reason}"
         ) from exc
