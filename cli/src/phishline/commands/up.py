@@ -19,7 +19,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from phishline.commands.checks import bind_refusal, current_project
+from phishline.commands.checks import bind_refusal, current_project, errors
 
 console = Console()
 READY_TIMEOUT_SECONDS = 60.0
@@ -228,7 +228,7 @@ def up(
         try:
             supervise(start_stack(stack, root))
         except StackError as error:
-            console.print(f"[red]Error:[/] {error}")
+            errors.print(f"[red]Error:[/] {error}")
             raise typer.Exit(1) from error
 
 
