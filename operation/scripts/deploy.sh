@@ -38,8 +38,8 @@ EOF
 }
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=duration.sh source-path=SCRIPTDIR
-source "$script_dir/duration.sh"
+# shellcheck source=options.sh source-path=SCRIPTDIR
+source "$script_dir/options.sh"
 release=phishline
 namespace=phishline
 chart="$script_dir/../helm/phishline"
@@ -52,14 +52,14 @@ value_args=()
 
 while (($# > 0)); do
   case "$1" in
-    -r | --release) release=$2; shift 2 ;;
-    -n | --namespace) namespace=$2; shift 2 ;;
-    -f | --values) value_args+=(--values "$2"); shift 2 ;;
-    --set) value_args+=(--set "$2"); shift 2 ;;
-    --chart) chart=$2; shift 2 ;;
-    --timeout) timeout=$2; shift 2 ;;
+    -r | --release) need_value "$@"; release=$2; shift 2 ;;
+    -n | --namespace) need_value "$@"; namespace=$2; shift 2 ;;
+    -f | --values) need_value "$@"; value_args+=(--values "$2"); shift 2 ;;
+    --set) need_value "$@"; value_args+=(--set "$2"); shift 2 ;;
+    --chart) need_value "$@"; chart=$2; shift 2 ;;
+    --timeout) need_value "$@"; timeout=$2; shift 2 ;;
     --canary) canary=true; shift ;;
-    --settle) settle=$2; shift 2 ;;
+    --settle) need_value "$@"; settle=$2; shift 2 ;;
     --skip-tests) skip_tests=true; shift ;;
     --dry-run) dry_run=true; shift ;;
     -h | --help) usage; exit 0 ;;

@@ -26,8 +26,8 @@ release as it is; follow it with a helm rollback to make the release match the p
 USAGE
 }
 
-# shellcheck source=duration.sh source-path=SCRIPTDIR
-source "$(dirname "${BASH_SOURCE[0]}")/duration.sh"
+# shellcheck source=options.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
 
 release=phishline
 namespace=phishline
@@ -39,12 +39,12 @@ dry_run=false
 
 while (($# > 0)); do
   case "$1" in
-    -r | --release) release=$2; shift 2 ;;
-    -n | --namespace) namespace=$2; shift 2 ;;
-    --revision) revision=$2; shift 2 ;;
-    --abort-canary) abort_canary=$2; shift 2 ;;
-    --tester) tester=$2; shift 2 ;;
-    --timeout) timeout=$2; shift 2 ;;
+    -r | --release) need_value "$@"; release=$2; shift 2 ;;
+    -n | --namespace) need_value "$@"; namespace=$2; shift 2 ;;
+    --revision) need_value "$@"; revision=$2; shift 2 ;;
+    --abort-canary) need_value "$@"; abort_canary=$2; shift 2 ;;
+    --tester) need_value "$@"; tester=$2; shift 2 ;;
+    --timeout) need_value "$@"; timeout=$2; shift 2 ;;
     --dry-run) dry_run=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "rollback.sh: unknown option $1" >&2; usage >&2; exit 2 ;;

@@ -11,7 +11,7 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[2] / "operation" / "scripts"
 DEPLOY = SCRIPTS / "deploy.sh"
 ROLLBACK = SCRIPTS / "rollback.sh"
-DURATION = SCRIPTS / "duration.sh"
+OPTIONS = SCRIPTS / "options.sh"
 # Records "tool args" in $CALLS; fails when "tool subcommand" is listed in $FAILING; answers
 # `helm history` with $HISTORY, `helm get values` with $VALUES and `kubectl get canary` with
 # $CANARIES.
@@ -100,9 +100,9 @@ def cluster(tmp_path: Path) -> Cluster:
 
 
 def test_the_scripts_are_shellcheck_clean(shellcheck: str) -> None:
-    """-x: the scripts source duration.sh, which is checked as part of them."""
+    """-x: the scripts source options.sh, which is checked as part of them."""
     result = subprocess.run(
-        [shellcheck, "-x", str(DEPLOY), str(ROLLBACK), str(DURATION)],
+        [shellcheck, "-x", str(DEPLOY), str(ROLLBACK), str(OPTIONS)],
         capture_output=True,
         text=True,
         check=False,
@@ -289,7 +289,7 @@ def test_a_canary_flagger_rolled_back_rolls_the_release_back(cluster: Cluster) -
 )
 def test_durations_are_read_as_helm_reads_them(duration: str, seconds: int) -> None:
     result = subprocess.run(
-        ["bash", "-c", 'source "$0" && duration_seconds "$1"', str(DURATION), duration],
+        ["bash", "-c", 'source "$0" && duration_seconds "$1"', str(OPTIONS), duration],
         capture_output=True,
         text=True,
         check=False,
@@ -300,7 +300,7 @@ def test_durations_are_read_as_helm_reads_them(duration: str, seconds: int) -> N
 @pytest.mark.parametrize("duration", ["", "1h30", "10", "1.5h", "-5m", "5 m", "2d", "30M", "m"])
 def test_a_malformed_duration_is_refused(duration: str) -> None:
     result = subprocess.run(
-        ["bash", "-c", 'source "$0" && duration_seconds "$1"', str(DURATION), duration],
+        ["bash", "-c", 'source "$0" && duration_seconds "$1"', str(OPTIONS), duration],
         capture_output=True,
         text=True,
         check=False,
@@ -337,6 +337,20 @@ def test_a_malformed_duration_stops_the_deploy_before_it_starts(
     assert result.returncode == 2
     assert f"deploy.sh: {option} takes a duration" in result.stderr
     assert f"got '{value}'" in result.stderr
+    assert cluster.calls == []
+
+
+@pytest.mark.parametrize(
+    ("script", "option"),
+    [(DEPLOY, "--timeout"), (DEPLOY, "-f"), (DEPLOY, "--set"), (ROLLBACK, "--revision")],
+)
+def test_an_option_without_its_value_is_a_usage_error(
+    cluster: Cluster, script: Path, option: str
+) -> None:
+    """Given last, such an option used to end the script in bash's "$2: unbound variable"."""
+    result = cluster.run(script, "--dry-run", option)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"{script.name}: {option} needs a value\n"
     assert cluster.calls == []
 
 

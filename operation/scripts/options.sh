@@ -1,6 +1,16 @@
 # shellcheck shell=bash
-# Durations as Helm and kubectl take them (Go's time.ParseDuration): sourced by deploy.sh
-# and rollback.sh, which check every duration option before they change anything.
+# The options of deploy.sh and rollback.sh, which source this file and check every option
+# before they change anything: durations as Helm and kubectl take them (Go's
+# time.ParseDuration), and options given without their value.
+
+# Stop the calling script (named by $0) with status 2, a usage error, when the option in $1
+# has no value after it: called with the script's remaining arguments, "$@".
+need_value() {
+  if (($# < 2)); then
+    echo "$(basename "$0"): $1 needs a value" >&2
+    exit 2
+  fi
+}
 
 # Print the whole seconds (rounded down) in a duration made of terms NUMBER UNIT, units h,
 # m, s and ms: 90s, 10m, 1h30m, 2m30s, 1500ms; or 0. Anything else (a fraction, a sign, a
