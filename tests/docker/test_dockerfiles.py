@@ -292,9 +292,22 @@ def test_lock_problems_are_found_in_a_careless_lock(tmp_path: Path) -> None:
     found = lock_problems(careless, ["lib-ml"])
     assert "numpy==0.0.1 has no hash" in found
     assert "numpy==0.0.1 differs from dev.txt" in found
-    assert "scipy is not locked" in found
+    assert "onnxruntime is not locked" in found
     assert "torch must not be in an image" in found
     assert "registry option --index-url" in found
+
+
+def test_serving_image_leaves_out_what_only_training_needs() -> None:
+    """lib-ml's `build` extra (scipy, onnx) is for training: the model-service image, whose
+    memory and size the service's targets count, must not carry it, even transitively."""
+    training_only = {
+        canonicalize_name(Requirement(dep).name)
+        for dep in project("lib-ml")["optional-dependencies"]["build"]
+    }
+    assert training_only == {"onnx", "scipy"}
+    serving = locked(REQUIREMENTS / "model-service.txt")
+    assert not training_only & set(serving)
+    assert training_only <= set(locked(REQUIREMENTS / "model-training.txt"))
 
 
 def test_builder_installs_the_build_backend_from_a_hashed_lock() -> None:

@@ -1,15 +1,16 @@
 """Sparse n-gram matrices, for fitting and analysing the linear family.
 
 Kept apart from `lib_ml.features` so that serving, which scores hashed n-grams directly
-(`LinearScorer`), never imports scipy (about 20 MB of resident memory).
+(`LinearScorer`), never imports scipy (about 20 MB of resident memory), which lib-ml installs
+only with its `build` extra.
 """
 
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
+from lib_ml.extras import build_extra_missing
 from lib_ml.features import (
     HOST_SALT,
     FloatArray,
@@ -19,6 +20,11 @@ from lib_ml.features import (
     view_text,
 )
 from lib_ml.urls import NormalizedUrl
+
+try:
+    import scipy.sparse as sp
+except ModuleNotFoundError as missing:
+    raise build_extra_missing(missing, "lib_ml.matrices") from missing
 
 
 def ngram_counts(urls: Sequence[NormalizedUrl], config: NgramConfig) -> sp.csr_matrix:

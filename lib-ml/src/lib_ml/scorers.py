@@ -13,6 +13,7 @@ import numpy.typing as npt
 import onnxruntime
 
 from lib_ml.artifact import Arrays, ArtifactError
+from lib_ml.extras import build_extra_missing
 from lib_ml.features import (
     HOST_SALT,
     WORD_SEPARATOR,
@@ -304,7 +305,10 @@ def tree_ensemble_onnx(arrays: Arrays, n_features: int) -> bytes:
     the largest float32 not above it, which keeps `x <= threshold` exact for every float32 x.
     Built once at training time; serving only deserializes it, so it never imports `onnx`.
     """
-    import onnx.helper  # pylint: disable=import-outside-toplevel  # training-time only
+    try:
+        import onnx.helper  # pylint: disable=import-outside-toplevel  # training-time only
+    except ModuleNotFoundError as missing:
+        raise build_extra_missing(missing, "building the trees' ONNX model") from missing
 
     feature, roots = arrays["feature"], arrays["roots"]
     n_nodes = feature.size

@@ -1,0 +1,25 @@
+"""Without the `build` extra, as in the serving image, training-only code says what to install."""
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+
+from lib_ml.scorers import tree_ensemble_onnx
+
+
+def test_sparse_matrices_without_scipy_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("scipy", "scipy.sparse"):
+        monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.delitem(sys.modules, "lib_ml.matrices", raising=False)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'phishline-lib-ml\[build\]'"):
+        importlib.import_module("lib_ml.matrices")
+
+
+def test_building_trees_without_onnx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("onnx", "onnx.helper"):
+        monkeypatch.setitem(sys.modules, module, None)
+    stump = {name: np.zeros(1) for name in ("feature", "threshold", "left", "right", "value")}
+    with pytest.raises(ModuleNotFoundError, match=r"ONNX model needs onnx.*\[build\]"):
+        tree_ensemble_onnx({**stump, "roots": np.zeros(1, dtype=np.int64)}, n_features=1)
