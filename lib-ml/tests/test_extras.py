@@ -1,7 +1,9 @@
 """Without the `build` extra, as in the serving image, training-only code says what to install."""
 
 import importlib
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,3 +25,22 @@ def test_building_trees_without_onnx_names_the_extra(monkeypatch: pytest.MonkeyP
     stump = {name: np.zeros(1) for name in ("feature", "threshold", "left", "right", "value")}
     with pytest.raises(ModuleNotFoundError, match=r"ONNX model needs onnx.*\[build\]"):
         tree_ensemble_onnx({**stump, "roots": np.zeros(1, dtype=np.int64)}, n_features=1)
+
+
+def test_serving_needs_neither_scipy_nor_onnx(artifacts: Path) -> None:
+    # A fresh interpreter, so modules this test session already imported cannot hide the need.
+    serve_without_build_extra = f"""
+import sys
+for module in ("scipy", "onnx", "lightgbm", "sklearn"):
+    sys.modules[module] = None
+from lib_ml import Predictor
+for family in ("linear", "gbm", "ensemble"):
+    prediction = Predictor.load({str(artifacts)!r} + "/" + family).predict(["http://a.example/x"])[0]
+    print(family, prediction.label)
+"""
+    served = subprocess.run(
+        [sys.executable, "-c", serve_without_build_extra],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert served.returncode == 0, served.stderr
+    assert [line.split()[0] for line in served.stdout.splitlines()] == ["linear", "gbm", "ensemble"]
