@@ -290,3 +290,11 @@ def _token(page: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match
     return match.group(1)
+
+
+def test_model_service_down_keeps_the_chosen_model_for_the_retry(make_user) -> None:
+    user = make_user(model_service_url="http://127.0.0.1:9")  # nothing listens on port 9
+    response = user.check(PHISHING_URL, model="linear")
+    assert response.status_code == 503
+    assert re.search(r'<option value="linear" selected>\s*linear\s*</option>', response.text)
+    assert '<option value="">Default model</option>' in response.text
