@@ -298,3 +298,16 @@ def test_model_service_down_keeps_the_chosen_model_for_the_retry(make_user) -> N
     assert response.status_code == 503
     assert re.search(r'<option value="linear" selected>\s*linear\s*</option>', response.text)
     assert '<option value="">Default model</option>' in response.text
+
+
+@pytest.mark.parametrize(
+    ("code", "title"),
+    [
+        ("recorded", "Answer recorded - phishline: is this link phishing?"),
+        ("duplicate", "Already answered - phishline: is this link phishing?"),
+    ],
+)
+def test_the_page_after_an_answer_leads_with_its_notice(user, code: str, title: str) -> None:
+    page = user.client.get(f"/?feedback={code}").text
+    assert title_of(page) == title
+    assert re.search(r'<p class="notice" role="status" id="notice" tabindex="-1" autofocus>', page)

@@ -37,9 +37,10 @@ ANSWER_EXPIRED = (
 FEEDBACK_NOT_SAVED = "Your answer could not be saved right now. Please try again in a minute."
 FEEDBACK_INVALID = "That answer could not be matched to a result. Please check the URL again."
 # Notices after feedback, chosen by a fixed code in the query: never text from the request.
+# Each has the words the page's title leads with, as a result's or an error's page does.
 NOTICES = {
-    "recorded": "Thank you, your answer was recorded.",
-    "duplicate": "This result already had an answer; the first one counts.",
+    "recorded": ("Answer recorded", "Thank you, your answer was recorded."),
+    "duplicate": ("Already answered", "This result already had an answer; the first one counts."),
 }
 FormField = Annotated[str, Form()]
 
@@ -64,6 +65,7 @@ class PageContent:
     model_error: str | None = None
     form_error: str | None = None
     notice: str | None = None
+    notice_title: str | None = None
     unavailable: bool = False
     result: ResultView | None = None
     ticket: str | None = None
@@ -128,7 +130,9 @@ async def _render(
 async def index(
     request: Request, context: ContextDep, runtime: RuntimeDep, feedback: str = ""
 ) -> HTMLResponse:
-    return await _render(request, context, runtime, PageContent(notice=NOTICES.get(feedback)))
+    notice_title, notice = NOTICES.get(feedback, (None, None))
+    content = PageContent(notice=notice, notice_title=notice_title)
+    return await _render(request, context, runtime, content)
 
 
 @router.post("/", response_class=HTMLResponse)
