@@ -136,3 +136,14 @@ def test_nothing_is_in_flight_between_requests(client) -> None:
     samples = scrape(client)
     # The scrape itself is the one request in flight while the page is rendered.
     assert value(samples, "phishline_app_in_flight_requests", variant="v1") == 1
+
+
+def test_static_files_are_counted_under_their_mount_not_as_unmatched(client) -> None:
+    assert client.get("/static/style.css").status_code == 200
+    samples = scrape(client)
+    answered = {
+        (dict(labels)["route"], dict(labels)["status"])
+        for labels in samples["phishline_app_http_requests_total"]
+    }
+    assert ("/static/{path}", "200") in answered
+    assert ("unmatched", "200") not in answered

@@ -101,10 +101,19 @@ class AppMetrics:
 
 
 def route_label(scope: Scope) -> str:
-    """The matched route's template (`/api/predict`), never the raw path."""
+    """The matched route's template (`/api/predict`), never the raw path.
+
+    A mounted app (the static files) sets no route, only its prefix as the scope's
+    `root_path`: it is `/static/{path}`, not `unmatched`.
+    """
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED_ROUTE
+    if isinstance(path, str):
+        return path
+    root_path, app_root_path = scope.get("root_path", ""), scope.get("app_root_path", "")
+    if root_path and "app_root_path" in scope and root_path != app_root_path:
+        return f"{root_path.removeprefix(app_root_path)}/{{path}}"
+    return UNMATCHED_ROUTE
 
 
 class RequestMetricsMiddleware:
