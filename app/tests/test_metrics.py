@@ -147,3 +147,21 @@ def test_static_files_are_counted_under_their_mount_not_as_unmatched(client) -> 
     }
     assert ("/static/{path}", "200") in answered
     assert ("unmatched", "200") not in answered
+
+
+def test_static_files_and_the_schema_are_counted_under_their_routes(client) -> None:
+    # The app servers are shared by the session: compare counts before and after.
+    def answered() -> dict[str, float]:
+        counts: dict[str, float] = {}
+        for labels, count in scrape(client)["phishline_app_http_requests_total"].items():
+            route = dict(labels)["route"]
+            counts[route] = counts.get(route, 0.0) + count
+        return counts
+
+    before = answered()
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/api/openapi.json").status_code == 200
+    after = answered()
+    for route in ("/static/{path}", "/api/openapi.json"):
+        assert after[route] - before.get(route, 0.0) == 1
+    assert after.get("unmatched", 0.0) == before.get("unmatched", 0.0)

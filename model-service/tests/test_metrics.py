@@ -164,6 +164,17 @@ def test_unrouted_requests_share_one_route_label(
     )
 
 
+def test_the_schema_and_its_docs_page_are_counted_under_their_own_routes(
+    client: TestClient, metric_value: MetricValue
+) -> None:
+    for path in ("/openapi.json", "/docs"):
+        assert client.get(path).status_code == 200
+    text = client.get("/metrics").text
+    for route in ("/openapi.json", "/docs"):
+        assert metric_value(text, "phishline_model_http_requests_total", route=route) == 1
+    assert metric_value(text, "phishline_model_http_requests_total", route="unmatched") is None
+
+
 def test_reload_updates_the_model_series(
     models_copy: Path,
     registry: ModelRegistry,

@@ -101,19 +101,21 @@ class AppMetrics:
 
 
 def route_label(scope: Scope) -> str:
-    """The matched route's template (`/api/predict`), never the raw path.
+    """The matched route's template (`/api/predict`, `/static/{path}`), never the raw path."""
+    template = getattr(scope.get("route") or _starlette_route(scope), "path_format", None)
+    return template if isinstance(template, str) else UNMATCHED_ROUTE
 
-    A mounted app (the static files) sets no route, only its prefix as the scope's
-    `root_path`: it is `/static/{path}`, not `unmatched`.
-    """
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    root_path, app_root_path = scope.get("root_path", ""), scope.get("app_root_path", "")
-    if root_path and "app_root_path" in scope and root_path != app_root_path:
-        return f"{root_path.removeprefix(app_root_path)}/{{path}}"
-    return UNMATCHED_ROUTE
+
+def _starlette_route(scope: Scope) -> object:
+    """FastAPI's routes name themselves in the scope; Starlette's (the OpenAPI schema, the
+    static files' mount) leave only their endpoint, so the router's routes are searched."""
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return None
+    for route in getattr(scope.get("router"), "routes", ()):
+        if endpoint in (getattr(route, "endpoint", None), getattr(route, "app", None)):
+            return route
+    return None
 
 
 class RequestMetricsMiddleware:

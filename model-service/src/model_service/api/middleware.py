@@ -64,8 +64,7 @@ class RequestContextMiddleware:
             REQUEST_ID.reset(token)
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
-        route = scope.get("route")
-        route_path = getattr(route, "path", UNMATCHED_ROUTE)
+        route_path = route_label(scope)
         method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
         self.metrics.http_requests.labels(method, route_path, str(status)).inc()
         self.metrics.request_seconds.labels(route_path).observe(elapsed)
@@ -74,6 +73,24 @@ class RequestContextMiddleware:
                 "%s %s %d", method, scope["path"], status,
                 extra={"route": route_path, "status": status, "duration_ms": round(elapsed * 1e3, 3)},
             )  # fmt: skip
+
+
+def route_label(scope: Scope) -> str:
+    """The matched route's template (`/v1/predict`), never the raw path."""
+    template = getattr(scope.get("route") or _starlette_route(scope), "path_format", None)
+    return template if isinstance(template, str) else UNMATCHED_ROUTE
+
+
+def _starlette_route(scope: Scope) -> object:
+    """FastAPI's routes name themselves in the scope; Starlette's (the OpenAPI schema and
+    its docs page) leave only their endpoint, so the router's routes are searched."""
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return None
+    for route in getattr(scope.get("router"), "routes", ()):
+        if endpoint in (getattr(route, "endpoint", None), getattr(route, "app", None)):
+            return route
+    return None
 
 
 class BodySizeLimitMiddleware:
