@@ -82,6 +82,17 @@ def test_v2_colours_the_bar_at_the_models_threshold_and_says_where_it_is(
     assert text_of(page, "threshold") == "This model counts a link as phishing from 40 %."
 
 
+def test_v2_never_shows_a_legitimate_result_at_the_thresholds_percentage(
+    make_user, fake_service
+) -> None:
+    # 49.6 % is legitimate for a model that flags from 50 %: "50 %" would read as phishing.
+    fake_service.probability = 0.496
+    page = make_user(variant="v2").check(LEGITIMATE_URL).text
+    assert text_of(page, "probability") == "49.6 %"
+    assert text_of(page, "threshold") == "This model counts a link as phishing from 50.0 %."
+    assert title_of(page) == "49.6 % phishing - phishline: is this link phishing?"
+
+
 def test_v2_without_a_threshold_colours_the_bar_by_the_label(make_user, fake_service) -> None:
     fake_service.probability = 0.44
     with_threshold = make_user(variant="v2").check(LEGITIMATE_URL, model="linear").text

@@ -12,7 +12,12 @@ from phishline_app.services.feedback import corrected_label, parse_answer
 from phishline_app.services.inputs import InvalidInputError, clean_model, clean_url
 from phishline_app.services.model_client import Contribution, Prediction
 from phishline_app.services.tickets import InvalidTicketError, PredictionTicket
-from phishline_app.views import percent_text, result_view, top_features
+from phishline_app.views import (
+    percent_text,
+    percents_beside_threshold,
+    result_view,
+    top_features,
+)
 
 
 def a_prediction(probability: float, label: str, *weights: float) -> Prediction:
@@ -209,6 +214,25 @@ def test_percent_never_claims_certainty_it_does_not_have(probability: float) -> 
     text = percent_text(probability)
     assert (text == "100 %") == (probability == 1.0)
     assert (text == "0 %") == (probability == 0.0)
+
+
+@pytest.mark.parametrize(
+    ("probability", "threshold", "texts"),
+    [(0.97, 0.5, ("97 %", "50 %")), (0.496, 0.5, ("49.6 %", "50.0 %")),
+     (0.503, 0.5, ("50 %", "50 %")), (0.5, 0.5, ("50 %", "50 %")),
+     (0.4099, 0.4107, ("41.0 %", "41.1 %")), (0.004, 0.005, ("0.4 %", "0.5 %"))],
+)  # fmt: skip
+def test_percents_beside_threshold(probability: float, threshold: float, texts) -> None:
+    assert percents_beside_threshold(probability, threshold) == texts
+
+
+@given(st.floats(min_value=0.0, max_value=1.0), st.floats(min_value=0.01, max_value=0.99))
+def test_a_probability_below_the_threshold_never_reads_as_reaching_it(
+    probability: float, threshold: float
+) -> None:
+    shown, cut = percents_beside_threshold(probability, threshold)
+    if threshold - probability >= 2e-6:  # 4 decimals of a percentage tell these apart
+        assert shown != cut
 
 
 def test_verdicts_follow_the_service_label() -> None:

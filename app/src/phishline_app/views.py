@@ -34,14 +34,34 @@ class ResultView:
         return self.label == "phishing"
 
 
-def percent_text(probability: float) -> str:
+# Decimals that a probability just below the threshold may need to read as below it.
+MAX_PERCENT_DECIMALS = 4
+
+
+def percent_text(probability: float, decimals: int = 0) -> str:
     """`97 %`; never rounds a doubt away: 0.999 is `> 99 %`, 0.001 is `< 1 %`."""
+    if decimals:
+        return f"{probability * 100:.{decimals}f} %"
     rounded = round(probability * 100)
     if rounded >= 100 and probability < 1.0:
         return "> 99 %"
     if rounded <= 0 < probability:
         return "< 1 %"
     return f"{rounded} %"
+
+
+def percents_beside_threshold(probability: float, threshold: float) -> tuple[str, str]:
+    """The probability and the threshold ("phishing from …") as shown together.
+
+    Whole percentages, unless the probability is below the threshold but rounds to the same
+    text (49.6 % and 50 %: "50 %" beside "phishing from 50 %" reads as phishing while the
+    model said legitimate): then as many decimals as tell them apart.
+    """
+    for decimals in range(MAX_PERCENT_DECIMALS + 1):
+        shown, cut = percent_text(probability, decimals), percent_text(threshold, decimals)
+        if probability >= threshold or shown != cut:
+            break
+    return shown, cut
 
 
 def top_features(explanation: tuple[Contribution, ...]) -> tuple[FeatureView, ...]:

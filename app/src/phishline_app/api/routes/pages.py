@@ -24,7 +24,7 @@ from phishline_app.services.model_client import (
     ModelServiceUnavailableError,
 )
 from phishline_app.services.tickets import InvalidTicketError, PredictionTicket
-from phishline_app.views import ResultView, percent_text, result_view
+from phishline_app.views import ResultView, percents_beside_threshold, result_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -107,6 +107,10 @@ async def _render(
             unavailable = True
     selected = content.model or (catalog.default if catalog else None)
     threshold = _threshold(content, catalog)
+    threshold_percent: str | None = None
+    if threshold is not None and content.result is not None:
+        shown, threshold_percent = percents_beside_threshold(content.result.probability, threshold)
+        content = replace(content, result=replace(content.result, percent=shown))
     values: dict[str, Any] = {
         "variant": context.settings.variant,
         "csrf_token": csrf.token_for(context.signer, current_user(request).user_id),
@@ -119,7 +123,7 @@ async def _render(
         "service_version": catalog.service_version if catalog else "unavailable",
         "footer_model": _footer_model(content, catalog),
         "threshold": threshold,
-        "threshold_percent": percent_text(threshold) if threshold is not None else None,
+        "threshold_percent": threshold_percent,
     }
     return context.templates.TemplateResponse(
         request, "index.html", values, status_code=status_code
