@@ -177,6 +177,19 @@ def test_identical_answers_everywhere_decide_nothing() -> None:
     assert not result.comparison.enough_data
 
 
+@pytest.mark.parametrize("sequential", [False, True], ids=["fixed", "mSPRT"])
+def test_a_variant_whose_users_all_answered_alike_decides_nothing(sequential: bool) -> None:
+    # v1: 30 users all said yes; v2: 25 of 30. Its standard error of 0 made v1's 100 % look
+    # exact: the z-test gave p = 0.016 and "users prefer v1", where Fisher's exact test
+    # gives p = 0.052 on these same answers.
+    v1 = VariantData.from_users("v1", 30, [(1, 1)] * 30)
+    v2 = VariantData.from_users("v2", 30, [(1, 1)] * 25 + [(0, 1)] * 5)
+    assert stats.fisher_exact([[30, 0], [25, 5]]).pvalue > 0.05
+    result = analyze(v1, v2, sequential=sequential)
+    assert not result.comparison.enough_data
+    assert result.decision == NO_PREFERENCE
+
+
 def test_a_planned_uneven_split_is_not_a_mismatch() -> None:
     v1, v2 = simulated(2, 0.85, 0.70, users=(900, 100))
     assert analyze(v1, v2).decision == INVALID_SRM

@@ -122,6 +122,13 @@ def srm_check(control: int, treatment: int, expected_control_share: float = 0.5)
     )
 
 
+def _testable(control: VariantData, treatment: VariantData) -> bool:
+    """Each variant has enough units, and some variation among them: the standard error of a
+    variant whose units all answered alike is 0, whatever their number, and the normal
+    approximation would then take that variant's share for exact."""
+    return all(v.units >= MIN_UNITS and v.variance > 0 for v in (control, treatment))
+
+
 def _untestable(method: str, difference: float) -> Comparison:
     return Comparison(method, difference, 0.0, 1.0, float("-inf"), float("inf"), enough_data=False)
 
@@ -130,9 +137,9 @@ def fixed_horizon(control: VariantData, treatment: VariantData, alpha: float) ->
     """Two-sided z-test and 1 - alpha confidence interval, for one look."""
     method = "z-test (fixed horizon)"
     difference = treatment.mean - control.mean
-    se = sqrt(control.standard_error**2 + treatment.standard_error**2)
-    if min(control.units, treatment.units) < MIN_UNITS or se == 0:
+    if not _testable(control, treatment):
         return _untestable(method, difference)
+    se = sqrt(control.standard_error**2 + treatment.standard_error**2)
     z = difference / se
     p_value = erfc(abs(z) / sqrt(2))
     half_width = NormalDist().inv_cdf(1 - alpha / 2) * se
@@ -148,9 +155,9 @@ def always_valid(
     interval that stay valid however many times, and whenever, the data are looked at."""
     method = f"mSPRT (sequential, tau = {tau:g})"
     difference = treatment.mean - control.mean
-    variance = control.standard_error**2 + treatment.standard_error**2
-    if min(control.units, treatment.units) < MIN_UNITS or variance == 0:
+    if not _testable(control, treatment):
         return _untestable(method, difference)
+    variance = control.standard_error**2 + treatment.standard_error**2
     spread = variance + tau**2
     log_likelihood_ratio = 0.5 * log(variance / spread) + difference**2 * tau**2 / (
         2 * variance * spread
