@@ -342,6 +342,18 @@ def test_report_flags_a_sample_ratio_mismatch() -> None:
     assert "every answer a unit" in text
 
 
+def test_report_gives_no_interval_to_a_variant_whose_users_all_answered_alike() -> None:
+    # 30 users who all said yes do not make v1's share exactly 100 % (a 95 % interval of
+    # 100.0 % to 100.0 %): the normal approximation has no interval for them.
+    text = report_for(
+        VariantData.from_users("v1", 30, [(1, 1)] * 30),
+        VariantData.from_users("v2", 30, [(1, 1)] * 25 + [(0, 1)] * 5),
+    )
+    assert "| v1 | 30 | 30 | 30 | 30 | 100.0 % | n/a |" in text
+    assert "100.0 % to 100.0 %" not in text
+    assert "| v2 | 30 | 30 | 30 | 25 | 83.3 % | 69.8 % to 96.9 % |" in text
+
+
 def test_report_says_when_there_is_not_enough_data(tmp_path: Path) -> None:
     control = VariantData.from_users("v1", 1, [(1, 1)])
     treatment = VariantData.from_users("v2", 0, [])

@@ -30,8 +30,11 @@ class ReportFiles:
 
 
 def share_interval(variant: VariantData, alpha: float) -> tuple[float, float] | None:
-    """Normal-approximation interval of one variant's mean yes share, clipped to [0, 1]."""
-    if variant.units < 2:
+    """Normal-approximation interval of one variant's mean yes share, clipped to [0, 1].
+
+    None when the approximation has nothing to say: fewer than two units, or units that all
+    answered alike, whose standard error of 0 would give the share as exact."""
+    if variant.units < 2 or variant.variance == 0:
         return None
     half = NormalDist().inv_cdf(1 - alpha / 2) * variant.standard_error
     return max(0.0, variant.mean - half), min(1.0, variant.mean + half)
