@@ -40,6 +40,17 @@ def test_find_artifacts_lists_each_directory(artifacts: Path) -> None:
     assert find_artifacts(artifacts / "missing") == []
 
 
+def test_find_artifacts_refuses_weights_without_their_manifest(
+    artifacts: Path, tmp_path: Path
+) -> None:
+    models = Path(shutil.copytree(artifacts, tmp_path / "models"))
+    (models / "notes").mkdir()  # a directory without weights is simply not an artifact
+    assert [p.name for p in find_artifacts(models)] == ["ensemble", "gbm", "linear"]
+    (models / "gbm" / MANIFEST).unlink()
+    with pytest.raises(ArtifactError, match=r"models/gbm holds weight files but no model\.json"):
+        find_artifacts(models)
+
+
 def test_manifest_records_sha256_of_every_weight_file(artifacts: Path) -> None:
     manifest = json.loads((artifacts / "ensemble" / MANIFEST).read_text())
     assert set(manifest["files"]) == {

@@ -73,6 +73,23 @@ def test_tampered_artifact_is_refused_with_the_reason(
     assert str(damaged) in str(caught.value)
 
 
+def test_weights_without_their_model_json_are_refused(models_copy: Path) -> None:
+    # Skipping the directory would serve the other models as if nothing were wrong.
+    (models_copy / "gbm" / "model.json").unlink()
+    with pytest.raises(ModelLoadError, match=r"models/gbm holds weight files but no model\.json"):
+        ModelRegistry.from_directory(models_copy, "ensemble")
+
+
+def test_other_directories_beside_the_artifacts_are_ignored(models_copy: Path) -> None:
+    (models_copy / "notes").mkdir()
+    (models_copy / "notes" / "README.md").write_text("not a model")
+    assert sorted(ModelRegistry.from_directory(models_copy, "ensemble").models) == [
+        "ensemble",
+        "gbm",
+        "linear",
+    ]
+
+
 def test_an_empty_model_dir_gives_an_empty_registry(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -126,13 +143,15 @@ def test_reload_swaps_in_new_models(store: _Store) -> None:
     assert store.reloads("success") == 1
 
 
-@pytest.mark.parametrize("damage", ["tamper", "empty"])
+@pytest.mark.parametrize("damage", ["tamper", "no manifest", "empty"])
 def test_signal_reload_keeps_the_old_models_when_the_new_ones_are_bad(
     store: _Store, tamper: Callable[[Path], Path], damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = store.store.current
     if damage == "tamper":
         tamper(store.dir / "ensemble")
+    elif damage == "no manifest":
+        (store.dir / "linear" / "model.json").unlink()
     else:
         for artifact in list(store.dir.iterdir()):
             shutil.rmtree(artifact)

@@ -153,6 +153,16 @@ def test_archive_without_artifacts_is_refused(release: tuple[Path, str], tmp_pat
         fetch_models(f"{base}/empty.tar.gz", tmp_path / "cache")
 
 
+def test_archive_with_a_broken_artifact_is_refused(
+    release: tuple[Path, str], tmp_path: Path, models_copy: Path
+) -> None:
+    served, base = release
+    (models_copy / "gbm" / "model.json").unlink()
+    pack(served / "models.tar.gz", {name: models_copy / name for name in ("ensemble", "gbm")})
+    with pytest.raises(ModelSourceError, match=r"broken artifact.*gbm holds weight files"):
+        fetch_models(f"{base}/models.tar.gz", tmp_path / "cache")
+
+
 def test_not_a_tarball_is_refused(release: tuple[Path, str], tmp_path: Path) -> None:
     served, base = release
     (served / "models.tar.gz").write_bytes(b"<html>not found</html>")

@@ -231,6 +231,12 @@ def test_bundle_refuses_a_tampered_artifact(project: Path, tmp_path: Path) -> No
         build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
 
 
+def test_bundle_refuses_an_artifact_without_its_manifest(project: Path, tmp_path: Path) -> None:
+    (project / "models" / "gbm" / "model.json").unlink()
+    with pytest.raises(ReleaseRefusedError, match=r"gbm holds weight files but no model\.json"):
+        build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
+
+
 def test_bundle_refuses_a_model_without_metrics(project: Path, tmp_path: Path) -> None:
     (project / "reports" / "metrics" / "gbm.json").unlink()
     with pytest.raises(ReleaseRefusedError, match="gbm has no metrics"):

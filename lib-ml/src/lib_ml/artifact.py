@@ -145,10 +145,18 @@ def read_artifact(directory: Path) -> Artifact:
 
 
 def find_artifacts(root: Path) -> list[Path]:
-    """Artifact directories directly under root (or root itself), sorted by name."""
+    """Artifact directories directly under root (or root itself), sorted by name.
+
+    A directory of weight files without its model.json is a broken artifact, refused rather
+    than skipped: skipped, its model would silently go missing from what is served or shipped.
+    """
     root = Path(root)
     if (root / MANIFEST).is_file():
         return [root]
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if (p / MANIFEST).is_file())
+    directories = sorted(p for p in root.iterdir() if p.is_dir())
+    for directory in directories:
+        if not (directory / MANIFEST).is_file() and any(directory.glob("*.npz")):
+            raise ArtifactError(f"{directory} holds weight files but no {MANIFEST}")
+    return [p for p in directories if (p / MANIFEST).is_file()]

@@ -47,11 +47,11 @@ def build_bundle(out: Path, release: str, root: Path | None = None) -> GateResul
     paths = Paths(root)
     files: dict[str, bytes] = {}
     manifests, metrics = {}, {}
-    for directory in find_artifacts(paths.models):
-        try:
-            artifact = read_artifact(directory)  # sha256-verified: nothing tampered ships
-        except ArtifactError as exc:
-            raise ReleaseRefusedError(str(exc)) from exc
+    try:  # sha256-verified, and no broken artifact left out: nothing tampered or partial ships
+        artifacts = {d: read_artifact(d) for d in find_artifacts(paths.models)}
+    except ArtifactError as exc:
+        raise ReleaseRefusedError(str(exc)) from exc
+    for directory, artifact in artifacts.items():
         name = artifact.name
         # Only what model.json vouches for ships: the manifest and its sha256-listed weights.
         for file_name in [MANIFEST, *artifact.manifest["files"]]:

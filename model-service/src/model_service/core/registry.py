@@ -49,8 +49,12 @@ class ModelRegistry:
     @classmethod
     def from_directory(cls, root: Path, preferred: str) -> "ModelRegistry":
         """Load and verify every artifact dir under root (lib-ml checks each file's sha256)."""
+        try:
+            directories = find_artifacts(root)
+        except ArtifactError as exc:
+            raise ModelLoadError(f"cannot load the model artifacts: {exc}") from exc
         predictors = []
-        for directory in find_artifacts(root):
+        for directory in directories:
             try:
                 predictors.append(Predictor.load(directory))
             except (ArtifactError, OSError) as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from lib_ml import find_artifacts
+from lib_ml import ArtifactError, find_artifacts
 from model_service.core.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -81,9 +81,12 @@ def _extract(archive: Path, destination: Path) -> None:
 
 def _artifact_root(extracted: Path) -> Path:
     """Archives hold the artifact dirs either at the top or inside one wrapping folder."""
-    if find_artifacts(extracted):
-        return extracted
-    children = [child for child in extracted.iterdir() if child.is_dir()]
-    if len(children) == 1 and find_artifacts(children[0]):
-        return children[0]
+    try:
+        if find_artifacts(extracted):
+            return extracted
+        children = [child for child in extracted.iterdir() if child.is_dir()]
+        if len(children) == 1 and find_artifacts(children[0]):
+            return children[0]
+    except ArtifactError as exc:
+        raise ModelSourceError(f"the model archive holds a broken artifact: {exc}") from exc
     raise ModelSourceError(f"the model archive holds no model artifacts ({extracted})")
