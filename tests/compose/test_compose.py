@@ -283,6 +283,19 @@ def test_model_service_serves_the_pipeline_models_and_waits_until_ready(
         assert depends["condition"] == "service_healthy"
 
 
+def test_model_service_caches_a_fetched_model_on_a_writable_mount(
+    compose: Compose, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its root filesystem is read-only: a cache anywhere else fails when PHISHLINE_MODEL_URL
+    # is set, and only then, so nothing else in the stack would show it.
+    service = compose["services"]["model-service"]
+    assert service["read_only"] is True
+    cache = PurePosixPath(settings_of(service, monkeypatch).model_cache_dir)
+    writable = [PurePosixPath(path) for path in service.get("tmpfs", [])]
+    writable += [PurePosixPath(path) for path in named_mounts(service).values()]
+    assert any(cache == mount or mount in cache.parents for mount in writable), cache
+
+
 def test_prometheus_scrapes_the_stack_like_the_local_configuration(
     compose: Compose, tmp_path: Path
 ) -> None:
