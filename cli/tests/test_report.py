@@ -203,17 +203,24 @@ def test_report_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "term": {"https_weight": -2.5, "logit_weight": 1.0, "bias": 0.1, "threshold": 0.6},
         "sets": {
             "test": {
-                "as is": {"model": outcome, "model with scheme": outcome, "urls": 10},
-                "phishing on https": {"model": outcome, "model with scheme": outcome, "urls": 10},
+                "as is": {
+                    "model": outcome, "model with scheme": outcome, "urls": 10,
+                    "https_share": {"legitimate": 0.4, "phishing": 0.025},
+                },
+                "phishing on https": {
+                    "model": outcome, "model with scheme": outcome, "urls": 10,
+                    "https_share": {"legitimate": 0.4, "phishing": 1.0},
+                },
             }
         },
-    }
+    }  # fmt: skip
     result, seen = invoke_with_fake_report(
         monkeypatch, scheme_shortcut, "scheme", report, tmp_path / "scheme.json"
     )
     assert result.exit_code == 0, result.output
     assert seen == [(tmp_path, PROJECT)]
     assert "https weight -2.50" in result.output
+    assert "test: https in 40.0% of legitimate and 2.5% of phishing URLs" in result.output
     assert "0.9876" in result.output
     assert "scheme.json" in result.output
 

@@ -1,12 +1,12 @@
 """What the URL scheme would add to a model, and what it would cost.
 
 The models ignore the scheme (`lib_ml.urls`): in public corpora `https` marks legitimate URLs
-(Ebbu2017: 37 % of legitimate vs 2 % of phishing URLs; the DL Dataset sample: 67 % vs 3 %),
-while live phishing is mostly served over https. This report measures that choice: it fits one
-scheme term on top of a model's logit (a logistic regression of the label on the logit and "is
-https"), chooses that scorer's threshold by F1 as training does, and compares both scorers on
-the test split and on external labelled sets, as they are and with every phishing URL moved to
-https.
+(far more legitimate than phishing URLs use it in Ebbu2017 and in the DL Dataset sample; the
+report gives each label's share), while live phishing is mostly served over https. This report
+measures that choice: it fits one scheme term on top of a model's logit (a logistic regression
+of the label on the logit and "is https"), chooses that scorer's threshold by F1 as training
+does, and compares both scorers on the test split and on external labelled sets, as they are
+and with every phishing URL moved to https.
 
 The term is fitted on the test split, the one split no model has learned from (the served
 models are refitted on train + val, where their logits are too confident to calibrate on):
@@ -25,7 +25,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from lib_ml import Predictor
+from lib_ml import LABEL_MAP, LABELS, Predictor
 from lib_ml.predictor import normalize_batch
 from lib_ml.scorers import sigmoid
 from model_training.config import Paths, project_root
@@ -128,8 +128,9 @@ class CrossFittedTerm:
 
 def scheme_report(predictor: Predictor, sets: Mapping[str, Sequence[Example]]) -> dict[str, Any]:
     """The term fitted on `sets["test"]`, and per set and shift ("as is", "phishing on
-    https") the ROC AUC, recall and false-positive rate of the model alone and of the model
-    with the term (cross-fitted on the test split's own rows)."""
+    https") each label's share of https URLs, and the ROC AUC, recall and false-positive rate
+    of the model alone and of the model with the term (cross-fitted on the test split's own
+    rows)."""
     term = SchemeTerm.fit(*model_columns(predictor, sets["test"]))
     cross_fitted = CrossFittedTerm.fit(sets["test"], predictor)
     results: dict[str, Any] = {}
@@ -149,6 +150,10 @@ def scheme_report(predictor: Predictor, sets: Mapping[str, Sequence[Example]]) -
                 "model": _outcome(y, sigmoid(logits), predictor.threshold),
                 "model with scheme": _outcome(y, *scheme),
                 "urls": len(shifted),
+                # The shortcut itself: how differently each label's URLs use https.
+                "https_share": {
+                    label: float(https[y == LABEL_MAP[label]].mean()) for label in LABELS
+                },
             }
     return {
         "model": {"name": predictor.name, "version": predictor.version},

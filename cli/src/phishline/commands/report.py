@@ -119,6 +119,12 @@ def report_scheme(
         f"scheme term fitted on the test split: https weight {term['https_weight']:+.2f} "
         f"(model logit weight {term['logit_weight']:.2f}), threshold {term['threshold']:.3f}"
     )
+    for name, shifts in report["sets"].items():
+        https = shifts["as is"]["https_share"]
+        console.print(
+            f"{name}: https in {https['legitimate']:.1%} of legitimate and "
+            f"{https['phishing']:.1%} of phishing URLs"
+        )
     table = Table("set", "shift", "URLs", "scorer", "ROC AUC", "recall", "false-positive rate")
     for name, shifts in report["sets"].items():
         for shift, outcome in shifts.items():

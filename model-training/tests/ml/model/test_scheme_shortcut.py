@@ -78,6 +78,16 @@ def test_the_scheme_term_costs_recall_when_phishing_moves_to_https(
     assert shifted["false_positive_rate"] == as_is["false_positive_rate"]
 
 
+def test_the_report_gives_each_labels_share_of_https_urls(models: Path) -> None:
+    examples = [Example(f"https://www.site{i}.org/", 0) for i in range(3)]
+    examples += [Example(f"http://www.shop{i}.com/", 0) for i in range(1)]
+    examples += [Example(f"http://paypa1-login{i}.tk/verify", 1) for i in range(4)]
+    report = scheme_report(Predictor.load(models / "ensemble"), {"test": examples})
+    shifts = report["sets"]["test"]
+    assert shifts["as is"]["https_share"] == {"legitimate": 0.75, "phishing": 0.0}
+    assert shifts["phishing on https"]["https_share"] == {"legitimate": 0.75, "phishing": 1.0}
+
+
 def test_the_report_file(models: Path, tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text(
         "data:\n  mirror: absent\nevaluate:\n  external: []\n", encoding="utf-8"
