@@ -110,15 +110,20 @@ def test_sigterm_finishes_in_flight_requests_and_stops_accepting(service: Runnin
     assert service.process.wait(timeout=20) == -signal.SIGTERM
 
 
-def test_sigterm_waits_a_bounded_time_for_stalled_requests(artifact_root: Path) -> None:
+def test_sigterm_waits_a_bounded_time_then_answers_stalled_requests_with_a_json_503(
+    artifact_root: Path,
+) -> None:
     with running_service(artifact_root, extra_env={"PHISHLINE_SHUTDOWN_TIMEOUT": "1"}) as service:
         stalled = half_sent_request(service, json.dumps({"url": PHISHING_URL}).encode())
         wait_for(lambda: scrape(service, "phishline_model_in_flight_requests") >= 2)
         started = time.monotonic()
         service.process.send_signal(signal.SIGTERM)
+        status, body = read_response(stalled)
         service.process.wait(timeout=20)
         assert time.monotonic() - started < 8
         stalled.close()
+    assert status == 503
+    assert json.loads(body)["error"]["code"] == "shutting_down"
 
 
 def test_sighup_keeps_serving_the_old_models_when_the_new_are_tampered(

@@ -22,7 +22,7 @@ ERROR_DESCRIPTIONS = {
     415: "The body is not JSON.",
     422: "Invalid input: a missing, empty, non-string, unreadable or too long URL, a link that is not a web address (`javascript:`, `mailto:`, ...) or whose host no domain can have (a space, `%`, ...), an unknown model, or a field out of range.",
     500: "The reload failed; the previous models stay loaded.",
-    503: "No model is loaded yet.",
+    503: "No model is loaded yet (`not_ready`), or the service shut down before the request finished (`shutting_down`).",
 }
 _CODE_OF_HTTP_STATUS = {
     400: ErrorCode.MALFORMED_JSON,

@@ -1,5 +1,6 @@
 """Pure ASGI middleware (cheaper per request than Starlette's BaseHTTPMiddleware)."""
 
+import asyncio
 import logging
 import time
 
@@ -20,7 +21,8 @@ UNMATCHED_ROUTE = "unmatched"
 
 class RequestContextMiddleware:
     """Request id (X-Request-ID honoured and echoed), in-flight gauge, request counter and
-    latency, one access log line per request, and a JSON 500 for any unexpected error."""
+    latency, one access log line per request, a JSON 500 for any unexpected error and a JSON
+    503 for a request the shutdown cut off."""
 
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics):
         self.app = app
@@ -57,6 +59,19 @@ class RequestContextMiddleware:
                 headers={"x-request-id": request_id},
             )  # fmt: skip
             await response(scope, receive, send)
+        except asyncio.CancelledError:
+            # uvicorn cancels the requests still running when SIGTERM's grace period ends and
+            # would answer them with a plain-text 500; nothing awaits them after that, so
+            # answering here ends them cleanly.
+            if started_response:
+                raise
+            logger.warning("request cut off by the shutdown")
+            response = error_response(
+                503,
+                ErrorCode.SHUTTING_DOWN,
+                "the service is shutting down and did not finish this request; send it again",
+            )
+            await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.requests_in_flight.count -= 1

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RELOAD_FAILED = "reload_failed"
+    SHUTTING_DOWN = "shutting_down"
     HTTP_ERROR = "http_error"
 
 
