@@ -36,6 +36,7 @@ def test_environment_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         {"port": 0},
         {"max_batch": 0},
+        {"max_url_length": 8193},  # longer than lib-ml reads
         {"log_level": "loud"},
         {"model_url": "ftp://x/y"},
         {"shutdown_timeout": 0},

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lib_ml.urls import MAX_URL_LENGTH
+
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 
@@ -31,7 +33,10 @@ class Settings(BaseSettings):
     default_model: str = Field(
         "ensemble", description="Model used when a request names none (else the first loaded)."
     )
-    max_url_length: int = Field(2048, ge=1, description="Longest accepted URL, in characters.")
+    # lib-ml refuses longer URLs itself: a higher limit would be one in name only.
+    max_url_length: int = Field(
+        2048, ge=1, le=MAX_URL_LENGTH, description="Longest accepted URL, in characters."
+    )
     max_batch: int = Field(1000, ge=1, description="Most URLs in one batch request.")
     # A full batch of maximal URLs, JSON-quoted, stays well below 4 MiB.
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1, description="Largest request body.")
