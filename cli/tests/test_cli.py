@@ -161,6 +161,18 @@ def test_a_server_that_refuses_to_start_says_why_in_one_line(
     assert "secret" not in err
 
 
+def test_serve_model_with_model_dir_ignores_a_model_url_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = str(closed.getsockname()[1])
+    monkeypatch.setenv("PHISHLINE_MODEL_URL", f"http://127.0.0.1:{port}/models.tar.gz")
+    missing = tmp_path / "missing"
+    assert run_main(monkeypatch, "serve", "model", "--model-dir", str(missing), "--port", port) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith(f"Error: model-service cannot start: the model directory {missing} ")
+
+
 def test_a_tampered_artifact_is_one_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,16 +43,18 @@ def serve_model(
     from model_service.core.config import Settings
     from model_service.server import run
 
-    settings = Settings(
-        **_given(
-            host=host,
-            port=port,
-            model_dir=model_dir,
-            model_url=model_url,
-            default_model=default_model,
-            log_level=log_level,
-        )
+    given = _given(
+        host=host,
+        port=port,
+        model_dir=model_dir,
+        model_url=model_url,
+        default_model=default_model,
+        log_level=log_level,
     )
+    if model_dir is not None and model_url is None:
+        # A PHISHLINE_MODEL_URL in the environment would replace the directory the flag names.
+        given["model_url"] = None
+    settings = Settings(**given)
     refuse_unbindable("model-service", settings.host, settings.port)
     run(settings)
 
