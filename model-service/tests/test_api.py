@@ -169,6 +169,19 @@ def test_malformed_json_is_400(client: TestClient, path: str) -> None:
     assert error_of(response)["code"] == "malformed_json"
 
 
+def test_a_body_that_is_not_utf8_is_400_saying_so(client: TestClient) -> None:
+    latin1 = '{"url": "café.com"}'.encode("latin-1")
+    response = client.post(
+        "/v1/predict", content=latin1, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert error_of(response) == {
+        "code": "malformed_json",
+        "message": "the body is not valid JSON: JSON must be UTF-8, and byte 0xe9 at offset 12 "
+        "is not",
+    }
+
+
 def test_json_nested_beyond_the_parser_is_400(client: TestClient) -> None:
     response = client.post(
         "/v1/predict", content=b"[" * 100_000, headers={"content-type": "application/json"}

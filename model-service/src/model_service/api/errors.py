@@ -84,7 +84,15 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
 async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Routing errors (404, 405 with its Allow header) and the body parser's own 400."""
     code = _CODE_OF_HTTP_STATUS.get(exc.status_code, ErrorCode.HTTP_ERROR)
-    return _refuse(request, exc.status_code, code, str(exc.detail), exc.headers)
+    message = str(exc.detail)
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        # The parser's own message ("There was an error parsing the body") names no reason.
+        message = (
+            f"the body is not valid JSON: JSON must be UTF-8, and byte "
+            f"{cause.object[cause.start]:#04x} at offset {cause.start} is not"
+        )
+    return _refuse(request, exc.status_code, code, message, exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
