@@ -102,6 +102,25 @@ def test_pickled_npz_is_never_loaded(copy_of) -> None:  # type: ignore[no-untype
         (lambda m: m.update(threshold="high"), "'threshold' must be int or float, not str"),
         (lambda m: m.update(name=None), "'name' must be str"),
         (lambda m: m["featurizer"].pop("ngram"), "missing or mistyped"),
+        (lambda m: m.update(name=""), "'name' must be 1 to 64 letters"),
+        (lambda m: m.update(name="../linear"), "'name' must be 1 to 64 letters"),
+        (lambda m: m.update(threshold=1.5), "'threshold' must be a probability, not 1.5"),
+        (
+            lambda m: m["feature_distributions"]["digit_ratio"].update(edges=[0.1]),
+            r"'digit_ratio' has 1 edges, so 2 probabilities, not \d+",
+        ),
+        (
+            lambda m: m["feature_distributions"]["url_length"]["edges"].reverse(),
+            "'url_length' has edges that do not increase",
+        ),
+        (
+            lambda m: m["feature_distributions"]["url_length"]["probabilities"].__setitem__(0, 2),
+            "'url_length' has probabilities that are not a distribution",
+        ),
+        (
+            lambda m: m["feature_distributions"].update(url_length=[1, 2]),
+            "'url_length' needs lists of numbers",
+        ),
     ],
 )
 def test_invalid_manifests_are_refused(copy_of, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -111,6 +130,29 @@ def test_invalid_manifests_are_refused(copy_of, mutate, message: str) -> None:  
     (directory / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=message):
         Predictor.load(directory)
+
+
+def test_a_manifest_with_nan_is_refused(copy_of) -> None:  # type: ignore[no-untyped-def]
+    directory = copy_of("linear")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["metrics"]["validation"]["roc_auc"] = float("nan")
+    (directory / MANIFEST).write_text(json.dumps(manifest))  # Python writes NaN, JSON has none
+    with pytest.raises(ArtifactError, match="not valid JSON: NaN is not a JSON number"):
+        Predictor.load(directory)
+
+
+def test_writer_refuses_what_the_reader_would(artifacts: Path, tmp_path: Path) -> None:
+    artifact = read_artifact(artifacts / "linear")
+    manifest = {k: v for k, v in artifact.manifest.items() if k not in ("files", "format_version")}
+    with pytest.raises(ArtifactError, match="non-finite number"):
+        write_artifact(
+            tmp_path,
+            {**manifest, "metrics": {"validation": {"f1": float("nan")}}},
+            artifact.weights,
+        )
+    with pytest.raises(ArtifactError, match="'threshold' must be a probability"):
+        write_artifact(tmp_path, {**manifest, "threshold": -0.1}, artifact.weights)
+    assert not (tmp_path / MANIFEST).exists()
 
 
 def test_missing_or_broken_manifest(tmp_path: Path) -> None:
@@ -127,8 +169,9 @@ def test_missing_or_broken_manifest(tmp_path: Path) -> None:
 def test_writer_refuses_nested_or_incomplete(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="flat"):
         write_artifact(tmp_path, {}, {"sub/w.npz": {}})
-    with pytest.raises(ArtifactError, match="would lack"):
+    with pytest.raises(ArtifactError, match="lacks the keys"):
         write_artifact(tmp_path, {"name": "x"}, {})
+    assert not (tmp_path / MANIFEST).exists()
 
 
 def test_tree_scorer_matches_lightgbm_exactly(artifacts: Path) -> None:

@@ -7,6 +7,7 @@ is checked against the sha256 recorded in `model.json` before it is parsed.
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from lib_ml.drift import check_reference
 
 # 2: trees carry their ONNX model; ensembles stack views' logits into the trees.
 FORMAT_VERSION = 2
@@ -29,6 +32,8 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "feature_distributions": (dict,), "files": (dict,),
 }  # fmt: skip
 REQUIRED_KEYS = tuple(FIELD_TYPES)
+# Model names are request values, metric labels and directory names.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 Arrays = dict[str, npt.NDArray[Any]]
 
@@ -72,11 +77,13 @@ def write_artifact(
         _write_npz(path, arrays)
         files[file_name] = sha256_file(path)
     full = {**manifest, "format_version": FORMAT_VERSION, "files": files}
-    missing = [key for key in REQUIRED_KEYS if key not in full]
-    if missing:
-        raise ArtifactError(f"model.json would lack {missing}")
+    check_manifest(full, directory / MANIFEST)  # never write what read_artifact refuses
+    try:
+        text = json.dumps(full, indent=2, sort_keys=True, allow_nan=False)
+    except ValueError as exc:
+        raise ArtifactError(f"{directory / MANIFEST} would hold a non-finite number") from exc
     staging = directory / f".{MANIFEST}.tmp"
-    staging.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    staging.write_text(text + "\n", encoding="utf-8")
     staging.replace(directory / MANIFEST)
     return directory
 
@@ -97,11 +104,23 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ArtifactError(f"{directory} is not a model artifact: {MANIFEST} is missing")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        manifest = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{path} must hold a JSON object")
+    check_manifest(manifest, path)
+    return manifest
+
+
+def _refuse_constant(name: str) -> None:
+    # Python's json reads NaN and Infinity, which JSON itself does not have: a NaN metric
+    # would reach clients as null where a number is promised.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_manifest(manifest: Mapping[str, Any], path: Path) -> None:
+    """Raise ArtifactError unless manifest has every key with its type and sane values."""
     missing = [key for key in REQUIRED_KEYS if key not in manifest]
     if missing:
         raise ArtifactError(f"{path} lacks the keys {missing}")
@@ -117,7 +136,19 @@ def read_manifest(directory: Path) -> dict[str, Any]:
             f"{path} has format_version {manifest['format_version']!r}; "
             f"this lib-ml reads version {FORMAT_VERSION}"
         )
-    return manifest
+    if not MODEL_NAME.fullmatch(manifest["name"]):
+        raise ArtifactError(
+            f"{path}: 'name' must be 1 to 64 letters, digits, '.', '_' or '-', beginning with "
+            f"a letter or digit, not {manifest['name']!r:.70}"
+        )
+    if not 0.0 <= manifest["threshold"] <= 1.0:
+        raise ArtifactError(
+            f"{path}: 'threshold' must be a probability, not {manifest['threshold']}"
+        )
+    try:
+        check_reference(manifest["feature_distributions"])
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: 'feature_distributions': {exc}") from exc
 
 
 def read_artifact(directory: Path) -> Artifact:

@@ -1,14 +1,16 @@
 """Input drift: training-time histograms of simple URL features, kept in the artifact, and the
 population stability index (PSI) of live traffic against them."""
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 
 DRIFT_FEATURES: tuple[str, ...] = ("url_length", "digit_ratio", "letter_ratio", "special_ratio")
 _EPSILON = 1e-4  # keeps empty bins finite in the PSI's logarithm
+_SUM_TOLERANCE = 1e-6  # float rounding of counts / total
 
 
 def drift_values(texts: Sequence[str]) -> dict[str, npt.NDArray[np.float64]]:
@@ -37,6 +39,31 @@ def reference_distributions(texts: Sequence[str], bins: int = 10) -> dict[str, A
             "probabilities": [float(c) for c in counts / max(values.size, 1)],
         }
     return out
+
+
+def check_reference(reference: Mapping[str, Any]) -> None:
+    """Raise ValueError unless each feature's histogram is one `reference_distributions`
+    could have written: increasing edges, and one probability more, summing to 1."""
+    for name, spec in reference.items():
+        edges = spec.get("edges") if isinstance(spec, dict) else None
+        probabilities = spec.get("probabilities") if isinstance(spec, dict) else None
+        if not (_numbers(edges) and _numbers(probabilities)):
+            raise ValueError(f"{name!r} needs lists of numbers 'edges' and 'probabilities'")
+        if len(probabilities) != len(edges) + 1:
+            raise ValueError(
+                f"{name!r} has {len(edges)} edges, so {len(edges) + 1} probabilities, "
+                f"not {len(probabilities)}"
+            )
+        if any(later <= earlier for earlier, later in pairwise(edges)):
+            raise ValueError(f"{name!r} has edges that do not increase")
+        if min(probabilities) < 0 or abs(sum(probabilities) - 1.0) > _SUM_TOLERANCE:
+            raise ValueError(f"{name!r} has probabilities that are not a distribution")
+
+
+def _numbers(values: object) -> TypeGuard[list[float]]:
+    return isinstance(values, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
 
 
 def histogram(values: npt.NDArray[np.float64], edges: Sequence[float]) -> npt.NDArray[np.float64]:
