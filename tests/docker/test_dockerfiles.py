@@ -2,6 +2,7 @@
 repository (build context, hashed lock files, the CLI they start, the probe they run)."""
 
 import json
+import pwd
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from dvc.repo import Repo
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -369,6 +371,25 @@ def test_training_image_reproduces_the_pipeline() -> None:
     assert of(final, "CMD")[-1].exec_form == ["dvc", "repro"]
     assert of(final, "HEALTHCHECK")[-1].arguments == "NONE", "a batch job has nothing to probe"
     assert "model-training" in wheel_packages("model-training/Dockerfile")
+
+
+def test_training_image_runs_dvc_as_a_uid_without_a_passwd_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `docker run --user "$(id -u):$(id -g)"`, as documented, gives the host's uid, which the
+    # image's /etc/passwd lacks: only the image's environment can name the user.
+    image_env = env_of(stages("model-training/Dockerfile")[-1])
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+        if name in image_env:
+            monkeypatch.setenv(name, image_env[name])
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    with Repo(str(REPO)) as repo:
+        assert Path(repo.site_cache_dir).is_dir()
 
 
 class _Probed(BaseHTTPRequestHandler):
