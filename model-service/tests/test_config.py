@@ -1,11 +1,12 @@
 """Settings: defaults, PHISHLINE_* environment, flags over environment."""
 
+import json
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from model_service.core.config import Settings, default_cache_dir
+from model_service.core.config import Settings, default_cache_dir, predict_body_bytes_for
 
 
 def test_defaults() -> None:
@@ -40,11 +41,21 @@ def test_environment_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
         {"log_level": "loud"},
         {"model_url": "ftp://x/y"},
         {"shutdown_timeout": 0},
+        {"max_body_bytes": 1000},  # less than one predict request with a 2,048-character URL
     ],
 )
 def test_invalid_settings_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_the_body_limit_holds_one_request_with_the_longest_url() -> None:
+    url = "\U0001f600" * 100  # each character escaped as 12 bytes, as json.dumps does
+    body = json.dumps({"url": url, "model": "m" * 64, "explain_top_k": 100})
+    assert len(body) <= predict_body_bytes_for(len(url))
+    assert Settings(max_url_length=100, max_body_bytes=predict_body_bytes_for(100))
+    with pytest.raises(ValidationError, match=r"too small for URLs of up to 100 characters"):
+        Settings(max_url_length=100, max_body_bytes=predict_body_bytes_for(100) - 1)
 
 
 def test_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lib_ml.urls import MAX_URL_LENGTH
@@ -16,6 +16,13 @@ def default_cache_dir() -> Path:
     """Where downloaded model archives are extracted: the user's XDG cache."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "phishline" / "models"
+
+
+def predict_body_bytes_for(url_length: int) -> int:
+    """The largest `POST /v1/predict` body for a URL of `url_length` characters: JSON may
+    write a character as 12 bytes (a surrogate pair of `\\uXXXX` escapes), plus the other
+    fields."""
+    return url_length * 12 + 1024
 
 
 class Settings(BaseSettings):
@@ -38,13 +45,24 @@ class Settings(BaseSettings):
         2048, ge=1, le=MAX_URL_LENGTH, description="Longest accepted URL, in characters."
     )
     max_batch: int = Field(1000, ge=1, description="Most URLs in one batch request.")
-    # A full batch of maximal URLs, JSON-quoted, stays well below 4 MiB.
+    # Holds a batch of 1,000 URLs of 2,048 characters unless most characters need escapes;
+    # at least one predict request with the longest URL (see _body_holds_the_longest_url).
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1, description="Largest request body.")
     drift_window: int = Field(1000, ge=1, description="Recent URLs per model kept for drift.")
     shutdown_timeout: int = Field(
         10, ge=1, description="Seconds in-flight requests get to finish on SIGTERM."
     )
     log_level: LogLevel = Field("info", description="Log level.")
+
+    @model_validator(mode="after")
+    def _body_holds_the_longest_url(self) -> "Settings":
+        needed = predict_body_bytes_for(self.max_url_length)
+        if self.max_body_bytes < needed:
+            raise ValueError(
+                f"max_body_bytes ({self.max_body_bytes}) is too small for URLs of up to "
+                f"{self.max_url_length} characters: a predict request can need {needed} bytes"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
