@@ -1,6 +1,7 @@
 """Without the `build` extra, as in the serving image, training-only code says what to install."""
 
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,17 @@ for family in ("linear", "gbm", "ensemble"):
     )  # fmt: skip
     assert served.returncode == 0, served.stderr
     assert [line.split()[0] for line in served.stdout.splitlines()] == ["linear", "gbm", "ensemble"]
+
+
+def test_onnxruntime_keeps_no_telemetry_device_id(tmp_path: Path) -> None:
+    # A clean environment: CI variables (GITHUB_ACTIONS, ...) would silence it on their own.
+    home = tmp_path / "home"
+    home.mkdir()
+    imported = subprocess.run(
+        [sys.executable, "-c", "import lib_ml.scorers"],
+        env={"HOME": str(home), "PATH": os.environ["PATH"]},
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "telemetry" not in imported.stderr
+    assert not list(home.rglob("*"))

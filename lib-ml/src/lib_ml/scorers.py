@@ -3,6 +3,7 @@ ensemble (converted from LightGBM's JSON dump) over lexical features, and their 
 Each returns logits (log-odds of phishing) for a batch.
 """
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -10,7 +11,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime
+
+# onnxruntime's Linux wheels send usage telemetry to Microsoft and keep a device id under
+# ~/.cache (a warning on stderr where that is read-only) unless this is set when it is first
+# imported; a URL classifier should do neither. Set it to an empty value to allow them.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime  # pylint: disable=wrong-import-position
 
 from lib_ml.artifact import Arrays, ArtifactError
 from lib_ml.extras import build_extra_missing
