@@ -128,6 +128,47 @@ def test_a_render_error_stops_impossible_values(
         rendered({"canary": {"enabled": True}, "modelService": {"shadow": {"enabled": True}}})
 
 
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        (
+            {"modelService": {"replicas": 1, "autoscaling": {"enabled": False}}},
+            "modelService.podDisruptionBudget.minAvailable (1) must be below "
+            "modelService.replicas (1)",
+        ),
+        (
+            {"app": {"replicas": {"v1": 2, "v2": 1}, "autoscaling": {"enabled": False}}},
+            "app.podDisruptionBudget.minAvailable (1) must be below app.replicas.v2 (1)",
+        ),
+        (
+            {"app": {"autoscaling": {"minReplicas": 1}}},
+            "app.podDisruptionBudget.minAvailable (1) must be below app.autoscaling.minReplicas (1)",
+        ),
+    ],
+    ids=["model-service replicas", "one app variant", "autoscaling minimum"],
+)
+def test_a_disruption_budget_that_blocks_every_drain_is_refused(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], values: dict[str, Any], complaint: str
+) -> None:
+    """minAvailable at or above the pods a workload may run with leaves no eviction allowed:
+    `kubectl drain` would wait forever on that node."""
+    with pytest.raises(helm.HelmRenderError, match=re.escape(complaint)):
+        rendered(values)
+    single = {
+        "modelService": {
+            "replicas": 1,
+            "autoscaling": {"enabled": False},
+            "podDisruptionBudget": {"minAvailable": 0},
+        }
+    }
+    budget = next(
+        m
+        for m in rendered(single)
+        if m["kind"] == "PodDisruptionBudget" and m["metadata"]["name"] == "phishline-model-service"
+    )
+    assert budget["spec"]["minAvailable"] == 0
+
+
 def _altered(manifests: list[Manifest], kind: str, change: Callable[[Manifest], None]) -> Manifest:
     manifest = copy.deepcopy(next(m for m in manifests if m["kind"] == kind))
     change(manifest)

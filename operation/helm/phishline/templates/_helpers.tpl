@@ -125,3 +125,21 @@ HTTP never comes back, and the variant, user id and CSRF token break with it). *
 {{- define "phishline.appBlueGreen" -}}
 {{- if and .Values.canary.enabled .Values.canary.app.blueGreen -}}true{{- end -}}
 {{- end -}}
+
+{{/* Refuse a PodDisruptionBudget that lets no pod be evicted: minAvailable at or above the
+fewest pods the workload runs (the HPA's minReplicas when it scales, else its replicas)
+would block every node drain. Call with (list PREFIX VALUES REPLICAS_KEY REPLICAS). */}}
+{{- define "phishline.checkDisruptionBudget" -}}
+{{- $prefix := index . 0 -}}
+{{- $values := index . 1 -}}
+{{- $fewest := index . 3 -}}
+{{- $source := printf "%s.%s" $prefix (index . 2) -}}
+{{- if $values.autoscaling.enabled -}}
+{{- $fewest = $values.autoscaling.minReplicas -}}
+{{- $source = printf "%s.autoscaling.minReplicas" $prefix -}}
+{{- end -}}
+{{- $minAvailable := $values.podDisruptionBudget.minAvailable -}}
+{{- if ge (int $minAvailable) (int $fewest) -}}
+{{- fail (printf "%s.podDisruptionBudget.minAvailable (%v) must be below %s (%v): a budget that lets no pod be evicted blocks every node drain; lower it (0 for a single pod) or run more pods" $prefix $minAvailable $source $fewest) -}}
+{{- end -}}
+{{- end -}}
