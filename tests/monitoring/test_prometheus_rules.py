@@ -80,13 +80,19 @@ def test_rule_unit_tests_pass(promtool: str) -> None:
             "PhishlineTooManyRequests",
         ),
         (
-            'sum by (namespace, variant) (rate(phishline_app_http_requests_total{route!~"/metrics|/health/.*"}[1m]))',
-            'sum by (namespace, variant) (rate(phishline_app_http_requests_total{route!="/metrics"}[1m]))',
+            'sum by (namespace, variant) (rate(phishline_app_http_requests_total{route!~"/metrics|/health/.*", service!~".+-canary"}[1m]))',
+            'sum by (namespace, variant) (rate(phishline_app_http_requests_total{route!="/metrics", service!~".+-canary"}[1m]))',
             "recording.test.yml",
             "variant:phishline_app_http_requests:rate1m",
         ),
+        (
+            'sum by (namespace, variant) (rate(phishline_app_http_requests_total{route!~"/metrics|/health/.*", service!~".+-canary"}[1m]))',
+            'sum by (namespace, variant) (rate(phishline_app_http_requests_total{route!~"/metrics|/health/.*"}[1m]))',
+            "alerts.test.yml",
+            "PhishlineTooManyRequests",
+        ),
     ],
-    ids=["alert threshold", "recording selector"],
+    ids=["alert threshold", "recording selector", "canary load test"],
 )
 def test_rule_unit_tests_catch_a_broken_rule(
     promtool: str, tmp_path: Path, original: str, broken: str, test_file: str, failing: str
