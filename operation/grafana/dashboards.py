@@ -232,7 +232,11 @@ def service_health() -> Dashboard:
                     "5xx share",
                     targets(
                         (
-                            f"{rate(model_user_errors, 'job')} / {rate(model_user_requests, 'job')}",
+                            # model-service has no 5xx series until its first 5xx: `or ... * 0`
+                            # gives 0, not "No data", while nothing failed (as the app's rule).
+                            f"({rate(model_user_errors, 'job')}"
+                            f" or {rate(model_user_requests, 'job')} * 0)"
+                            f" / {rate(model_user_requests, 'job')}",
                             "5xx",
                         )
                     ),

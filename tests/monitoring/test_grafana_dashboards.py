@@ -3,12 +3,14 @@ parses and selects only metrics the code exports (or the recording rules write).
 
 import json
 import re
+import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
 GRAFANA_DIR = Path(__file__).resolve().parents[2] / "operation" / "grafana"
 COMMITTED = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
@@ -197,3 +199,59 @@ def test_wilson_band_matches_the_formula(generator: ModuleType) -> None:
     # Wilson 95 % interval of 40/50 (Newcombe 1998, method 3): 0.6696 to 0.8876.
     assert evaluate(lower, 40, 50) == pytest.approx(0.6696, abs=1e-4)
     assert evaluate(upper, 40, 50) == pytest.approx(0.8876, abs=1e-4)
+
+
+def panel_query(dashboard: str, title: str, metric: str) -> str:
+    """The one query of a panel that selects `metric`, with Grafana's variables filled in."""
+    (expr,) = [
+        expr for where, expr in queries() if where == f"{dashboard} / {title}" and metric in expr
+    ]
+    return expr
+
+
+def evaluate_panel(
+    promtool: str, tmp_path: Path, expr: str, series: dict[str, str], expected: list[float]
+) -> subprocess.CompletedProcess[str]:
+    """Run `promtool test rules` on `expr` over `series` (15 s samples), expecting one
+    sample per value of `expected` (labelled by `job` only) after 10 minutes."""
+    case = {
+        "interval": "15s",
+        "input_series": [{"series": name, "values": values} for name, values in series.items()],
+        "promql_expr_test": [
+            {
+                "expr": expr,
+                "eval_time": "10m",
+                "exp_samples": [
+                    {"labels": '{job="model-service"}', "value": value} for value in expected
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "panel.test.yml"
+    path.write_text(yaml.safe_dump({"rule_files": [], "tests": [case]}), encoding="utf-8")
+    return subprocess.run(
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+
+
+def test_model_service_error_share_is_zero_not_no_data_while_nothing_fails(
+    promtool: str, tmp_path: Path
+) -> None:
+    """model-service has no 5xx series until its first 5xx; the panel must show 0 then,
+    like the app's recorded share, not "No data"."""
+    requests = "phishline_model_http_requests_total"
+    expr = panel_query("phishline / service health", "5xx share", requests)
+    healthy = {
+        f'{requests}{{job="model-service", route="/v1/predict", status="200"}}': "0+30x60",
+        f'{requests}{{job="model-service", route="/health/ready", status="200"}}': "0+3x60",
+    }
+    result = evaluate_panel(promtool, tmp_path, expr, healthy, [0])
+    assert result.returncode == 0, result.stdout + result.stderr
+    failing = {
+        **healthy,
+        f'{requests}{{job="model-service", route="/v1/predict", status="500"}}': "0+10x60",
+        # A readiness probe's 503 while the models load is no user's error.
+        f'{requests}{{job="model-service", route="/health/ready", status="503"}}': "0+30x60",
+    }
+    result = evaluate_panel(promtool, tmp_path, expr, failing, [0.25])
+    assert result.returncode == 0, result.stdout + result.stderr
