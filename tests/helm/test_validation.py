@@ -169,6 +169,36 @@ def test_a_disruption_budget_that_blocks_every_drain_is_refused(
     assert budget["spec"]["minAvailable"] == 0
 
 
+def test_an_autoscaler_with_its_minimum_above_its_maximum_is_refused(
+    rendered: Callable[[dict[str, Any]], list[Manifest]],
+) -> None:
+    """The API server rejects such an HPA (spec.maxReplicas must be >= minReplicas) only at
+    install, after the other objects went in; offline schemas do not catch it."""
+    with pytest.raises(
+        helm.HelmRenderError,
+        match=re.escape(
+            "modelService.autoscaling.minReplicas (8) must not exceed "
+            "modelService.autoscaling.maxReplicas (6)"
+        ),
+    ):
+        rendered({"modelService": {"autoscaling": {"minReplicas": 8}}})
+    with pytest.raises(
+        helm.HelmRenderError,
+        match=re.escape(
+            "app.autoscaling.minReplicas (3) must not exceed app.autoscaling.maxReplicas (2)"
+        ),
+    ):
+        rendered({"app": {"autoscaling": {"minReplicas": 3, "maxReplicas": 2}}})
+    # Without autoscaling there is no HPA, and nothing to refuse.
+    off = rendered({"app": {"autoscaling": {"enabled": False, "minReplicas": 3, "maxReplicas": 2}}})
+    assert not [
+        m
+        for m in off
+        if m["kind"] == "HorizontalPodAutoscaler"
+        and m["metadata"]["name"].startswith("phishline-app")
+    ]
+
+
 def _altered(manifests: list[Manifest], kind: str, change: Callable[[Manifest], None]) -> Manifest:
     manifest = copy.deepcopy(next(m for m in manifests if m["kind"] == kind))
     change(manifest)

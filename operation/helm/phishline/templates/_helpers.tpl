@@ -143,3 +143,14 @@ would block every node drain. Call with (list PREFIX VALUES REPLICAS_KEY REPLICA
 {{- fail (printf "%s.podDisruptionBudget.minAvailable (%v) must be below %s (%v): a budget that lets no pod be evicted blocks every node drain; lower it (0 for a single pod) or run more pods" $prefix $minAvailable $source $fewest) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Refuse an autoscaler whose minimum is above its maximum: Kubernetes rejects such a
+HorizontalPodAutoscaler only at install, after the chart's other objects were applied.
+Call with (list PREFIX AUTOSCALING). */}}
+{{- define "phishline.checkAutoscaling" -}}
+{{- $prefix := index . 0 -}}
+{{- $autoscaling := index . 1 -}}
+{{- if and $autoscaling.enabled (gt (int $autoscaling.minReplicas) (int $autoscaling.maxReplicas)) -}}
+{{- fail (printf "%s.autoscaling.minReplicas (%v) must not exceed %s.autoscaling.maxReplicas (%v)" $prefix $autoscaling.minReplicas $prefix $autoscaling.maxReplicas) -}}
+{{- end -}}
+{{- end -}}
