@@ -115,7 +115,13 @@ roll_back() {
     echo "deploy.sh: no earlier deployed revision of $release to roll back to" >&2
   else
     echo "deploy.sh: rolling $release back to revision $previous" >&2
-    run helm rollback "$release" "$previous" --namespace "$namespace" --wait --timeout "$timeout"
+    # Called as `cmd || roll_back`, where set -e does not apply: a failed rollback is said here.
+    if run helm rollback "$release" "$previous" --namespace "$namespace" --wait --timeout "$timeout"; then
+      echo "deploy.sh: $release is back at revision $previous" >&2
+    else
+      echo "deploy.sh: the rollback to revision $previous failed too; $release needs a person" \
+        "(helm history $release --namespace $namespace)" >&2
+    fi
   fi
   exit 1
 }

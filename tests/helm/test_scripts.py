@@ -182,6 +182,15 @@ def test_a_failed_rollout_returns_to_the_last_deployed_revision(cluster: Cluster
         cluster.calls[-1] == "helm rollback phishline 7 --namespace phishline --wait --timeout 10m"
     )
     assert "rolling phishline back to revision 7" in result.stderr
+    assert "phishline is back at revision 7" in result.stderr
+
+
+def test_a_failed_rollback_is_said_as_such(cluster: Cluster) -> None:
+    cluster.fail("helm upgrade", "helm rollback")
+    result = cluster.run(DEPLOY)
+    assert result.returncode == 1
+    assert "the rollback to revision 7 failed too; phishline needs a person" in result.stderr
+    assert "is back at revision" not in result.stderr
 
 
 def test_a_failed_acceptance_test_rolls_back(cluster: Cluster) -> None:
