@@ -792,3 +792,27 @@ def test_the_run_its_pushed_tag_started_goes_on(tag_step: dict[str, Any], tmp_pa
     result, _ = run_step(tag_step, tmp_path, REF_TYPE="tag", REF_NAME="v1.2.4")
     assert result.returncode == 1
     assert "it was pushed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("release", "published"),
+    [(None, False), ("true", False), ("false", True)],  # no release, a draft, published
+)
+def test_libraries_are_published_only_for_a_released_tag(
+    tmp_path: Path, release: str | None, published: bool
+) -> None:
+    """A pushed tag exists before its run has passed the tests and the model gate: run by hand
+    on it, libs.yml must not put a version on PyPI that has no GitHub Release."""
+    steps = load(WORKFLOWS / "libs.yml")["jobs"]["build"]["steps"]
+    (check,) = [step for step in steps if "gh release view" in step.get("run", "")]
+    build = next(step for step in steps if "uv" in step.get("run", ""))
+    assert steps.index(check) < steps.index(build)
+    assert check["env"]["TAG"] == "${{ github.ref_name }}"
+    stub = {} if release is None else {"STUB_RELEASE": release}
+    result, calls = run_step(check, tmp_path, **stub)
+    assert calls == ["release view v1.2.3 --repo owner/repo --json isDraft --jq .isDraft"]
+    if published:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 1
+        assert "::error::v1.2.3 has no published GitHub Release" in result.stdout
