@@ -134,6 +134,21 @@ def test_gate_without_configuration_cannot_decide(release: dict[str, Any] | None
         gate_settings({"release": release})
 
 
+@pytest.mark.parametrize("metric", ["log_loss", "brier", "ece", "threshold"])
+def test_gate_refuses_a_floor_where_lower_is_better(project: Path, metric: str) -> None:
+    """`ece: 0.05` reads as "at most 0.05", but a floor passes every ece above it: the gate
+    would release the badly calibrated model and refuse the good one."""
+    with pytest.raises(ReleaseGateError, match=rf"min_metrics: {metric} cannot have a floor"):
+        gate_settings({"release": {"model": "ensemble", "min_metrics": {**FLOORS, metric: 0.05}}})
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["release"]["min_metrics"][metric] = 0.05
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    write_metrics(project, "ensemble", {**GOOD, metric: 0.4})  # far worse than meant
+    with pytest.raises(ReleaseGateError):
+        build_bundle(project / "out.tar.gz", "v1.2.3", project)
+    assert not (project / "out.tar.gz").exists()
+
+
 def test_gate_without_metrics_cannot_decide(project: Path) -> None:
     (project / "reports" / "metrics" / "ensemble.json").unlink()
     with pytest.raises(ReleaseGateError, match="dvc repro"):

@@ -62,6 +62,11 @@ def check_metrics(metrics: Mapping[str, Any], minimums: Mapping[str, float]) -> 
     return checks
 
 
+# Metrics of metrics.json where lower is better (and the threshold, which is no quality): a
+# floor on one of them would pass the worse models and refuse the better ones.
+NOT_FLOORS = frozenset({"log_loss", "brier", "ece", "threshold"})
+
+
 def gate_settings(params: Mapping[str, Any]) -> tuple[str, dict[str, float]]:
     """The gated model and its floors, from params.yaml `release`."""
     release = params.get("release") or {}
@@ -70,7 +75,13 @@ def gate_settings(params: Mapping[str, Any]) -> tuple[str, dict[str, float]]:
         raise ReleaseGateError(
             "params.yaml needs release.model and a non-empty release.min_metrics"
         )
-    return str(model), {str(k): float(v) for k, v in minimums.items()}
+    floors = {str(k): float(v) for k, v in minimums.items()}
+    if wrong := sorted(NOT_FLOORS.intersection(floors)):
+        raise ReleaseGateError(
+            f"params.yaml release.min_metrics: {', '.join(wrong)} cannot have a floor (lower is"
+            " better, or no quality at all): it would pass worse models and refuse better ones"
+        )
+    return str(model), floors
 
 
 def evaluate_gate(root: Path | None = None) -> GateResult:
