@@ -51,6 +51,12 @@ def test_find_artifacts_refuses_weights_without_their_manifest(
         find_artifacts(models)
 
 
+def test_an_artifact_is_named_by_the_sha256_of_its_manifest(artifacts: Path) -> None:
+    predictor = Predictor.load(artifacts / "linear")
+    assert predictor.manifest_sha256 == sha256_file(artifacts / "linear" / MANIFEST)
+    assert predictor.manifest_sha256 != Predictor.load(artifacts / "gbm").manifest_sha256
+
+
 def test_manifest_records_sha256_of_every_weight_file(artifacts: Path) -> None:
     manifest = json.loads((artifacts / "ensemble" / MANIFEST).read_text())
     assert set(manifest["files"]) == {

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from lib_ml import find_artifacts, read_artifact, write_artifact
+from lib_ml.artifact import MANIFEST, sha256_file
 from model_training.config import load_params
 from model_training.release_bundle import ReleaseRefusedError, build_bundle
 from model_training.release_bundle import main as bundle_main
@@ -50,9 +51,12 @@ def write_model(models: Path, name: str) -> None:
 
 
 def write_metrics(root: Path, name: str, metrics: dict[str, Any]) -> None:
+    """Metrics as the evaluate stage writes them, of the model now under root/models."""
     path = root / "reports" / "metrics" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics))
+    manifest_sha256 = sha256_file(root / "models" / name / MANIFEST)
+    model = {"name": name, "version": "1.0.0", "manifest_sha256": manifest_sha256}
+    path.write_text(json.dumps({"model": model, **metrics}))
 
 
 @pytest.fixture
@@ -202,6 +206,7 @@ def test_card_of_models_of_several_builds_says_nothing_of_rebuilding(
     manifest = json.loads((project / "models" / "gbm" / "model.json").read_text())
     manifest["created"] = "2026-01-02T00:00:00+00:00"
     (project / "models" / "gbm" / "model.json").write_text(json.dumps(manifest))
+    write_metrics(project, "gbm", GOOD)  # evaluated again, as dvc repro does
     build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
     card = (extract(tmp_path / "m.tar.gz", tmp_path / "x") / "MODEL_CARD.md").read_text()
     assert "## Rebuilding" not in card
@@ -250,6 +255,18 @@ def test_bundle_refuses_an_artifact_without_its_manifest(project: Path, tmp_path
     (project / "models" / "gbm" / "model.json").unlink()
     with pytest.raises(ReleaseRefusedError, match=r"gbm holds weight files but no model\.json"):
         build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
+
+
+def test_bundle_refuses_metrics_of_another_artifact(project: Path, tmp_path: Path) -> None:
+    # Retrained after the evaluation: its metrics are those of the model it replaced.
+    write_artifact(
+        project / "models" / "linear",
+        read_artifact(project / "models" / "linear").manifest | {"created": "2026-02-01T00:00:00Z"},
+        {"weights.npz": {"w": np.arange(4.0)}},
+    )
+    with pytest.raises(ReleaseRefusedError, match=r"linear\.json are not the metrics of .*linear"):
+        build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
+    assert not (tmp_path / "m.tar.gz").exists()
 
 
 def test_bundle_refuses_a_model_without_metrics(project: Path, tmp_path: Path) -> None:

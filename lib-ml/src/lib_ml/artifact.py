@@ -58,6 +58,8 @@ def sha256_file(path: Path) -> str:
 class Artifact:
     manifest: dict[str, Any]
     weights: dict[str, Arrays]  # weight file name -> its arrays
+    # model.json lists every weight file's sha256, so its own sha256 names the whole artifact.
+    manifest_sha256: str
 
     @property
     def name(self) -> str:
@@ -100,17 +102,22 @@ def _write_npz(path: Path, arrays: Arrays) -> None:
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
+    return _manifest_and_sha256(directory)[0]
+
+
+def _manifest_and_sha256(directory: Path) -> tuple[dict[str, Any], str]:
     path = directory / MANIFEST
     if not path.is_file():
         raise ArtifactError(f"{directory} is not a model artifact: {MANIFEST} is missing")
+    content = path.read_bytes()
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+        manifest = json.loads(content.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{path} must hold a JSON object")
     check_manifest(manifest, path)
-    return manifest
+    return manifest, hashlib.sha256(content).hexdigest()
 
 
 def _refuse_constant(name: str) -> None:
@@ -154,7 +161,7 @@ def check_manifest(manifest: Mapping[str, Any], path: Path) -> None:
 def read_artifact(directory: Path) -> Artifact:
     """Read and verify an artifact; raises ArtifactError / TamperedArtifactError."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
+    manifest, manifest_sha256 = _manifest_and_sha256(directory)
     weights: dict[str, Arrays] = {}
     for file_name, expected in dict(manifest["files"]).items():
         path = directory / file_name
@@ -172,7 +179,7 @@ def read_artifact(directory: Path) -> Artifact:
                 weights[file_name] = {key: npz[key] for key in npz.files}
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise ArtifactError(f"{path} is not a readable .npz file: {exc}") from exc
-    return Artifact(manifest=manifest, weights=weights)
+    return Artifact(manifest=manifest, weights=weights, manifest_sha256=manifest_sha256)
 
 
 def find_artifacts(root: Path) -> list[Path]:

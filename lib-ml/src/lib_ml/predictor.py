@@ -93,6 +93,7 @@ class Predictor:
     def __init__(self, artifact: Artifact):
         manifest = artifact.manifest
         self.manifest = manifest
+        self.manifest_sha256 = artifact.manifest_sha256
         self.family: str = manifest["family"]
         if self.family not in FAMILIES:
             raise ArtifactError(f"unknown model family {self.family!r}; expected {FAMILIES}")

@@ -51,7 +51,11 @@ def evaluate_examples(predictor: Predictor, examples: list[Example]) -> Evaluati
     metrics = classification_metrics(split.y, scores, predictor.threshold)
     metrics["slices"] = slice_metrics(split.urls, split.y, scores, predictor.threshold)
     metrics["data"] = dict(cleaned.counts)
-    metrics["model"] = {"name": predictor.name, "version": predictor.version}
+    metrics["model"] = {
+        "name": predictor.name,
+        "version": predictor.version,
+        "manifest_sha256": predictor.manifest_sha256,  # which artifact, exactly
+    }
     return Evaluation(metrics, split.y, scores)
 
 

@@ -61,6 +61,12 @@ def build_bundle(out: Path, release: str, root: Path | None = None) -> GateResul
         if not metrics_file.is_file():
             raise ReleaseRefusedError(f"{name} has no metrics ({metrics_file}): run `dvc repro`")
         metrics[name] = json.loads(metrics_file.read_text(encoding="utf-8"))
+        evaluated = str(metrics[name].get("model", {}).get("manifest_sha256"))
+        if evaluated != artifact.manifest_sha256:  # a model retrained or replaced since
+            raise ReleaseRefusedError(
+                f"{metrics_file} are not the metrics of {directory / MANIFEST} (sha256 "
+                f"{evaluated:.12} there, {artifact.manifest_sha256:.12} here): run `dvc repro`"
+            )
     if gate.model not in manifests:
         raise ReleaseRefusedError(f"the gated model {gate.model} is not under {paths.models}")
     sources = [source["name"] for source in load_params(root)["data"]["sources"]]
