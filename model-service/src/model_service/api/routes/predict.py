@@ -1,8 +1,8 @@
 """POST /v1/predict and /v1/predict/batch.
 
 Scoring runs on the event loop. It holds the GIL most of the time, so a worker thread would
-not let other requests run meanwhile, and the hand-off alone costs about a quarter of a bare
-request; concurrent single requests are micro-batched instead (docs/performance.md).
+not let other requests run meanwhile, and the hand-off would only add its own cost; concurrent
+single requests are micro-batched instead (docs/performance.md).
 """
 
 import time
