@@ -55,10 +55,9 @@ class RequestContextMiddleware:
             logger.exception("unexpected error")
             self.metrics.count_error(ErrorCode.INTERNAL)
             response = error_response(
-                500, ErrorCode.INTERNAL, "internal error; the logs name it by the request id",
-                headers={"x-request-id": request_id},
-            )  # fmt: skip
-            await response(scope, receive, send)
+                500, ErrorCode.INTERNAL, "internal error; the logs name it by the request id"
+            )
+            await response(scope, receive, send_with_id)
         except asyncio.CancelledError:
             # uvicorn cancels the requests still running when SIGTERM's grace period ends and
             # would answer them with a plain-text 500; nothing awaits them after that, so
