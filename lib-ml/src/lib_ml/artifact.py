@@ -193,8 +193,10 @@ def find_artifacts(root: Path) -> list[Path]:
         return [root]
     if not root.is_dir():
         return []
-    directories = sorted(p for p in root.iterdir() if p.is_dir())
-    for directory in directories:
-        if not (directory / MANIFEST).is_file() and any(directory.glob("*.npz")):
+    found = []
+    for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+        if (directory / MANIFEST).is_file():
+            found.append(directory)
+        elif any(directory.glob("*.npz")):
             raise ArtifactError(f"{directory} holds weight files but no {MANIFEST}")
-    return [p for p in directories if (p / MANIFEST).is_file()]
+    return found
