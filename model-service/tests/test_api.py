@@ -123,6 +123,9 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
         ({"url": None}, 422, "validation"),
         ({"url": LEGITIMATE_URL, "model": "nope"}, 422, "unknown_model"),
         ({"url": LEGITIMATE_URL, "explain_top_k": 99}, 422, "validation"),
+        ({"url": LEGITIMATE_URL, "explain_top_k": True}, 422, "validation"),  # not coerced
+        ({"url": LEGITIMATE_URL, "explain_top_k": "3"}, 422, "validation"),
+        ({"url": LEGITIMATE_URL, "explain_top_k": 2.0}, 422, "validation"),
         ({"url": LEGITIMATE_URL, "modle": "linear"}, 422, "validation"),  # misspelt field
         ([LEGITIMATE_URL], 422, "validation"),  # not an object
     ],
@@ -145,6 +148,7 @@ def test_bad_single_input_is_a_4xx_json_error(
         ({"urls": ["a.com", "y" * 2049]}, 422, "url_too_long", "item 1"),
         ({"urls": ["a.com"] * 1001}, 413, "batch_too_large", "1000"),
         ({"urls": ["a.com"], "model": "nope"}, 422, "unknown_model", "nope"),
+        ({"urls": ["a.com"], "explain_top_k": False}, 422, "validation", "explain_top_k"),
     ],
 )
 def test_bad_batch_input_is_a_4xx_json_error(

@@ -11,8 +11,9 @@ MAX_EXPLAIN_TOP_K = 20
 
 
 class _Request(BaseModel):
-    # A misspelt field ("modle") is an error, not a silently ignored option.
-    model_config = ConfigDict(extra="forbid")
+    # A misspelt field ("modle") is an error, not a silently ignored option; a value of the
+    # wrong JSON type (`"explain_top_k": true` or `"3"`) is an error, not coerced.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class PredictRequest(_Request):
