@@ -4,6 +4,7 @@
 import hashlib
 import json
 import os
+import shutil
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,13 @@ def test_bundle_refuses_metrics_of_another_artifact(project: Path, tmp_path: Pat
         {"weights.npz": {"w": np.arange(4.0)}},
     )
     with pytest.raises(ReleaseRefusedError, match=r"linear\.json are not the metrics of .*linear"):
+        build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
+    assert not (tmp_path / "m.tar.gz").exists()
+
+
+def test_bundle_refuses_two_models_of_one_name(project: Path, tmp_path: Path) -> None:
+    shutil.copytree(project / "models" / "linear", project / "models" / "linear-copy")
+    with pytest.raises(ReleaseRefusedError, match="both named 'linear'"):
         build_bundle(tmp_path / "m.tar.gz", "v1.2.3", project)
     assert not (tmp_path / "m.tar.gz").exists()
 

@@ -53,6 +53,8 @@ def build_bundle(out: Path, release: str, root: Path | None = None) -> GateResul
         raise ReleaseRefusedError(str(exc)) from exc
     for directory, artifact in artifacts.items():
         name = artifact.name
+        if name in manifests:  # model-service refuses to load two models of one name
+            raise ReleaseRefusedError(f"two artifacts under {paths.models} are both named {name!r}")
         # Only what model.json vouches for ships: the manifest and its sha256-listed weights.
         for file_name in [MANIFEST, *artifact.manifest["files"]]:
             files[f"{directory.name}/{file_name}"] = (directory / file_name).read_bytes()
