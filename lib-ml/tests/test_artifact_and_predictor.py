@@ -157,8 +157,21 @@ def test_writer_refuses_what_the_reader_would(artifacts: Path, tmp_path: Path) -
             artifact.weights,
         )
     with pytest.raises(ArtifactError, match="'threshold' must be a probability"):
-        write_artifact(tmp_path, {**manifest, "threshold": -0.1}, artifact.weights)
-    assert not (tmp_path / MANIFEST).exists()
+        write_artifact(tmp_path / "new", {**manifest, "threshold": -0.1}, artifact.weights)
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_refused_rewrite_leaves_the_artifact_as_it_was(artifacts: Path, tmp_path: Path) -> None:
+    directory = shutil.copytree(artifacts / "linear", tmp_path / "linear")
+    before = {path.name: path.read_bytes() for path in directory.iterdir()}
+    artifact = read_artifact(directory)
+    manifest = {k: v for k, v in artifact.manifest.items() if k not in ("files", "format_version")}
+    retrained = {name: {key: array * 2 for key, array in arrays.items()}
+                 for name, arrays in artifact.weights.items()}  # fmt: skip
+    with pytest.raises(ArtifactError, match="'threshold' must be a probability"):
+        write_artifact(directory, {**manifest, "threshold": 1.5}, retrained)
+    assert {path.name: path.read_bytes() for path in directory.iterdir()} == before
+    Predictor.load(directory)
 
 
 def test_missing_or_broken_manifest(tmp_path: Path) -> None:

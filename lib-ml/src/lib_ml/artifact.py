@@ -69,36 +69,45 @@ class Artifact:
 def write_artifact(
     directory: Path, manifest: Mapping[str, Any], weights: Mapping[str, Arrays]
 ) -> Path:
-    """Write weight files, then model.json with their sha256 (written last, atomically)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
+    """Write weight files, then model.json with their sha256 (written last, atomically).
+
+    Everything is checked before the first byte is written: a refused manifest leaves an
+    artifact already in the directory as it was, not new weights under its old model.json.
+    """
+    contents: dict[str, bytes] = {}
     for file_name, arrays in weights.items():
         if not file_name.endswith(".npz") or "/" in file_name:
             raise ArtifactError(f"weight files are flat .npz files, not {file_name!r}")
-        path = directory / file_name
-        _write_npz(path, arrays)
-        files[file_name] = sha256_file(path)
+        contents[file_name] = _npz_bytes(arrays)
+    files = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
     full = {**manifest, "format_version": FORMAT_VERSION, "files": files}
     check_manifest(full, directory / MANIFEST)  # never write what read_artifact refuses
     try:
         text = json.dumps(full, indent=2, sort_keys=True, allow_nan=False)
     except ValueError as exc:
         raise ArtifactError(f"{directory / MANIFEST} would hold a non-finite number") from exc
+    directory.mkdir(parents=True, exist_ok=True)
+    for file_name, data in contents.items():
+        (directory / file_name).write_bytes(data)
     staging = directory / f".{MANIFEST}.tmp"
     staging.write_text(text + "\n", encoding="utf-8")
     staging.replace(directory / MANIFEST)
     return directory
 
 
-def _write_npz(path: Path, arrays: Arrays) -> None:
+def _npz_bytes(arrays: Arrays) -> bytes:
     """Like np.savez_compressed, but byte-reproducible: fixed member timestamps and order."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for key in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            array_bytes = io.BytesIO()
+            np.lib.format.write_array(
+                array_bytes, np.ascontiguousarray(arrays[key]), allow_pickle=False
+            )
             member = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             member.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(member, buffer.getvalue())
+            archive.writestr(member, array_bytes.getvalue())
+    return buffer.getvalue()
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
