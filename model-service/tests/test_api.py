@@ -191,7 +191,20 @@ def test_json_nested_beyond_the_parser_is_400(client: TestClient) -> None:
         "/v1/predict", content=b"[" * 100_000, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
-    assert error_of(response)["code"] == "malformed_json"
+    assert error_of(response) == {
+        "code": "malformed_json",
+        "message": "the body is not readable JSON: its arrays or objects nest too deeply",
+    }
+
+
+@pytest.mark.parametrize("path", ["/v1/predict", "/v1/predict/batch"])
+def test_an_empty_body_is_422_saying_so(client: TestClient, path: str) -> None:
+    response = client.post(path, content=b"", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert error_of(response) == {
+        "code": "validation",
+        "message": "the body is empty; send a JSON object",
+    }
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])

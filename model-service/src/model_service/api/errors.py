@@ -71,6 +71,9 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
         return _refuse(
             request, 400, ErrorCode.MALFORMED_JSON, f"the body is not valid JSON: {detail}"
         )
+    if problems[0]["type"] == "missing" and tuple(problems[0]["loc"]) == ("body",):
+        # FastAPI's own words for an empty body are "body: Field required".
+        return _refuse(request, 422, ErrorCode.VALIDATION, "the body is empty; send a JSON object")
     described = "; ".join(
         f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
         for problem in problems[:_MAX_REPORTED_PROBLEMS]
@@ -86,12 +89,14 @@ async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
     code = _CODE_OF_HTTP_STATUS.get(exc.status_code, ErrorCode.HTTP_ERROR)
     message = str(exc.detail)
     cause = exc.__cause__
+    # The parser's own message ("There was an error parsing the body") names no reason.
     if isinstance(cause, UnicodeDecodeError):
-        # The parser's own message ("There was an error parsing the body") names no reason.
         message = (
             f"the body is not valid JSON: JSON must be UTF-8, and byte "
             f"{cause.object[cause.start]:#04x} at offset {cause.start} is not"
         )
+    elif isinstance(cause, RecursionError):
+        message = "the body is not readable JSON: its arrays or objects nest too deeply"
     return _refuse(request, exc.status_code, code, message, exc.headers)
 
 
