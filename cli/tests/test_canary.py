@@ -138,6 +138,12 @@ def test_values_merge_like_helm() -> None:
     assert VALUES["canary"]["modelService"]["analysis"]["threshold"] == 2
 
 
+def test_a_null_value_removes_the_key_like_helm() -> None:
+    base = {"canary": {"notificationUrl": "http://hook", "loadTest": {"qps": 10, "c": 2}}}
+    override = {"canary": {"notificationUrl": None, "loadTest": {"qps": None}}, "absent": None}
+    assert merge_values(base, override) == {"canary": {"loadTest": {"c": 2}}}
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

@@ -53,10 +53,13 @@ class Analysis:
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's coalescing of values files: maps merge key by key, anything else is replaced."""
+    """Helm's coalescing of values files: maps merge key by key, null removes the key, anything
+    else is replaced."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = merge_values(merged[key], value)
         else:
             merged[key] = value
