@@ -118,6 +118,25 @@ def test_malformed_json_is_400(client) -> None:
     assert error_of(response)["code"] == "malformed_json"
 
 
+@pytest.mark.parametrize(
+    ("body", "status", "code", "message"),
+    [
+        (b"", 422, "validation", "the request body is empty"),
+        ('{"url": "café.test"}'.encode("latin-1"), 400, "malformed_json",
+         "the request body is not UTF-8 JSON"),
+        (b"[" * 20_000, 400, "malformed_json", "the request body's JSON nests too deeply"),
+    ],
+)  # fmt: skip
+def test_unreadable_bodies_are_named(
+    client, body: bytes, status: int, code: str, message: str
+) -> None:
+    response = client.post(
+        "/api/predict", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status
+    assert error_of(response) == {"code": code, "message": message}
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
 def test_api_accepts_json_only(client, content_type: str) -> None:
     headers = {"content-type": content_type} if content_type else {}

@@ -75,6 +75,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The JSON body parser's own 400 ("There was an error parsing the body") names no
+        # reason; these are its two besides invalid JSON.
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            return error_response(400, "malformed_json", "the request body is not UTF-8 JSON")
+        if isinstance(exc.__cause__, RecursionError):
+            return error_response(400, "malformed_json", "the request body's JSON nests too deeply")
         code = STATUS_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else ""
         message = detail or HTTPStatus(exc.status_code).phrase
@@ -86,6 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(error.get("type") == "json_invalid" for error in errors):
             return error_response(400, "malformed_json", "the request body is not valid JSON")
         first = errors[0]
+        if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("body",):
+            return error_response(422, "validation", "the request body is empty")
         where = ".".join(str(part) for part in first.get("loc", ()))
         return error_response(422, "validation", f"{where}: {first.get('msg', 'invalid input')}")
 
