@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from phishline_app.views import percent_text
@@ -15,6 +16,9 @@ pytestmark = pytest.mark.e2e
 
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
 LEGITIMATE_URL = "https://www.google.com/"
+# axe-core's rules for WCAG 2.0 and 2.1, levels A and AA (its best-practice rules are not
+# WCAG requirements).
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def check(page: Page, app_url: str, url: str) -> None:
@@ -182,3 +186,69 @@ def test_acknowledged_feedback_survives_a_crash_and_restarts_stop_cleanly(
     log = restarted.log()
     assert "Application shutdown complete." in log
     assert "Traceback" not in log
+
+
+def audit(page: Page, state: str) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now, one line each.
+
+    The script goes in through Playwright's evaluate, which the page's CSP does not govern
+    (no bypass_csp needed), so the audit sees the page under its real policy.
+    """
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+    assert results.response["passes"], "axe-core checked nothing on the page"
+    return [
+        f"{state}: {violation['id']} ({violation['impact']}) {violation['help']} at "
+        + ", ".join(str(target) for node in violation["nodes"] for target in node["target"])
+        for violation in results.response["violations"]
+    ]
+
+
+@pytest.mark.parametrize("variant", ["v1", "v2"])
+def test_every_page_state_passes_the_wcag_2_1_aa_audit(page: Page, apps, variant: str) -> None:
+    app_url = apps[variant].url
+    violations: list[str] = []
+
+    page.goto(app_url + "/")
+    violations += audit(page, "empty form")
+    check(page, app_url, PHISHING_URL)
+    expect(page.locator("#result")).to_be_visible()
+    violations += audit(page, "phishing result")
+    check(page, app_url, "javascript:alert(1)")
+    expect(page.locator("#url-error")).to_be_visible()
+    violations += audit(page, "refused URL")
+    # A well-formed name that model-service does not know: its refusal beside the select.
+    page.locator("#model option:checked").evaluate("option => option.value = 'no-such-model'")
+    page.get_by_label("URL to check").fill(LEGITIMATE_URL)
+    page.get_by_role("button", name="Check URL").click()
+    expect(page.locator("#model-error")).to_be_visible()
+    violations += audit(page, "refused model")
+    check(page, app_url, LEGITIMATE_URL)
+    expect(page.locator("#result")).to_be_visible()
+    violations += audit(page, "legitimate result")
+    page.get_by_role("button", name="Yes").click()
+    expect(page.locator("#notice")).to_be_visible()
+    violations += audit(page, "answer recorded")
+    # Without its cookies the user's form token no longer matches: the "expired" alert.
+    page.goto(app_url + "/")
+    page.context.clear_cookies()
+    page.get_by_label("URL to check").fill(LEGITIMATE_URL)
+    page.get_by_role("button", name="Check URL").click()
+    expect(page.locator("#form-error")).to_be_visible()
+    violations += audit(page, "expired form")
+
+    assert not violations, f"{variant}: axe-core found WCAG 2.1 A/AA violations:\n" + (
+        "\n".join(violations)
+    )
+
+
+def test_the_outage_page_passes_the_wcag_2_1_aa_audit(page: Page, apps, model_service) -> None:
+    violations: list[str] = []
+    model_service.kill()
+    try:
+        for variant in ("v1", "v2"):
+            check(page, apps[variant].url, PHISHING_URL)
+            expect(page.get_by_role("alert")).to_be_visible()
+            violations += audit(page, f"{variant} model-service outage")
+    finally:
+        model_service.start()
+    assert not violations, "axe-core found WCAG 2.1 A/AA violations:\n" + "\n".join(violations)
