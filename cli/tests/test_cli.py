@@ -1,3 +1,4 @@
+import inspect
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -28,6 +29,23 @@ def test_help_lists_the_commands(listed_commands: Callable[[str], list[str]]) ->
     assert result.exit_code == 0
     commands = "data train evaluate predict serve up bench report canary experiment feedback"
     assert sorted(listed_commands(result.output)) == sorted(commands.split())
+
+
+def every_command(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from every_command(sub, (*path, name))
+    yield " ".join(path), command
+
+
+def test_each_command_is_summed_up_in_one_paragraph_line() -> None:
+    """In rich markup mode a group's command list keeps the summary's line breaks, which cut
+    its rows short mid-sentence; the summary is the docstring's first paragraph."""
+    broken = [
+        name or "phishline"
+        for name, command in every_command(typer.main.get_command(app))
+        if "\n" in inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
+    ]
+    assert not broken
 
 
 def test_no_arguments_shows_help() -> None:

@@ -101,8 +101,9 @@ def bench_predictor(
     model_dir: Annotated[Path, typer.Option(help="Directory of model artifacts.")] = Path("models"),
     repeats: Annotated[int, typer.Option(help="Runs per case; the best counts.")] = 5,
 ) -> None:
-    """lib-ml's predict in-process: ms per call at the service's micro-batch sizes, split into
-    a cost per call and a cost per URL."""
+    """lib-ml's predict in-process: ms per call at the service's micro-batch sizes.
+
+    Each model's times are split into a cost per call and a cost per URL."""
     from model_service.bench.predictor import run_predictor_bench
 
     require_models(model_dir)
@@ -139,9 +140,11 @@ def bench_e2e(
     variant: Annotated[str, typer.Option(help="App variant in front of model-service.")] = "v1",
     log_level: Annotated[str, typer.Option(help="Both servers' log level.")] = "info",
 ) -> None:
-    """The app and model-service as real processes: throughput and latency against concurrency
-    (through the app and straight to model-service), then 80 % of the app's maximum sustained,
-    with both servers' memory. JSON, Markdown and PNG plots under reports/bench/."""
+    """The app and model-service as real processes: throughput, latency and memory.
+
+    Throughput and latency against concurrency (through the app and straight to
+    model-service), then at 80 % of the app's maximum sustained, with both servers' memory.
+    JSON, Markdown and PNG plots under reports/bench/."""
     from phishline.bench_e2e.measure import run_e2e_bench
     from phishline.bench_e2e.report import write_report
 

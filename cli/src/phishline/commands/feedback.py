@@ -20,8 +20,9 @@ def export(
         typer.Option(help="SQLAlchemy URL of the feedback store \\[env PHISHLINE_DATABASE_URL]."),
     ] = None,
 ) -> None:
-    """Write every answered prediction with its corrected label ("No" flips the prediction),
-    and print the params.yaml source that adds the file to the training data."""
+    """Write every answered prediction with its corrected label ("No" flips the prediction).
+
+    Then print the params.yaml source that adds the file to the training data."""
     from phishline_app.core.config import Settings
     from phishline_app.export import export_feedback
 

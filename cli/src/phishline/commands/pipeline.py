@@ -64,8 +64,7 @@ def evaluate(
         str, typer.Option("--format", help="dl (label<TAB>url), csv (url,label) or ebbu (JSON).")
     ] = "dl",
 ) -> None:
-    """Metrics of any artifact on any labelled file or directory (e.g. data from another
-    source)."""
+    """Metrics of any artifact on any labelled file or directory, e.g. from another source."""
     from lib_ml import ArtifactError, Predictor
     from model_training.evaluate import NothingToEvaluateError, evaluate_examples
     from model_training.sources import FORMATS, SourceFormatError, read_labelled_path

@@ -33,8 +33,10 @@ def predict(
         typer.Option("--json", help="One JSON line per link, as model-service answers it."),
     ] = False,
 ) -> None:
-    """Whether each link is phishing, with the features that weighed most, in words. Exits
-    with 1 when a link cannot be read as a web address (the others are still checked)."""
+    """Whether each link is phishing, with the features that weighed most, in words.
+
+    Exits with 1 when a link cannot be read as a web address (the others are still checked).
+    """
     from lib_ml import BatchInputError, Predictor, explanation_items
 
     predictor = Predictor.load(model_dir)

@@ -109,8 +109,9 @@ def report_mutamorphic(
 def report_scheme(
     model_dir: ModelDir = None,
 ) -> None:
-    """What reading the URL scheme would add to a model, and what it costs when phishing
-    moves to https (the models ignore the scheme on purpose)."""
+    """What reading the URL scheme would add to a model, and cost if phishing moves to https.
+
+    The models ignore the scheme on purpose."""
     from model_training.scheme_shortcut import scheme_shortcut
 
     report, path = scheme_shortcut(model_dir, current_project())
@@ -142,9 +143,10 @@ def report_scheme(
 def report_baseline(
     model_dir: ModelDir = None,
 ) -> None:
-    """The targets' reference baseline (character 1-5 TF-IDF + logistic regression, on the URL
-    as written and scheme-free; with train.refit also refitted on train + val) against a model,
-    on the test split and external sets."""
+    """The targets' reference baseline against a model, on the test split and external sets.
+
+    The baseline is character 1-5 TF-IDF + logistic regression, on the URL as written and
+    scheme-free; with train.refit also refitted on train + val."""
     from model_training.reference_baseline import reference_baseline
 
     with console.status("fitting the baseline variants (C chosen on validation)"):
@@ -167,8 +169,9 @@ def report_refit(
         list[int] | None, typer.Option("--seed", help="One cut of train per seed (repeatable).")
     ] = None,
 ) -> None:
-    """Whether refitting on train + val pays, decided on val: cuts of train into a fitting and
-    a choosing part, chosen vs refitted models (long: two trainings per cut)."""
+    """Whether refitting on train + val pays, decided on val (long: two trainings per cut).
+
+    Cuts of train into a fitting and a choosing part; chosen vs refitted models."""
     from model_training.refit_check import REPORTED, refit_report
 
     with console.status("training, choosing and refitting on cuts of the training split"):
