@@ -277,6 +277,12 @@ def service_health() -> Dashboard:
     )
 
 
+# The shadow model's pods (track="candidate" in the cluster, docs/kubernetes.md) answer a
+# mirror of the live traffic, often under the same model names: kept apart, not added to the
+# stable pods' series. Without the label (compose) the series are the same as by model alone.
+BY_MODEL = "track, model"
+
+
 def model() -> Dashboard:
     predictions = "phishline_model_predictions_total"
     phishing = 'phishline_model_predictions_total{label="phishing"}'
@@ -307,8 +313,8 @@ def model() -> Dashboard:
                     "Models",
                     [
                         target(
-                            "max by (model, family, version, default) (phishline_model_info)",
-                            "{{model}} {{family}} {{version}} default={{default}}",
+                            f"max by ({BY_MODEL}, family, version, default) (phishline_model_info)",
+                            "{{model}} {{family}} {{version}} default={{default}} {{track}}",
                             instant=True,
                         )
                     ],
@@ -319,7 +325,9 @@ def model() -> Dashboard:
             (
                 timeseries(
                     "Predictions/s by model and label",
-                    targets((rate(predictions, "model, label"), "{{model}} {{label}}")),
+                    targets(
+                        (rate(predictions, BY_MODEL + ", label"), "{{model}} {{label}} {{track}}")
+                    ),
                     units.OPS_PER_SEC,
                 ),
                 12,
@@ -329,8 +337,8 @@ def model() -> Dashboard:
                     "Phishing share by model",
                     targets(
                         (
-                            f"{rate(phishing, 'model')} / {rate(predictions, 'model')}",
-                            "{{model}}",
+                            f"{rate(phishing, BY_MODEL)} / {rate(predictions, BY_MODEL)}",
+                            "{{model}} {{track}}",
                         )
                     ),
                     units.PERCENT_UNIT,
@@ -355,12 +363,12 @@ def model() -> Dashboard:
                     "Inference latency by model",
                     targets(
                         (
-                            f"histogram_quantile(0.5, {rate(inference, 'model, le')})",
-                            "{{model}} p50",
+                            f"histogram_quantile(0.5, {rate(inference, BY_MODEL + ', le')})",
+                            "{{model}} p50 {{track}}",
                         ),
                         (
-                            f"histogram_quantile(0.95, {rate(inference, 'model, le')})",
-                            "{{model}} p95",
+                            f"histogram_quantile(0.95, {rate(inference, BY_MODEL + ', le')})",
+                            "{{model}} p95 {{track}}",
                         ),
                     ),
                     units.SECONDS,
@@ -372,8 +380,8 @@ def model() -> Dashboard:
                     "Input drift (PSI) by model and feature",
                     targets(
                         (
-                            "max by (model, feature) (phishline_model_input_drift_psi)",
-                            "{{model}} {{feature}}",
+                            f"max by ({BY_MODEL}, feature) (phishline_model_input_drift_psi)",
+                            "{{model}} {{feature}} {{track}}",
                         )
                     ),
                     thresholds=steps(("green", None), ("red", PSI_ALERT)),

@@ -210,10 +210,17 @@ def panel_query(dashboard: str, title: str, metric: str) -> str:
 
 
 def evaluate_panel(
-    promtool: str, tmp_path: Path, expr: str, series: dict[str, str], expected: list[float]
+    promtool: str,
+    tmp_path: Path,
+    expr: str,
+    series: dict[str, str],
+    expected: list[float],
+    labels: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `promtool test rules` on `expr` over `series` (15 s samples), expecting one
-    sample per value of `expected` (labelled by `job` only) after 10 minutes."""
+    sample per value of `expected` after 10 minutes, labelled by the matching `labels`
+    (default: `job` only)."""
+    labels = labels or ['{job="model-service"}'] * len(expected)
     case = {
         "interval": "15s",
         "input_series": [{"series": name, "values": values} for name, values in series.items()],
@@ -222,7 +229,8 @@ def evaluate_panel(
                 "expr": expr,
                 "eval_time": "10m",
                 "exp_samples": [
-                    {"labels": '{job="model-service"}', "value": value} for value in expected
+                    {"labels": label, "value": value}
+                    for label, value in zip(labels, expected, strict=True)
                 ],
             }
         ],
@@ -254,4 +262,25 @@ def test_model_service_error_share_is_zero_not_no_data_while_nothing_fails(
         f'{requests}{{job="model-service", route="/health/ready", status="503"}}': "0+30x60",
     }
     result = evaluate_panel(promtool, tmp_path, expr, failing, [0.25])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_shadow_models_predictions_are_kept_apart_from_the_stable_ones(
+    promtool: str, tmp_path: Path
+) -> None:
+    """The candidate answers a mirror of the same requests, under the same model name: added
+    to the stable pods' counts it would double the rate and blend the two phishing shares."""
+    predictions = "phishline_model_predictions_total"
+    expr = panel_query("phishline / model", "Phishing share by model", predictions)
+    series = {
+        f'{predictions}{{track="{track}", model="ensemble", label="{label}"}}': f"0+{n}x60"
+        for track, label, n in [
+            ("stable", "phishing", 10), ("stable", "legitimate", 30),
+            ("candidate", "phishing", 20), ("candidate", "legitimate", 20),
+        ]
+    }  # fmt: skip
+    result = evaluate_panel(
+        promtool, tmp_path, expr, series, [0.25, 0.5],
+        ['{track="stable", model="ensemble"}', '{track="candidate", model="ensemble"}'],
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
