@@ -45,6 +45,12 @@ Z = 1.96
 # kubelet's probes of /health/live and /health/ready are not. A readiness probe answers 503
 # while the models load: counted, it would be an error users never saw.
 USER_ROUTES = 'route!~"/metrics|/health/.*"'
+# model-service's series are kept apart by track: in the cluster the shadow model's pods
+# (track="candidate", docs/kubernetes.md) answer a mirror of the live traffic, often under
+# the same model names, and users never see their answers or errors. Without the label
+# (compose) the series are the same as without it.
+TRACK = "track"
+BY_MODEL = f"{TRACK}, model"
 
 Panel = Any  # grafanalib panels are untyped attrs classes
 
@@ -214,7 +220,7 @@ def service_health() -> Dashboard:
             (
                 stat(
                     "Targets up",
-                    targets(('sum(up{job="model-service"})', "up")),
+                    targets((f'sum by ({TRACK}) (up{{job="model-service"}})', "up {{track}}")),
                     thresholds=steps(("red", None), ("green", 1)),
                 ),
                 4,
@@ -222,7 +228,7 @@ def service_health() -> Dashboard:
             (
                 timeseries(
                     "Requests/s by route",
-                    targets((rate(model_requests, "route"), "{{route}}")),
+                    targets((rate(model_requests, f"{TRACK}, route"), "{{route}} {{track}}")),
                     units.REQUESTS_PER_SEC,
                 ),
                 10,
@@ -234,10 +240,10 @@ def service_health() -> Dashboard:
                         (
                             # model-service has no 5xx series until its first 5xx: `or ... * 0`
                             # gives 0, not "No data", while nothing failed (as the app's rule).
-                            f"({rate(model_user_errors, 'job')}"
-                            f" or {rate(model_user_requests, 'job')} * 0)"
-                            f" / {rate(model_user_requests, 'job')}",
-                            "5xx",
+                            f"({rate(model_user_errors, f'job, {TRACK}')}"
+                            f" or {rate(model_user_requests, f'job, {TRACK}')} * 0)"
+                            f" / {rate(model_user_requests, f'job, {TRACK}')}",
+                            "5xx {{track}}",
                         )
                     ),
                     units.PERCENT_UNIT,
@@ -247,7 +253,12 @@ def service_health() -> Dashboard:
             (
                 timeseries(
                     "Errors/s by reason",
-                    targets((rate("phishline_model_errors_total", "reason"), "{{reason}}")),
+                    targets(
+                        (
+                            rate("phishline_model_errors_total", f"{TRACK}, reason"),
+                            "{{reason}} {{track}}",
+                        )
+                    ),
                     units.REQUESTS_PER_SEC,
                 ),
                 8,
@@ -257,9 +268,9 @@ def service_health() -> Dashboard:
                     "Mean latency by route",
                     targets(
                         (
-                            f"{rate(f'{model_duration}_sum{not_metrics}', 'route')}"
-                            f" / {rate(f'{model_duration}_count{not_metrics}', 'route')}",
-                            "{{route}}",
+                            f"{rate(f'{model_duration}_sum{not_metrics}', f'{TRACK}, route')}"
+                            f" / {rate(f'{model_duration}_count{not_metrics}', f'{TRACK}, route')}",
+                            "{{route}} {{track}}",
                         )
                     ),
                     units.SECONDS,
@@ -269,18 +280,17 @@ def service_health() -> Dashboard:
             (
                 timeseries(
                     "In flight",
-                    targets(("sum(phishline_model_in_flight_requests)", "in flight")),
+                    targets(
+                        (
+                            f"sum by ({TRACK}) (phishline_model_in_flight_requests)",
+                            "in flight {{track}}",
+                        )
+                    ),
                 ),
                 8,
             ),
         ],
     )
-
-
-# The shadow model's pods (track="candidate" in the cluster, docs/kubernetes.md) answer a
-# mirror of the live traffic, often under the same model names: kept apart, not added to the
-# stable pods' series. Without the label (compose) the series are the same as by model alone.
-BY_MODEL = "track, model"
 
 
 def model() -> Dashboard:

@@ -284,3 +284,19 @@ def test_the_shadow_models_predictions_are_kept_apart_from_the_stable_ones(
         ['{track="stable", model="ensemble"}', '{track="candidate", model="ensemble"}'],
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_shadow_models_errors_are_not_the_users(promtool: str, tmp_path: Path) -> None:
+    requests = "phishline_model_http_requests_total"
+    expr = panel_query("phishline / service health", "5xx share", requests)
+    predict = 'job="model-service", route="/v1/predict"'
+    series = {
+        f'{requests}{{{predict}, track="stable", status="200"}}': "0+30x60",
+        f'{requests}{{{predict}, track="candidate", status="200"}}': "0+15x60",
+        f'{requests}{{{predict}, track="candidate", status="500"}}': "0+15x60",
+    }
+    result = evaluate_panel(
+        promtool, tmp_path, expr, series, [0, 0.5],
+        ['{job="model-service", track="stable"}', '{job="model-service", track="candidate"}'],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
