@@ -72,6 +72,59 @@ def test_per_user_summary_is_the_mean_and_variance_of_user_shares() -> None:
     assert VariantData.from_users("v1", 0, []).standard_error == 0.0
 
 
+def test_per_answer_summary_is_the_mean_and_variance_of_the_answers() -> None:
+    answers = [1] * 3 + [0] * 7
+    variant = VariantData.from_answers("v1", 10, yes=3, answers=10)
+    assert variant.units == 10
+    assert variant.mean == pytest.approx(statistics.mean(answers))
+    assert variant.variance == pytest.approx(statistics.variance(answers))
+    assert VariantData.from_answers("v1", 1, yes=1, answers=1).variance == 0.0
+    assert VariantData.from_answers("v1", 2, yes=1, answers=2).variance == pytest.approx(0.5)
+
+
+def test_a_single_user_has_a_share_but_no_variance() -> None:
+    variant = VariantData.from_users("v1", 1, [(1, 2)])
+    assert variant.mean == 0.5
+    assert variant.variance == 0.0
+    two = VariantData.from_users("v1", 2, [(1, 2), (1, 1)])
+    assert two.variance == pytest.approx(statistics.variance([0.5, 1.0]))
+
+
+def test_a_variant_without_answers_summarises_to_zero() -> None:
+    for variant in (
+        VariantData.from_users("v1", 5, []),
+        VariantData.from_answers("v1", 5, yes=0, answers=0),
+    ):
+        assert (variant.units, variant.mean, variant.variance) == (0, 0.0, 0.0)
+    empty = srm_check(0, 0)
+    assert (empty.chi_squared, empty.p_value, empty.mismatch) == (0.0, 1.0, False)
+
+
+def test_srm_mismatch_starts_at_p_0_001() -> None:
+    assert not srm_check(5000, 5330).mismatch  # p = 0.0012
+    assert srm_check(5000, 5340).mismatch  # p = 0.0008
+
+
+@pytest.mark.parametrize("sequential", [False, True], ids=["fixed", "mSPRT"])
+def test_thirty_users_in_each_variant_are_enough_to_test(sequential: bool) -> None:
+    def variant(name: str, users: int) -> VariantData:
+        return VariantData.from_users(name, users, [(1, 1)] * (users - 1) + [(0, 1)])
+
+    assert analyze(
+        variant("v1", 30), variant("v2", 30), sequential=sequential
+    ).comparison.enough_data
+    short = analyze(variant("v1", 30), variant("v2", 29), sequential=sequential)
+    assert not short.comparison.enough_data
+
+
+def test_analyze_runs_the_chosen_test_with_the_given_options() -> None:
+    v1, v2 = simulated(3, 0.80, 0.74)
+    assert analyze(v1, v2).comparison == fixed_horizon(v1, v2, alpha=0.05)
+    assert analyze(v1, v2, alpha=0.01).comparison == fixed_horizon(v1, v2, alpha=0.01)
+    sequential = analyze(v1, v2, sequential=True, tau=0.1).comparison
+    assert sequential == always_valid(v1, v2, alpha=0.05, tau=0.1)
+
+
 def test_srm_check_agrees_with_scipy() -> None:
     check = srm_check(600, 400, 0.5)
     expected = stats.chisquare([600, 400], [500, 500])
@@ -198,7 +251,13 @@ def test_a_planned_uneven_split_is_not_a_mismatch() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"alpha": 0.0}, {"alpha": 1.0}, {"expected_control_share": 1.0}, {"tau": 0.0}],
+    [
+        {"alpha": 0.0},
+        {"alpha": 1.0},
+        {"expected_control_share": 0.0},
+        {"expected_control_share": 1.0},
+        {"tau": 0.0},
+    ],
 )
 def test_impossible_options_are_refused(options: dict[str, float]) -> None:
     v1, v2 = simulated(1, 0.8, 0.8)
