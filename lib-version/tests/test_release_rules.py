@@ -43,7 +43,8 @@ def test_release_and_beta_tags_parse(tag: str, expected: Version) -> None:
 @pytest.mark.parametrize(
     "tag",
     ["1.2.3", "v1.2", "v1.2.3.4", "v01.2.3", "v1.2.3-beta", "v1.2.3-beta.0", "v1.2.3-rc.1",
-     "v1.2.3-beta.01", "v1.2.3 ", "model-v1.2.3", ""],
+     "v1.2.3-beta.01", "v1.2.3 ", "model-v1.2.3", "", "v1.02.3", "v1.2.03", "v1-2-3",
+     "v1.2.3-beta-1", "v1.2.3-beta.1-beta.2"],
 )  # fmt: skip
 def test_other_tags_are_refused(tag: str) -> None:
     with pytest.raises(InvalidTagError, match="not a release tag"):
@@ -53,6 +54,10 @@ def test_other_tags_are_refused(tag: str) -> None:
 def test_parse_tags_skips_foreign_tags_and_sorts_by_precedence() -> None:
     found = parse_tags(["v1.10.0", "latest", "v1.2.0", "v1.2.0-beta.2", "v1.2.0-beta.10", "x"])
     assert [str(x) for x in found] == ["1.2.0-beta.2", "1.2.0-beta.10", "1.2.0", "1.10.0"]
+
+
+def test_parse_tags_reads_tags_with_surrounding_whitespace() -> None:
+    assert parse_tags([" v1.2.3\n", "v1.2.4-beta.1\r\n"]) == [v("v1.2.3"), v("v1.2.4-beta.1")]
 
 
 def test_prerelease_sorts_before_its_release_and_after_the_previous_one() -> None:
