@@ -193,3 +193,15 @@ def test_admin_reload(
     assert "sha256" in failed.json()["error"]["message"]
     kept = client.post("/v1/predict", json={"url": "a.com", "model": "linear"})
     assert kept.status_code == 200  # the old, verified linear model still serves
+    assert failed.json()["error"]["message"].startswith("reload failed, the previous models stay")
+
+
+def test_a_failed_reload_with_no_model_loaded_does_not_speak_of_previous_models(
+    tmp_path: Path, make_client: Callable[..., TestClient]
+) -> None:
+    client = make_client(Settings(model_dir=tmp_path), ModelRegistry())
+    failed = client.post("/admin/reload")
+    assert failed.status_code == 500
+    assert failed.json()["error"]["message"] == (
+        "reload failed, still no model is loaded: the model source holds no model artifacts"
+    )

@@ -21,7 +21,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body or the batch is too large.",
     415: "The body is not JSON.",
     422: "Invalid input: a missing, empty, non-string, unreadable or too long URL, a link that is not a web address (`javascript:`, `mailto:`, ...) or whose host no domain can have (a space, `%`, ...), an unknown model, a field of the wrong JSON type (a string or `true` for a number) or out of range, or an empty body.",
-    500: "The reload failed; the previous models stay loaded.",
+    500: "The reload failed; the previous models, if any, stay loaded.",
     503: "No model is loaded yet (`not_ready`), or the service shut down before the request finished (`shutting_down`).",
 }
 _CODE_OF_HTTP_STATUS = {

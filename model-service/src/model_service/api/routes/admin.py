@@ -19,7 +19,6 @@ async def reload_models(store: StoreDep) -> ReloadResponse:
         # Reading and hashing artifacts takes long enough to stall every other request.
         registry = await run_in_threadpool(store.reload)
     except ModelLoadError as exc:
-        raise ServiceError(
-            500, ErrorCode.RELOAD_FAILED, f"reload failed, the previous models stay: {exc}"
-        ) from exc
+        kept = "the previous models stay" if store.current.models else "still no model is loaded"
+        raise ServiceError(500, ErrorCode.RELOAD_FAILED, f"reload failed, {kept}: {exc}") from exc
     return ReloadResponse(models=sorted(registry.models), default_model=registry.default)
