@@ -1,6 +1,7 @@
 """Micro-batching of concurrent single-URL requests."""
 
 import asyncio
+import time
 from typing import Any
 from unittest import mock
 
@@ -10,10 +11,12 @@ from lib_ml import BatchInputError, Predictor
 from model_service.core.batching import (
     MAX_COALESCED,
     MAX_COALESCED_EXPLAINED,
+    MAX_WAIT_TURNS,
     PredictionBatcher,
     Scored,
     predict_each,
 )
+from model_service.core.metrics import InFlightRequests
 from model_service.core.registry import ModelRegistry
 
 
@@ -38,22 +41,27 @@ async def gather_predictions(
 def test_concurrent_requests_share_one_predictor_call(linear: Predictor) -> None:
     urls = [f"http://site{i}.example.com/login" for i in range(10)]
     with spy(linear) as predict:
+        started = time.perf_counter()
         results = asyncio.run(gather_predictions(linear, urls))
+        elapsed = time.perf_counter() - started
     assert predict.call_count == 1
     expected = linear.predict(urls)
     assert [r.prediction for r in results if isinstance(r, Scored)] == expected
-    assert all(isinstance(r, Scored) and r.seconds > 0 for r in results)
+    assert all(isinstance(r, Scored) and 0 < r.seconds <= elapsed for r in results)
 
 
 @pytest.mark.parametrize(
     ("explain_top_k", "cap"), [(0, MAX_COALESCED), (2, MAX_COALESCED_EXPLAINED)]
 )
-def test_batches_are_capped(linear: Predictor, explain_top_k: int, cap: int) -> None:
+def test_batches_are_capped(
+    linear: Predictor, explain_top_k: int, cap: int, caplog: pytest.LogCaptureFixture
+) -> None:
     urls = [f"site{i}.example.com" for i in range(2 * cap + 1)]
     with spy(linear) as predict:
         results = asyncio.run(gather_predictions(linear, urls, explain_top_k))
     assert predict.call_count == 3
     assert [r.prediction.url for r in results if isinstance(r, Scored)] == urls
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
 
 
 def test_explanation_sizes_are_not_mixed(linear: Predictor) -> None:
@@ -92,10 +100,13 @@ def test_predict_each_keeps_positions(linear: Predictor) -> None:
     assert isinstance(outcomes[2], BatchInputError)
 
 
-def test_an_unexpected_error_reaches_every_waiter(linear: Predictor) -> None:
+def test_an_unexpected_error_reaches_every_waiter(
+    linear: Predictor, caplog: pytest.LogCaptureFixture
+) -> None:
     with mock.patch.object(linear, "predict", side_effect=RuntimeError("boom")):
         results = asyncio.run(gather_predictions(linear, ["a.com", "b.com"]))
     assert [str(r) for r in results] == ["boom", "boom"]
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
 
 
 def test_a_cancelled_request_does_not_disturb_the_others(linear: Predictor) -> None:
@@ -123,3 +134,62 @@ def test_a_cancelled_request_is_skipped_when_its_batch_fails(linear: Predictor) 
         results = asyncio.run(cancelled_then_failed())
     assert isinstance(results[0], asyncio.CancelledError)
     assert str(results[1]) == "boom"
+
+
+async def turns(count: int) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+def test_a_flush_waits_a_turn_for_an_in_flight_request_to_join(linear: Predictor) -> None:
+    async def second_arrives_a_turn_later() -> list[Any]:
+        batcher = PredictionBatcher(InFlightRequests(count=2))
+
+        async def late() -> Scored:
+            await turns(1)
+            return await batcher.predict(linear, "b.com", 0)
+
+        tasks = [
+            asyncio.create_task(batcher.predict(linear, "a.com", 0)),
+            asyncio.create_task(late()),
+        ]
+        await turns(20)
+        return [task.result() if task.done() else None for task in tasks]
+
+    with spy(linear) as predict:
+        results = asyncio.run(second_arrives_a_turn_later())
+    assert predict.call_count == 1
+    assert [r.prediction.url for r in results] == ["a.com", "b.com"]
+
+
+def test_a_flush_does_not_wait_when_every_in_flight_request_is_waiting(linear: Predictor) -> None:
+    async def second_arrives_a_turn_later() -> list[Any]:
+        batcher = PredictionBatcher(InFlightRequests(count=1))
+
+        async def late() -> Scored:
+            await turns(1)
+            return await batcher.predict(linear, "b.com", 0)
+
+        tasks = [
+            asyncio.create_task(batcher.predict(linear, "a.com", 0)),
+            asyncio.create_task(late()),
+        ]
+        await turns(20)
+        return [task.result() if task.done() else None for task in tasks]
+
+    with spy(linear) as predict:
+        results = asyncio.run(second_arrives_a_turn_later())
+    assert predict.call_count == 2
+    assert [r.prediction.url for r in results] == ["a.com", "b.com"]
+
+
+def test_a_flush_stops_waiting_for_requests_that_never_arrive(linear: Predictor) -> None:
+    async def alone_among_many_in_flight() -> Scored | None:
+        batcher = PredictionBatcher(InFlightRequests(count=5))
+        task = asyncio.create_task(batcher.predict(linear, "a.com", 0))
+        await turns(4 * MAX_WAIT_TURNS)
+        return task.result() if task.done() else None
+
+    result = asyncio.run(alone_among_many_in_flight())
+    assert result is not None
+    assert result.prediction.url == "a.com"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
-from lib_ml import normalize_url
+from lib_ml import Predictor, normalize_url
 from lib_ml.drift import drift_report
 from model_service.core.config import Settings
 from model_service.core.drift import MIN_DRIFT_SAMPLES, DriftMonitor
@@ -223,6 +223,34 @@ def test_drift_reports_are_recomputed_only_when_the_window_changed(registry: Mod
     )
     monitor.update(monitor.stale_windows(models))
     assert monitor.reports(models)["linear"]["url_length"] != first
+
+
+def test_a_drift_window_holds_only_the_most_recent_urls(registry: ModelRegistry) -> None:
+    monitor = DriftMonitor(window=MIN_DRIFT_SAMPLES)
+    recent = [f"http://host{i}.example.com/" for i in range(MIN_DRIFT_SAMPLES)]
+    monitor.record("linear", ["a.com/x"] * 50)
+    monitor.record("linear", recent)
+    stale = monitor.stale_windows({"linear": registry.models["linear"]})
+    assert stale["linear"].urls == recent
+
+
+def test_a_stale_window_is_a_copy_that_later_urls_do_not_change(registry: ModelRegistry) -> None:
+    monitor = DriftMonitor(window=MIN_DRIFT_SAMPLES)
+    monitor.record("linear", ["a.com/x"] * MIN_DRIFT_SAMPLES)
+    stale = monitor.stale_windows({"linear": registry.models["linear"]})
+    monitor.record("linear", ["b.com/y"])
+    assert stale["linear"].urls == ["a.com/x"] * MIN_DRIFT_SAMPLES
+
+
+def test_a_reloaded_model_gets_a_new_drift_report_for_an_unchanged_window(
+    registry: ModelRegistry, artifact_root: Path
+) -> None:
+    monitor = DriftMonitor(window=MIN_DRIFT_SAMPLES)
+    monitor.record("linear", ["a.com/x"] * MIN_DRIFT_SAMPLES)
+    monitor.update(monitor.stale_windows({"linear": registry.models["linear"]}))
+    reloaded = Predictor.load(artifact_root / "linear")
+    stale = monitor.stale_windows({"linear": reloaded})
+    assert stale["linear"].predictor is reloaded
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 1000])

@@ -1,5 +1,6 @@
 """Loading, verifying and reloading models (the SIGHUP path and the admin endpoint)."""
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,8 @@ def test_registry_loads_every_artifact(registry: ModelRegistry) -> None:
 def test_registry_is_read_only(registry: ModelRegistry) -> None:
     with pytest.raises(TypeError):
         registry.models["other"] = registry.models["gbm"]  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        registry.default = "gbm"  # type: ignore[misc]
 
 
 def test_unknown_model_names_the_loaded_ones(registry: ModelRegistry) -> None:
@@ -50,6 +53,17 @@ def test_default_falls_back_to_the_first_loaded(
     registry = ModelRegistry.from_directory(models_copy, "ensemble")
     assert registry.default == "gbm"
     assert "default model 'ensemble' is not loaded" in caplog.text
+
+
+def test_fallback_default_and_loaded_names_are_alphabetical_whatever_the_load_order(
+    registry: ModelRegistry,
+) -> None:
+    unordered = ModelRegistry.from_predictors(
+        [registry.models["linear"], registry.models["gbm"]], "ensemble"
+    )
+    assert unordered.default == "gbm"
+    with pytest.raises(UnknownModelError, match=r"loaded models: gbm, linear$"):
+        unordered.get("nope")
 
 
 def test_a_directory_holding_one_artifact_loads_it(artifact_root: Path) -> None:
@@ -95,7 +109,9 @@ def test_an_empty_model_dir_gives_an_empty_registry(
 ) -> None:
     registry = load_registry(Settings(model_dir=tmp_path))
     assert registry.models == {}
+    assert registry.default is None
     assert "no model artifacts found" in caplog.text
+    assert "is not loaded" not in caplog.text
 
 
 def test_a_missing_model_dir_is_refused(tmp_path: Path) -> None:
