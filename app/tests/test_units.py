@@ -1,5 +1,9 @@
 """Small pieces: settings, signing, tickets, CSRF tokens, input checks, the result view."""
 
+import json
+import time
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,8 +11,10 @@ from pydantic import ValidationError
 
 from phishline_app.core import csrf
 from phishline_app.core.config import Settings, form_bytes_for
+from phishline_app.core.metrics import AppMetrics
 from phishline_app.core.signing import BadSignatureError, Signer
-from phishline_app.services.feedback import corrected_label, parse_answer
+from phishline_app.db.store import FeedbackStore
+from phishline_app.services.feedback import corrected_label, parse_answer, record_feedback
 from phishline_app.services.inputs import InvalidInputError, clean_model, clean_url
 from phishline_app.services.model_client import Contribution, Prediction
 from phishline_app.services.tickets import InvalidTicketError, PredictionTicket
@@ -124,9 +130,13 @@ def test_any_payload_round_trips(payload: bytes, purpose: str) -> None:
 
 def test_tickets_carry_the_shown_prediction() -> None:
     signer = Signer("secret")
+    before = time.time()
     ticket = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"))
+    assert before <= ticket.shown_at <= time.time()
     opened = PredictionTicket.unseal(signer, ticket.seal(signer))
     assert opened == ticket
+    with pytest.raises(ValidationError):
+        opened.label = "legitimate"  # type: ignore[misc]
     assert opened.url == "http://typed.test/"
     assert (opened.label, opened.probability, opened.model) == ("phishing", 0.97, "ensemble")
     other = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"))
@@ -139,6 +149,25 @@ def test_tickets_signed_for_another_purpose_or_malformed_are_refused() -> None:
         PredictionTicket.unseal(signer, signer.sign("csrf", b"{}"))
     with pytest.raises(InvalidTicketError):
         PredictionTicket.unseal(signer, signer.sign("prediction-ticket", b'{"url": 1}'))
+
+
+def a_sealed_ticket(signer: Signer, **changes: object) -> str:
+    fields = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"))
+    return signer.sign("prediction-ticket", json.dumps(fields.model_dump() | changes).encode())
+
+
+@pytest.mark.parametrize("prediction_id", ["p", "p" * 64])
+def test_tickets_with_ids_of_1_to_64_characters_are_accepted(prediction_id: str) -> None:
+    signer = Signer("secret")
+    ticket = PredictionTicket.unseal(signer, a_sealed_ticket(signer, prediction_id=prediction_id))
+    assert ticket.prediction_id == prediction_id
+
+
+@pytest.mark.parametrize("changes", [{"prediction_id": ""}, {"prediction_id": "p" * 65}, {"x": 1}])
+def test_tickets_with_a_bad_id_or_an_unknown_field_are_refused(changes: dict[str, object]) -> None:
+    signer = Signer("secret")
+    with pytest.raises(InvalidTicketError):
+        PredictionTicket.unseal(signer, a_sealed_ticket(signer, **changes))
 
 
 def test_csrf_tokens_are_per_user() -> None:
@@ -162,7 +191,8 @@ def test_clean_url_trims_and_accepts_ordinary_urls() -> None:
     ("raw", "code"),
     [("", "invalid_url"), ("\t ", "invalid_url"), ("http://x\x00y", "invalid_url"),
      ("http://x\x7fy", "invalid_url"), ("http://x\x85y", "invalid_url"),
-     ("http://x\u2028y", "invalid_url"), ("http://x.test/" + "a" * 90, "url_too_long")],
+     ("http://x\u2028y", "invalid_url"), ("http://x\u2029y", "invalid_url"),
+     ("http://x.test/" + "a" * 90, "url_too_long")],
 )  # fmt: skip
 def test_clean_url_refuses(raw: str, code: str) -> None:
     with pytest.raises(InvalidInputError) as raised:
@@ -184,7 +214,8 @@ def test_clean_model() -> None:
     assert clean_model(None) is None
     assert clean_model("  ") is None
     assert clean_model("ensemble-2.1_a") == "ensemble-2.1_a"
-    for bad in ("../x", "a b", "-x", "x" * 200):
+    assert clean_model("x" * 128) == "x" * 128
+    for bad in ("../x", "a b", "-x", "x" * 129):
         with pytest.raises(InvalidInputError):
             clean_model(bad)
 
@@ -195,6 +226,34 @@ def test_answers_and_corrected_labels() -> None:
     assert corrected_label("phishing", "no") == "legitimate"
     assert corrected_label("legitimate", "yes") == "legitimate"
     assert corrected_label("legitimate", "no") == "phishing"
+
+
+def test_recorded_feedback_keeps_the_ticket_and_counts_the_delay_since_it_was_shown() -> None:
+    an_hour_ago = time.time() - 3600
+    ticket = PredictionTicket(
+        prediction_id="p-1", url="http://typed.test/", label="legitimate", probability=0.12,
+        model="linear", model_version="2.0.0", shown_at=an_hour_ago,
+    )  # fmt: skip
+    store = FeedbackStore.open("sqlite://")
+    metrics = AppMetrics(variant="v2", version="test")
+    try:
+        record = record_feedback(store, metrics, ticket, "no", "u" * 24)
+    finally:
+        store.close()
+    assert (
+        record.prediction_id, record.url, record.predicted_label, record.probability,
+        record.model, record.model_version, record.variant, record.answer, record.user_id,
+    ) == (
+        "p-1", "http://typed.test/", "legitimate", 0.12, "linear", "2.0.0", "v2", "no", "u" * 24,
+    )  # fmt: skip
+    assert record.shown_at == datetime.fromtimestamp(an_hour_ago, UTC)
+    labels = {"variant": "v2"}
+    assert (
+        metrics.registry.get_sample_value("phishline_app_feedback_delay_seconds_count", labels) == 1
+    )
+    delay = metrics.registry.get_sample_value("phishline_app_feedback_delay_seconds_sum", labels)
+    assert delay is not None
+    assert 3600 <= delay < 7200
 
 
 # The result view
