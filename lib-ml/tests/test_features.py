@@ -4,7 +4,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib_ml import normalize_url
-from lib_ml.drift import drift_report, histogram, psi, reference_distributions
+from lib_ml.drift import (
+    DRIFT_FEATURES,
+    check_reference,
+    drift_report,
+    drift_values,
+    histogram,
+    psi,
+    reference_distributions,
+)
 from lib_ml.features import (
     LEXICAL_FEATURES,
     NgramConfig,
@@ -146,6 +154,66 @@ def test_psi_rejects_mismatched_bins() -> None:
 
 def test_histogram_sums_to_one() -> None:
     assert histogram(np.array([1.0, 2.0, 3.0]), [1.5, 2.5]).sum() == pytest.approx(1.0)
+
+
+def test_drift_values_are_length_and_character_class_shares() -> None:
+    values = drift_values(["abc1-/", "7", ""])
+    assert tuple(values) == DRIFT_FEATURES
+    assert all(v.dtype == np.float64 for v in values.values())
+    np.testing.assert_allclose(values["url_length"], [6, 1, 0])
+    np.testing.assert_allclose(values["digit_ratio"], [1 / 6, 1, 0])
+    np.testing.assert_allclose(values["letter_ratio"], [3 / 6, 0, 0])
+    np.testing.assert_allclose(values["special_ratio"], [2 / 6, 0, 0])
+
+
+def test_reference_distributions_default_to_deciles() -> None:
+    reference = reference_distributions(["x" * n for n in range(1, 101)])
+    assert reference["url_length"]["edges"] == pytest.approx([1 + 9.9 * k for k in range(1, 10)])
+    assert reference["url_length"]["probabilities"] == pytest.approx([0.1] * 10)
+
+
+def test_a_constant_feature_has_one_edge_and_an_empty_last_bin() -> None:
+    reference = reference_distributions(["ab"])
+    assert reference["url_length"] == {"edges": [2.0], "probabilities": [1.0, 0.0]}
+    assert reference["digit_ratio"] == {"edges": [0.0], "probabilities": [1.0, 0.0]}
+
+
+def test_reference_bins_are_right_closed() -> None:
+    reference = reference_distributions(["a", "bb", "cc", "ddd"], bins=2)
+    assert reference["url_length"] == {"edges": [2.0], "probabilities": [0.75, 0.25]}
+
+
+def test_histogram_bins_are_right_closed() -> None:
+    np.testing.assert_allclose(histogram(np.array([1.0, 2.0, 2.0, 3.0]), [2.0]), [0.75, 0.25])
+    np.testing.assert_allclose(histogram(np.array([5.0]), [1.0, 2.0]), [0.0, 0.0, 1.0])
+
+
+def test_histogram_of_no_values_is_all_zero() -> None:
+    np.testing.assert_array_equal(histogram(np.array([]), [1.0, 2.0]), [0.0, 0.0, 0.0])
+
+
+def test_psi_of_small_histograms() -> None:
+    assert psi([0.5, 0.5], [0.25, 0.75]) == pytest.approx(0.25 * np.log(3))
+    assert psi([0.5, 0.5], [0.75, 0.25]) == pytest.approx(0.25 * np.log(3))
+
+
+def test_psi_counts_an_empty_bin_as_one_in_ten_thousand() -> None:
+    expected = (0.5 - 1e-4) * np.log(0.5 / 1e-4) + 0.5 * np.log(2)
+    assert psi([0.0, 1.0], [0.5, 0.5]) == pytest.approx(expected)
+    assert psi([0, 1], [0, 1]) == 0.0
+
+
+def test_check_reference_refuses_probabilities_that_do_not_sum_to_one() -> None:
+    check_reference({"url_length": {"edges": [1.0], "probabilities": [0.5, 0.5 + 1e-7]}})
+    with pytest.raises(ValueError, match="not a distribution"):
+        check_reference({"url_length": {"edges": [1.0], "probabilities": [0.5, 1.0]}})
+
+
+def test_check_reference_refuses_negative_probabilities_and_repeated_edges() -> None:
+    with pytest.raises(ValueError, match="not a distribution"):
+        check_reference({"url_length": {"edges": [1.0], "probabilities": [-0.5, 1.5]}})
+    with pytest.raises(ValueError, match="do not increase"):
+        check_reference({"url_length": {"edges": [1.0, 1.0], "probabilities": [0.5, 0.0, 0.5]}})
 
 
 @pytest.mark.parametrize("salts", [[0, 1, 1, 0], [2, 1, 1, 2], [1, 0, 2, 1]])
