@@ -36,9 +36,16 @@ def test_unknown_labels_are_rejected(bad: str) -> None:
         encode_label(bad)
 
 
-def test_unknown_codes_are_rejected() -> None:
-    with pytest.raises(UnknownLabelError):
-        decode_label(2)
+@pytest.mark.parametrize("code", [2, -1])
+def test_unknown_codes_are_rejected(code: int) -> None:
+    with pytest.raises(UnknownLabelError, match=f"unknown label code {code}; expected 0 or 1"):
+        decode_label(code)
+
+
+def test_an_unknown_label_is_named_with_the_labels_expected() -> None:
+    message = "unknown label 'benign'; expected one of ('legitimate', 'phishing')"
+    with pytest.raises(UnknownLabelError, match=re.escape(message)):
+        encode_label("benign")
 
 
 def test_normalization_lowercases_host_only_and_drops_scheme() -> None:
@@ -130,7 +137,7 @@ def test_invisible_characters_inside_a_link_are_kept() -> None:
     "link",
     ["javascript:alert(1)", "JavaScript:void(0)", "javascript://%0aalert(1)", "mailto:a@b.com",
      "data:text/html,<p>", "tel:+15550100", "sms:+15550100", "about:blank", "vbscript:x",
-     "blob:https://a.com/uuid"],
+     "blob:https://a.com/uuid", "tel://5550100", "data://8080/x"],
 )  # fmt: skip
 def test_links_of_non_web_schemes_are_refused_by_name(link: str) -> None:
     scheme = link.partition(":")[0].lower()
@@ -165,7 +172,9 @@ def test_a_host_no_domain_can_have_is_refused(raw: str, character: str) -> None:
     ("raw", "host"),
     [("http://%70aypal.com/", "paypal.com"), ("http://a%2Eb.com", "a.b.com"),
      ("http://b%C3%BCcher.de", "xn--bcher-kva.de"), ("http://a_b.example.com", "a_b.example.com"),
-     ("http://[::1]:8080/", "::1")],
+     ("http://[::1]:8080/", "::1"), ("http://%50AYPAL.COM/", "paypal.com"),
+     ("http://%58Y%5A.com", "xyz.com"), ("http://paypal.com./x", "paypal.com"),
+     (".paypal.com..", "paypal.com")],
 )  # fmt: skip
 def test_hosts_read_as_browsers_read_them(raw: str, host: str) -> None:
     assert normalize_url(raw).host == host
@@ -173,6 +182,11 @@ def test_hosts_read_as_browsers_read_them(raw: str, host: str) -> None:
 
 def test_idna_host_becomes_punycode() -> None:
     assert normalize_url("http://bücher.de/").host == "xn--bcher-kva.de"
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".com", "a..b.com", "x" * 300])
+def test_ascii_hosts_skip_the_idna_codecs_label_limits(host: str) -> None:
+    assert normalize_url(f"http://{host}/").host == host
 
 
 def test_userinfo_is_kept_as_a_signal() -> None:
