@@ -141,9 +141,19 @@ async def turns(count: int) -> None:
         await asyncio.sleep(0)
 
 
-def test_a_flush_waits_a_turn_for_an_in_flight_request_to_join(linear: Predictor) -> None:
+@pytest.mark.parametrize(
+    ("in_flight", "calls"),
+    [(2, 1), (1, 2)],
+    ids=["waits a turn for an in-flight request to join", "no wait when every request waits"],
+)
+def test_a_flush_waits_only_for_in_flight_requests_not_yet_waiting(
+    linear: Predictor, in_flight: int, calls: int
+) -> None:
+    """Two requests, the second a turn later: it joins the first's batch only while the
+    in-flight count says a request is still on its way."""
+
     async def second_arrives_a_turn_later() -> list[Any]:
-        batcher = PredictionBatcher(InFlightRequests(count=2))
+        batcher = PredictionBatcher(InFlightRequests(count=in_flight))
 
         async def late() -> Scored:
             await turns(1)
@@ -158,28 +168,7 @@ def test_a_flush_waits_a_turn_for_an_in_flight_request_to_join(linear: Predictor
 
     with spy(linear) as predict:
         results = asyncio.run(second_arrives_a_turn_later())
-    assert predict.call_count == 1
-    assert [r.prediction.url for r in results] == ["a.com", "b.com"]
-
-
-def test_a_flush_does_not_wait_when_every_in_flight_request_is_waiting(linear: Predictor) -> None:
-    async def second_arrives_a_turn_later() -> list[Any]:
-        batcher = PredictionBatcher(InFlightRequests(count=1))
-
-        async def late() -> Scored:
-            await turns(1)
-            return await batcher.predict(linear, "b.com", 0)
-
-        tasks = [
-            asyncio.create_task(batcher.predict(linear, "a.com", 0)),
-            asyncio.create_task(late()),
-        ]
-        await turns(20)
-        return [task.result() if task.done() else None for task in tasks]
-
-    with spy(linear) as predict:
-        results = asyncio.run(second_arrives_a_turn_later())
-    assert predict.call_count == 2
+    assert predict.call_count == calls
     assert [r.prediction.url for r in results] == ["a.com", "b.com"]
 
 
