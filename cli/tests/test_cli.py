@@ -220,3 +220,46 @@ def test_a_sample_of_no_urls_is_refused(command: list[str], limit: str) -> None:
     result = runner.invoke(app, [*command, "--limit", limit])
     assert result.exit_code == 2
     assert "--limit" in result.output
+
+
+def test_the_reports_show_what_a_set_of_one_label_cannot_define_as_na(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    undefined = {"roc_auc": None, "recall": 0.5, "false_positive_rate": None}
+    scheme = {
+        "term": {"https_weight": -3.0, "logit_weight": 1.0, "threshold": 0.5},
+        "sets": {
+            "feed": {
+                shift: {
+                    "urls": 2,
+                    "https_share": {"legitimate": None, "phishing": 0.5},
+                    "model": undefined,
+                    "model with scheme": undefined,
+                }
+                for shift in ("as is", "phishing on https")
+            }
+        },
+    }
+    baseline = {
+        "scorers": {
+            "model ensemble": {
+                "threshold": 0.5,
+                "sets": {"feed": {"roc_auc": None, "f1": 0.5, "precision": 1.0, "recall": 0.5}},
+            }
+        }
+    }
+    monkeypatch.setattr(
+        "model_training.scheme_shortcut.scheme_shortcut", lambda *_: (scheme, tmp_path)
+    )
+    monkeypatch.setattr(
+        "model_training.reference_baseline.reference_baseline", lambda *_: (baseline, tmp_path)
+    )
+    monkeypatch.setenv("COLUMNS", "200")
+    result = runner.invoke(app, ["report", "scheme"])
+    assert result.exit_code == 0, result.output
+    assert "feed: https in n/a of legitimate and 50.0% of phishing URLs" in result.output
+    assert result.output.count("n/a") == 1 + 2 * 2 * 2  # each scorer's ROC AUC and rate
+    result = runner.invoke(app, ["report", "baseline"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("n/a") == 1
+    assert "0.5000" in result.output

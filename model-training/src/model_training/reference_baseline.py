@@ -100,9 +100,10 @@ class FittedBaseline:
 
 def _outcome(
     examples: Sequence[Example], scores: npt.NDArray[np.float64], threshold: float
-) -> dict[str, float]:
+) -> dict[str, float | None]:
+    """The reported metrics; those a set cannot define (ROC AUC of one label) are None."""
     metrics = classification_metrics(label_array(examples), scores, threshold)
-    return {key: float(metrics[key]) for key in REPORTED}
+    return {key: metrics[key] for key in REPORTED}
 
 
 def baseline_report(

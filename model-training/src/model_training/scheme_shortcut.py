@@ -81,18 +81,25 @@ def model_columns(
     return logits, https, label_array(examples)
 
 
+def _share(flags: npt.NDArray[np.bool_]) -> float | None:
+    """The share of true flags; None for no flags (a set without URLs of that label)."""
+    return float(flags.mean()) if flags.size else None
+
+
 def _outcome(
     y: npt.NDArray[np.int64],
     scores: npt.NDArray[np.float64],
     threshold: float | npt.NDArray[np.float64],
-) -> dict[str, float]:
-    """ROC AUC, recall and false-positive rate; `threshold` is one, or one per row."""
+) -> dict[str, float | None]:
+    """ROC AUC, recall and false-positive rate; `threshold` is one, or one per row. A set of
+    one label (a phishing feed) has a recall but no ROC AUC nor false-positive rate."""
     threshold = np.broadcast_to(np.asarray(threshold, dtype=np.float64), scores.shape)
     phishing = y == 1
+    flagged = scores >= threshold
     return {
-        "roc_auc": float(roc_auc_score(y, scores)),
-        "recall": float(np.mean(scores[phishing] >= threshold[phishing])),
-        "false_positive_rate": float(np.mean(scores[~phishing] >= threshold[~phishing])),
+        "roc_auc": float(roc_auc_score(y, scores)) if len(np.unique(y)) == 2 else None,
+        "recall": _share(flagged[phishing]),
+        "false_positive_rate": _share(flagged[~phishing]),
     }
 
 
@@ -151,9 +158,7 @@ def scheme_report(predictor: Predictor, sets: Mapping[str, Sequence[Example]]) -
                 "model with scheme": _outcome(y, *scheme),
                 "urls": len(shifted),
                 # The shortcut itself: how differently each label's URLs use https.
-                "https_share": {
-                    label: float(https[y == LABEL_MAP[label]].mean()) for label in LABELS
-                },
+                "https_share": {label: _share(https[y == LABEL_MAP[label]]) for label in LABELS},
             }
     return {
         "model": {"name": predictor.name, "version": predictor.version},

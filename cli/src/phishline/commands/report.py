@@ -105,6 +105,11 @@ def report_mutamorphic(
         console.print(f"saved {path}")
 
 
+def _figure(value: float | None, spec: str) -> str:
+    """A report's figure, or n/a where its set cannot define it (a set of one label)."""
+    return "n/a" if value is None else format(value, spec)
+
+
 @app.command("scheme")
 def report_scheme(
     model_dir: ModelDir = None,
@@ -123,8 +128,8 @@ def report_scheme(
     for name, shifts in report["sets"].items():
         https = shifts["as is"]["https_share"]
         console.print(
-            f"{name}: https in {https['legitimate']:.1%} of legitimate and "
-            f"{https['phishing']:.1%} of phishing URLs"
+            f"{name}: https in {_figure(https['legitimate'], '.1%')} of legitimate and "
+            f"{_figure(https['phishing'], '.1%')} of phishing URLs"
         )
     table = Table("set", "shift", "URLs", "scorer", "ROC AUC", "recall", "false-positive rate")
     for name, shifts in report["sets"].items():
@@ -132,8 +137,8 @@ def report_scheme(
             for scorer in ("model", "model with scheme"):
                 row = outcome[scorer]
                 table.add_row(
-                    name, shift, str(outcome["urls"]), scorer, f"{row['roc_auc']:.4f}",
-                    f"{row['recall']:.2%}", f"{row['false_positive_rate']:.2%}",
+                    name, shift, str(outcome["urls"]), scorer, _figure(row["roc_auc"], ".4f"),
+                    _figure(row["recall"], ".2%"), _figure(row["false_positive_rate"], ".2%"),
                 )  # fmt: skip
     console.print(table)
     console.print(f"saved {path}")
@@ -156,8 +161,8 @@ def report_baseline(
         c = f"{result['C']:g}" if "C" in result else ""
         for name, row in result["sets"].items():
             table.add_row(
-                scorer, c, f"{result['threshold']:.3f}", name, f"{row['roc_auc']:.4f}",
-                f"{row['f1']:.4f}", f"{row['precision']:.4f}", f"{row['recall']:.4f}",
+                scorer, c, f"{result['threshold']:.3f}", name,
+                *(_figure(row[key], ".4f") for key in ("roc_auc", "f1", "precision", "recall")),
             )  # fmt: skip
     console.print(table)
     console.print(f"saved {path}")

@@ -120,7 +120,9 @@ def test_the_report_scores_the_model_as_evaluate_does(
 ) -> None:
     predictor = Predictor.load(models / "ensemble")
     test = examples["test"]
-    report = baseline_report(predictor, examples["train"], examples["val"], {"test": test}, 0)
+    feed = [e for e in test if e.label == 1][:50]  # one label, as a phishing feed has
+    sets = {"test": test, "feed": feed}
+    report = baseline_report(predictor, examples["train"], examples["val"], sets, 0)
     assert report["baseline"]["refit"] is False
     assert list(report["scorers"]) == [
         "baseline (as written)",
@@ -136,6 +138,9 @@ def test_the_report_scores_the_model_as_evaluate_does(
         row = report["scorers"][scorer]["sets"]["test"]
         assert 0.5 < row["roc_auc"] <= 1.0
         assert 0.0 < row["f1"] <= 1.0
+    for scorer in report["scorers"].values():
+        assert scorer["sets"]["feed"]["roc_auc"] is None
+        assert 0.0 < scorer["sets"]["feed"]["recall"] <= 1.0
 
 
 def test_the_report_file(models: Path, tmp_path: Path, examples: dict[str, list[Example]]) -> None:

@@ -88,6 +88,20 @@ def test_the_report_gives_each_labels_share_of_https_urls(models: Path) -> None:
     assert shifts["phishing on https"]["https_share"] == {"legitimate": 0.75, "phishing": 1.0}
 
 
+def test_a_set_of_one_label_gets_only_the_figures_it_defines(models: Path) -> None:
+    test = [Example(f"https://www.site{i}.org/wiki/URL", 0) for i in range(10)]
+    test += [Example(f"http://paypa1-login{i}.tk/verify", 1) for i in range(10)]
+    feed = [Example(f"http://secure-paypa1-{i}.xyz/signin", 1) for i in range(3)]
+    report = scheme_report(Predictor.load(models / "ensemble"), {"test": test, "feed": feed})
+    for shift, https_share in (("as is", 0.0), ("phishing on https", 1.0)):
+        outcome = report["sets"]["feed"][shift]
+        assert outcome["https_share"] == {"legitimate": None, "phishing": https_share}
+        for scorer in ("model", "model with scheme"):
+            assert outcome[scorer]["roc_auc"] is None
+            assert outcome[scorer]["false_positive_rate"] is None
+            assert outcome[scorer]["recall"] in {0.0, 1 / 3, 2 / 3, 1.0}
+
+
 def test_the_report_file(models: Path, tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text(
         "data:\n  mirror: absent\nevaluate:\n  external: []\n", encoding="utf-8"
