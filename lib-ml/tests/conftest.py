@@ -1,3 +1,4 @@
+import hashlib
 import random
 from pathlib import Path
 
@@ -29,6 +30,10 @@ LEGITIMATE = [
     "https://docs.python.org/3/library/urllib.parse.html",
     "https://www.nytimes.com/section/world",
 ]
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def training_set(size: int = 400, seed: int = 0) -> tuple[list[str], np.ndarray]:

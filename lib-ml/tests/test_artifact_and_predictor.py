@@ -1,6 +1,7 @@
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -17,13 +18,13 @@ from lib_ml import (
     read_artifact,
     write_artifact,
 )
-from lib_ml.artifact import MANIFEST, sha256_file
+from lib_ml.artifact import MANIFEST
 from lib_ml.features import LEXICAL_FEATURES, NgramConfig, lexical_matrix
 from lib_ml.matrices import ngram_counts, tfidf_rows
 from lib_ml.scorers import LinearScorer, TldPrior, TreeScorer, read_views, top_indices
 from lib_ml.urls import normalize_url
 
-from .conftest import LEGITIMATE, PHISHING, training_set
+from .conftest import LEGITIMATE, PHISHING, sha256_of, training_set
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_find_artifacts_refuses_weights_without_their_manifest(
 
 def test_an_artifact_is_named_by_the_sha256_of_its_manifest(artifacts: Path) -> None:
     predictor = Predictor.load(artifacts / "linear")
-    assert predictor.manifest_sha256 == sha256_file(artifacts / "linear" / MANIFEST)
+    assert predictor.manifest_sha256 == sha256_of(artifacts / "linear" / MANIFEST)
     assert predictor.manifest_sha256 != Predictor.load(artifacts / "gbm").manifest_sha256
 
 
@@ -63,14 +64,14 @@ def test_manifest_records_sha256_of_every_weight_file(artifacts: Path) -> None:
         "linear.npz", "view_host.npz", "view_path.npz", "view_words.npz", "tld.npz", "trees.npz"
     }  # fmt: skip
     for name, digest in manifest["files"].items():
-        assert sha256_file(artifacts / "ensemble" / name) == digest
+        assert sha256_of(artifacts / "ensemble" / name) == digest
 
 
 def test_round_trip_is_byte_identical(artifacts: Path, tmp_path: Path) -> None:
     original = read_artifact(artifacts / "linear")
     write_artifact(tmp_path / "again", original.manifest, original.weights)
     for name in original.manifest["files"]:
-        assert sha256_file(tmp_path / "again" / name) == sha256_file(artifacts / "linear" / name)
+        assert sha256_of(tmp_path / "again" / name) == sha256_of(artifacts / "linear" / name)
     again = read_artifact(tmp_path / "again")
     for key, array in original.weights["linear.npz"].items():
         np.testing.assert_array_equal(again.weights["linear.npz"][key], array)
@@ -86,12 +87,33 @@ def test_tampered_weights_are_refused(copy_of) -> None:  # type: ignore[no-untyp
         Predictor.load(directory)
 
 
+def test_the_weights_loaded_are_the_bytes_verified(copy_of, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    directory = copy_of("linear")
+    path = directory / "linear.npz"
+    verified = read_artifact(directory).weights["linear.npz"]
+    swapped = directory.parent / "swapped.npz"
+    np.savez(swapped, **{key: np.zeros_like(array) for key, array in verified.items()})
+    real_open, opened = Path.open, []
+
+    def replaced_after_its_first_read(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:
+            opened.append(self)
+            return real_open(path if len(opened) == 1 else swapped, *args, **kwargs)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", replaced_after_its_first_read)
+    loaded = read_artifact(directory).weights["linear.npz"]
+    assert opened == [path]
+    for key, array in verified.items():
+        np.testing.assert_array_equal(loaded[key], array)
+
+
 def test_pickled_npz_is_never_loaded(copy_of) -> None:  # type: ignore[no-untyped-def]
     directory = copy_of("linear")
     path = directory / "linear.npz"
     np.savez(path, coef=np.array([object()], dtype=object))
     manifest = json.loads((directory / MANIFEST).read_text())
-    manifest["files"]["linear.npz"] = sha256_file(path)  # even with a matching hash
+    manifest["files"]["linear.npz"] = sha256_of(path)  # even with a matching hash
     (directory / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="not a readable"):
         read_artifact(directory)
@@ -289,7 +311,7 @@ def test_truncated_weights_with_a_matching_hash_are_refused_clearly(copy_of) -> 
     path = directory / "linear.npz"
     path.write_bytes(path.read_bytes()[:100])
     manifest = json.loads((directory / MANIFEST).read_text())
-    manifest["files"]["linear.npz"] = sha256_file(path)
+    manifest["files"]["linear.npz"] = sha256_of(path)
     (directory / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="not a readable"):
         read_artifact(directory)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from lib_ml import find_artifacts, read_artifact, write_artifact
-from lib_ml.artifact import MANIFEST, sha256_file
+from lib_ml.artifact import MANIFEST
 from model_training.config import load_params
 from model_training.release_bundle import ReleaseRefusedError, build_bundle
 from model_training.release_bundle import main as bundle_main
@@ -55,7 +55,7 @@ def write_metrics(root: Path, name: str, metrics: dict[str, Any]) -> None:
     """Metrics as the evaluate stage writes them, of the model now under root/models."""
     path = root / "reports" / "metrics" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    manifest_sha256 = sha256_file(root / "models" / name / MANIFEST)
+    manifest_sha256 = hashlib.sha256((root / "models" / name / MANIFEST).read_bytes()).hexdigest()
     model = {"name": name, "version": "1.0.0", "manifest_sha256": manifest_sha256}
     path.write_text(json.dumps({"model": model, **metrics}))
 

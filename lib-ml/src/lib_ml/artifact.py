@@ -46,14 +46,6 @@ class TamperedArtifactError(ArtifactError):
     """A weight file does not match the sha256 recorded in model.json."""
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class Artifact:
     manifest: dict[str, Any]
@@ -176,15 +168,16 @@ def read_artifact(directory: Path) -> Artifact:
         path = directory / file_name
         if Path(file_name).name != file_name or not path.is_file():
             raise ArtifactError(f"weight file {file_name!r} listed in {MANIFEST} is missing")
-        actual = sha256_file(path)
+        # Read once: the bytes parsed are the bytes verified, even if the file is replaced.
+        content = path.read_bytes()
+        actual = hashlib.sha256(content).hexdigest()
         if actual != expected:
             raise TamperedArtifactError(
                 f"refusing to load {path}: sha256 {actual} does not match {expected} "
                 f"recorded in {MANIFEST} (the file was modified or corrupted)"
             )
         try:
-            # Our own handle: numpy leaks the one it opens when the archive is unreadable.
-            with path.open("rb") as stream, np.load(stream, allow_pickle=False) as npz:
+            with np.load(io.BytesIO(content), allow_pickle=False) as npz:
                 weights[file_name] = {key: npz[key] for key in npz.files}
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise ArtifactError(f"{path} is not a readable .npz file: {exc}") from exc
