@@ -154,6 +154,18 @@ def test_json_with_charset_is_accepted(client) -> None:
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [("/api/nothing", "text/html"), ("/nothing", "*/*"), ("/nothing", "application/json")],
+)
+def test_unknown_paths_are_json_to_the_api_and_to_other_clients_than_browsers(
+    client, path: str, accept: str
+) -> None:
+    missing = client.get(path, headers={"accept": accept})
+    assert missing.status_code == 404
+    assert error_of(missing) == {"code": "not_found", "message": "Not Found"}
+
+
 def test_unknown_path_and_wrong_method_are_json(client) -> None:
     missing = client.get("/api/nothing")
     assert missing.status_code == 404

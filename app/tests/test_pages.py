@@ -8,6 +8,8 @@ import pytest
 from lib_version import VersionUtil
 from phishline_app.api.routes.pages import as_sentence
 
+from .conftest import hidden_value
+
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
 LEGITIMATE_URL = "https://www.google.com/"
 
@@ -322,3 +324,51 @@ def test_the_page_after_an_answer_leads_with_its_notice(user, code: str, title: 
     page = user.client.get(f"/?feedback={code}").text
     assert title_of(page) == title
     assert re.search(r'<p class="notice" role="status" id="notice" tabindex="-1" autofocus>', page)
+
+
+# What a browser sends when it opens a page.
+BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "title", "message"),
+    [
+        ("GET", "/nothing", 404, "Page not found", "There is no page at this address."),
+        ("GET", "/feedback", 405, "Page not found", "takes a form sent from the check page"),
+    ],
+)
+def test_a_browser_gets_an_error_page_that_leads_back_to_the_check(
+    client, method: str, path: str, status: int, title: str, message: str
+) -> None:
+    response = client.request(method, path, headers=BROWSER)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"]
+    assert f"<title>{title} - phishline: is this link phishing?</title>" in response.text
+    assert message in response.text
+    assert '<a href="/">Check a link</a>' in response.text
+    assert text_of(response.text, "app-version").startswith("phishline-app ")
+    # The error page asks model-service nothing, so it names no model-service version.
+    assert 'id="service-version"' not in response.text
+    if status == 405:
+        assert response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_browsers_form_over_the_body_limit_gets_a_page(make_user, streamed: bool) -> None:
+    user = make_user(max_url_length=64, max_body_bytes=2048)
+    token = hidden_value(user.open(), "csrf_token")
+    form = f"csrf_token={token}&model=&url=http%3A%2F%2Fx.test%2F{'a' * 4096}".encode()
+    response = user.client.post(
+        "/",
+        content=iter([form]) if streamed else form,
+        headers=BROWSER | {"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["connection"] == "close"
+    assert "<title>Too long to check - " in response.text
+    assert (
+        "The form sent more than 2,048 bytes: links of up to 64 characters can be checked."
+        in response.text
+    )

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
+from starlette.responses import Response
 
 from phishline_app.core.config import Settings
 from phishline_app.core.security import BodySizeLimitMiddleware
@@ -241,6 +242,27 @@ def test_unexpected_errors_are_json_500s(fake_service_session, database_url, ser
     }
 
 
+def test_unexpected_errors_of_a_page_are_an_error_page_with_the_request_id(
+    fake_service_session, database_url, serve_asgi
+) -> None:
+    app = create_app(
+        Settings(model_service_url=fake_service_session[1].url, database_url=database_url)
+    )
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    response = httpx.get(
+        f"{serve_asgi(app).url}/broken", headers={"x-request-id": "bug-2", "accept": "text/html"}
+    )
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "bug-2"
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<title>Something went wrong - " in response.text
+    assert "the logs name it by the request id bug-2." in response.text
+
+
 def test_a_client_leaving_while_sending_its_body_reaches_the_app_as_a_disconnect() -> None:
     received: list[dict] = []
 
@@ -260,7 +282,7 @@ def test_a_client_leaving_while_sending_its_body_reaches_the_app_as_a_disconnect
         raise AssertionError("nothing is sent to a client that left")
 
     scope = {"type": "http", "path": "/api/predict", "headers": []}
-    middleware = BodySizeLimitMiddleware(app, max_bytes=100)
+    middleware = BodySizeLimitMiddleware(app, max_bytes=100, page=Response)
     # In a thread of its own: a session-long Playwright keeps a loop current in this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, middleware(scope, receive, send)).result()

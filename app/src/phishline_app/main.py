@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from lib_version import VersionUtil
 from phishline_app import DISTRIBUTION
 from phishline_app.api.deps import AppContext, Runtime
-from phishline_app.api.errors import install_error_handlers
+from phishline_app.api.errors import error_page, install_error_handlers
 from phishline_app.api.routes import api, health, metrics, pages
 from phishline_app.core.config import Settings
 from phishline_app.core.identity import IdentityMiddleware
@@ -82,7 +82,15 @@ def create_app(settings: Settings) -> FastAPI:
         secure=settings.secure_cookies,
         on_new_user=app_metrics.user_assigned,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    too_long = (
+        f"{settings.max_body_bytes:,} bytes: links of up to {settings.max_url_length:,} "
+        "characters can be checked"
+    )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        page=lambda: error_page(context, 413, too_long),
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=app_metrics)
     app.add_middleware(RequestTracingMiddleware)

@@ -235,6 +235,11 @@ def test_every_page_state_passes_the_wcag_2_1_aa_audit(page: Page, apps, variant
     page.get_by_role("button", name="Check URL").click()
     expect(page.locator("#form-error")).to_be_visible()
     violations += audit(page, "expired form")
+    page.goto(app_url + "/no-such-page")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    violations += audit(page, "page not found")
+    page.get_by_role("link", name="Check a link").click()
+    expect(page.get_by_label("URL to check")).to_be_visible()
 
     assert not violations, f"{variant}: axe-core found WCAG 2.1 A/AA violations:\n" + (
         "\n".join(violations)

@@ -1,4 +1,5 @@
-"""Every error leaves the app as `{"error": {"code", "message"}}` with a 4xx/5xx status."""
+"""Every error leaves the app as `{"error": {"code", "message"}}` with a 4xx/5xx status,
+except to a browser asking for a page (outside the JSON API): it gets the error page."""
 
 import logging
 from collections.abc import Mapping
@@ -7,10 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from phishline_app.api.deps import AppContext
+from phishline_app.core.security import wants_page
 from phishline_app.core.tracing import current_request_id
 from phishline_app.db.store import StoreUnavailableError
 from phishline_app.services.model_client import (
@@ -30,6 +33,13 @@ STATUS_CODES = {
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "validation",
+}
+# A browser's error page: its title, and what happened, in the user's terms.
+PAGES = {
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Page not found", "This address takes a form sent from the check page, not a visit."),
+    413: ("Too long to check", "The form sent more than {detail}."),
+    500: ("Something went wrong", "An error stopped this page; the logs name it by {detail}."),
 }
 # How long clients should wait before retrying while a dependency is unavailable.
 RETRY_AFTER_SECONDS = "5"
@@ -68,13 +78,31 @@ def error_response(
     )
 
 
+def error_page(
+    context: AppContext, status: int, detail: str, headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    """The error page of `status`, with a link back to the check; `detail` completes the
+    message of PAGES, or is the message of a status without one."""
+    title, message = PAGES.get(status, (HTTPStatus(status).phrase, "{detail}"))
+    html = context.templates.get_template("error.html").render(
+        variant=context.settings.variant,
+        app_version=context.app_version,
+        lib_version=context.lib_version,
+        title=title,
+        message=message.format(detail=detail),
+    )
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(
+        request: Request, exc: StarletteHTTPException
+    ) -> JSONResponse | HTMLResponse:
         # The JSON body parser's own 400 ("There was an error parsing the body") names no
         # reason; these are its two besides invalid JSON.
         if isinstance(exc.__cause__, UnicodeDecodeError):
@@ -84,6 +112,9 @@ def install_error_handlers(app: FastAPI) -> None:
         code = STATUS_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else ""
         message = detail or HTTPStatus(exc.status_code).phrase
+        if wants_page(request.headers, request.url.path):
+            context: AppContext = request.app.state.context
+            return error_page(context, exc.status_code, message, headers=exc.headers)
         return error_response(exc.status_code, code, message, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -122,13 +153,17 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def internal(_request: Request, exc: Exception) -> JSONResponse:
+    async def internal(request: Request, exc: Exception) -> JSONResponse | HTMLResponse:
         # Outside the middleware that names the request, so its id is repeated here.
         request_id = current_request_id()
         logger.error("unhandled error", exc_info=exc)
+        headers = {"x-request-id": request_id}
+        if wants_page(request.headers, request.url.path):
+            context: AppContext = request.app.state.context
+            return error_page(context, 500, f"the request id {request_id}", headers=headers)
         return error_response(
             500,
             "internal",
             f"internal error; the logs name it by the request id {request_id}",
-            headers={"x-request-id": request_id},
+            headers=headers,
         )

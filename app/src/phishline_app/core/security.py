@@ -1,8 +1,10 @@
 """Security headers on every answer and a hard limit on request body size."""
 
 import json
+from collections.abc import Callable
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No script runs on the page at all; styles and images come from the app itself only.
@@ -21,6 +23,13 @@ SECURITY_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
 }
 STATIC_PREFIX = "/static/"
+API_PREFIX = "/api/"
+
+
+def wants_page(headers: Headers, path: str) -> bool:
+    """A browser asking for a page, which gets an error as a page too; the JSON API and
+    other clients get JSON errors."""
+    return not path.startswith(API_PREFIX) and "text/html" in headers.get("accept", "")
 
 
 class SecurityHeadersMiddleware:
@@ -87,27 +96,38 @@ class BodySizeLimitMiddleware:
     bodies need counting, and they are small enough here to buffer.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, page: Callable[[], Response]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.page = page  # the refusal a browser's form post gets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
         if declared is not None:
             if declared.isdigit() and int(declared) > self.max_bytes:
-                await _reject_too_large(send, self.max_bytes)
+                await self._refuse(scope, receive, send, headers)
                 return
             await self.app(scope, receive, send)
             return
         buffered = await _read_within_limit(receive, self.max_bytes)
         if buffered is None:
-            await _reject_too_large(send, self.max_bytes)
+            await self._refuse(scope, receive, send, headers)
             return
 
         async def replay() -> Message:
             return buffered.pop(0) if buffered else await receive()
 
         await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        if not wants_page(headers, scope["path"]):
+            await _reject_too_large(send, self.max_bytes)
+            return
+        page = self.page()
+        # As with the JSON refusal: the body left unread ends the connection.
+        page.headers["connection"] = "close"
+        await page(scope, receive, send)
