@@ -93,6 +93,9 @@ def settings(artifact_root: Path, tmp_path: Path) -> Settings:
 
 
 ClientFactory = Callable[..., TestClient]
+# The admin routes' token in the tests that reload over HTTP, and the header that sends it.
+ADMIN_TOKEN = "an-admin-token-for-tests"
+ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture

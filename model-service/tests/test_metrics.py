@@ -18,6 +18,8 @@ from model_service.core.drift import MIN_DRIFT_SAMPLES, DriftMonitor
 from model_service.core.metrics import URL_LENGTH_BUCKETS, BulkHistogram
 from model_service.core.registry import ModelRegistry
 
+from .conftest import ADMIN, ADMIN_TOKEN
+
 REPO = Path(__file__).resolve().parents[2]
 MetricValue = Callable[..., float | None]
 
@@ -181,7 +183,7 @@ def test_reload_updates_the_model_series(
     make_client: Callable[..., TestClient],
     metric_value: MetricValue,
 ) -> None:
-    client = make_client(Settings(model_dir=models_copy), registry)
+    client = make_client(Settings(model_dir=models_copy, admin_token=ADMIN_TOKEN), registry)
     urls = [f"http://host{i}.example.com/" for i in range(MIN_DRIFT_SAMPLES)]
     client.post("/v1/predict/batch", json={"urls": urls, "model": "gbm"})
     assert (
@@ -195,7 +197,7 @@ def test_reload_updates_the_model_series(
     )
     for artifact in ("gbm", "ensemble"):
         shutil.rmtree(models_copy / artifact)
-    assert client.post("/admin/reload").status_code == 200
+    assert client.post("/admin/reload", headers=ADMIN).status_code == 200
     text = client.get("/metrics").text
     assert metric_value(text, "phishline_model_loaded_models") == 1
     assert metric_value(text, "phishline_model_info", model="gbm") is None

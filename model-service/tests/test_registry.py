@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from lib_ml import TamperedArtifactError
 from model_service.core.config import Settings
@@ -20,6 +21,8 @@ from model_service.core.registry import (
     load_registry,
 )
 from model_service.server import reload_on_signal
+
+from .conftest import ADMIN, ADMIN_TOKEN
 
 
 def test_registry_loads_every_artifact(registry: ModelRegistry) -> None:
@@ -195,15 +198,15 @@ def test_admin_reload(
     tamper: Callable[[Path], Path],
     make_client: Callable[..., TestClient],
 ) -> None:
-    client = make_client(Settings(model_dir=models_copy), registry)
+    client = make_client(Settings(model_dir=models_copy, admin_token=ADMIN_TOKEN), registry)
     shutil.rmtree(models_copy / "gbm")
-    reloaded = client.post("/admin/reload")
+    reloaded = client.post("/admin/reload", headers=ADMIN)
     assert reloaded.status_code == 200
     assert reloaded.json() == {"models": ["ensemble", "linear"], "default_model": "ensemble"}
     assert client.post("/v1/predict", json={"url": "a.com", "model": "gbm"}).status_code == 422
 
     tamper(models_copy / "linear")
-    failed = client.post("/admin/reload")
+    failed = client.post("/admin/reload", headers=ADMIN)
     assert failed.status_code == 500
     assert failed.json()["error"]["code"] == "reload_failed"
     assert "sha256" in failed.json()["error"]["message"]
@@ -215,9 +218,48 @@ def test_admin_reload(
 def test_a_failed_reload_with_no_model_loaded_does_not_speak_of_previous_models(
     tmp_path: Path, make_client: Callable[..., TestClient]
 ) -> None:
-    client = make_client(Settings(model_dir=tmp_path), ModelRegistry())
-    failed = client.post("/admin/reload")
+    client = make_client(Settings(model_dir=tmp_path, admin_token=ADMIN_TOKEN), ModelRegistry())
+    failed = client.post("/admin/reload", headers=ADMIN)
     assert failed.status_code == 500
     assert failed.json()["error"]["message"] == (
         "reload failed, still no model is loaded: the model source holds no model artifacts"
     )
+
+
+def test_the_admin_routes_are_off_without_a_token(client: TestClient) -> None:
+    refused = client.post("/admin/reload", headers=ADMIN)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "admin_disabled"
+    assert "PHISHLINE_ADMIN_TOKEN" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"authorization": "Bearer not-the-admin-token"},
+        {"authorization": f"Bearer {ADMIN_TOKEN}x"},
+        {"authorization": f"Basic {ADMIN_TOKEN}"},
+        {"authorization": ADMIN_TOKEN},
+    ],
+)
+def test_the_admin_routes_want_the_token(
+    artifact_root: Path,
+    registry: ModelRegistry,
+    make_client: Callable[..., TestClient],
+    headers: dict[str, str],
+) -> None:
+    client = make_client(Settings(model_dir=artifact_root, admin_token=ADMIN_TOKEN), registry)
+    refused = client.post("/admin/reload", headers=headers)
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert refused.json()["error"] == {
+        "code": "unauthorized",
+        "message": "send the admin token: Authorization: Bearer <PHISHLINE_ADMIN_TOKEN>",
+    }
+    assert client.post("/admin/reload", headers=ADMIN).status_code == 200
+
+
+def test_a_short_admin_token_is_refused() -> None:
+    with pytest.raises(ValidationError, match="admin_token"):
+        Settings(admin_token="x" * 15)

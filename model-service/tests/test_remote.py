@@ -17,6 +17,8 @@ from model_service.core.config import Settings
 from model_service.core.remote import ModelSourceError, fetch_models
 from model_service.server import run
 
+from .conftest import ADMIN, ADMIN_TOKEN
+
 
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
@@ -62,6 +64,7 @@ def test_service_loads_models_from_a_url(
         model_url=f"{base}/models.tar.gz",
         model_dir=tmp_path / "unused",
         model_cache_dir=tmp_path / "cache",
+        admin_token=ADMIN_TOKEN,
     )
     client = make_client(settings)
     assert [m["name"] for m in client.get("/v1/models").json()["models"]] == [
@@ -73,7 +76,9 @@ def test_service_loads_models_from_a_url(
         client.post("/v1/predict", json={"url": "https://www.google.com/"}).json()["label"]
         == "legitimate"
     )
-    assert client.post("/admin/reload").status_code == 200  # same archive: the cached extraction
+    assert (
+        client.post("/admin/reload", headers=ADMIN).status_code == 200
+    )  # same archive: the cached extraction
 
 
 def test_archives_may_wrap_the_artifacts_in_one_folder(

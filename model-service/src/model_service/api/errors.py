@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 # How OpenAPI describes each error status the routes can answer.
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON.",
+    401: "The admin token is missing or wrong (`unauthorized`).",
+    403: "The admin routes are off: no admin token is configured (`admin_disabled`).",
     413: "The body or the batch is too large.",
     415: "The body is not JSON.",
     422: "Invalid input: a missing, empty, non-string, unreadable or too long URL, a link that is not a web address (`javascript:`, `mailto:`, ...) or whose host no domain can have (a space, `%`, ...), an unknown model, a field of the wrong JSON type (a string or `true` for a number) or out of range, or an empty body.",
@@ -61,7 +63,7 @@ def _refuse(
 
 
 async def on_service_error(request: Request, exc: ServiceError) -> JSONResponse:
-    return _refuse(request, exc.status_code, exc.code, exc.message)
+    return _refuse(request, exc.status_code, exc.code, exc.message, exc.headers)
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lib_ml.urls import MAX_URL_LENGTH
@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         10, ge=1, description="Seconds in-flight requests get to finish on SIGTERM."
     )
     log_level: LogLevel = Field("info", description="Log level.")
+    # Off unless configured, as Prometheus's lifecycle API: whoever reaches the port could
+    # otherwise make the service read (or download) and hash its models again and again.
+    admin_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Bearer token of the admin routes (POST /admin/reload); unset, they are off.",
+    )
 
     @model_validator(mode="after")
     def _body_holds_the_longest_url(self) -> "Settings":

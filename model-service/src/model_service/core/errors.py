@@ -1,5 +1,6 @@
 """Errors the service answers with, and the reasons the error counter is labelled by."""
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 from starlette.exceptions import HTTPException
@@ -21,6 +22,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RELOAD_FAILED = "reload_failed"
+    ADMIN_DISABLED = "admin_disabled"
+    UNAUTHORIZED = "unauthorized"
     SHUTTING_DOWN = "shutting_down"
     HTTP_ERROR = "http_error"
 
@@ -48,8 +51,14 @@ class ServiceError(HTTPException):
     limit) reach the exception handlers unchanged instead of becoming a generic 400.
     """
 
-    def __init__(self, status_code: int, code: ErrorCode, message: str):
-        super().__init__(status_code=status_code, detail=message)
+    def __init__(
+        self,
+        status_code: int,
+        code: ErrorCode,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ):
+        super().__init__(status_code=status_code, detail=message, headers=headers)
         self.code = code
         self.message = message
 
