@@ -27,6 +27,7 @@ from model_training.config import (
 from model_training.evaluate import evaluate
 from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
 from model_training.prepare import SPLITS, clean, grouped_split, prepare
+from model_training.prepare import main as prepare_main
 from model_training.sources import Example, read_dl
 from model_training.train import (
     Split,
@@ -173,10 +174,16 @@ def test_clean_counts_invalid_duplicates_and_conflicts() -> None:
     cleaned = clean([
         Example("http://a.com/x", 1), Example("HTTP://A.COM/x", 1), Example("  ", 0),
         Example("b.com", 1), Example("https://b.com", 0), Example("c.org/y", 0),
+        Example("http://", 1), Example("http://shop.d.co.uk/z", 0),
+        # The same URL under both labels, then again: dropped whatever the majority.
+        Example("e.net/", 0), Example("e.net/", 1), Example("e.net/", 0),
     ])  # fmt: skip
-    assert [e.url for e in cleaned.examples] == ["http://a.com/x", "c.org/y"]
+    assert cleaned.examples == [
+        Example("http://a.com/x", 1), Example("c.org/y", 0), Example("http://shop.d.co.uk/z", 0),
+    ]  # fmt: skip
+    assert cleaned.domains == ["a.com", "c.org", "d.co.uk"]
     assert dict(cleaned.counts) == {
-        "read": 6, "invalid": 1, "duplicate": 2, "label_conflict": 1, "kept": 2,
+        "read": 11, "invalid": 2, "duplicate": 4, "label_conflict": 2, "kept": 3,
     }  # fmt: skip
 
 
@@ -191,6 +198,96 @@ def test_grouped_split_is_seeded_and_keeps_domains_whole() -> None:
         for index in indices:
             assert owner.setdefault(domains[index], split) == split
     assert sorted(np.concatenate(list(first.values())).tolist()) == list(range(400))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("fractions", "sizes"),
+    [
+        # Ten domains of ten URLs: test and val stop as soon as they hold their 20 URLs.
+        ({"val": 0.2, "test": 0.2}, {"train": 60, "val": 20, "test": 20}),
+        # 15 URLs are a domain and a half: the split takes the second domain whole.
+        ({"val": 0.15, "test": 0.15}, {"train": 60, "val": 20, "test": 20}),
+        ({"val": 0.0, "test": 0.5}, {"train": 50, "val": 0, "test": 50}),
+    ],
+)
+def test_grouped_split_fills_each_split_to_its_fraction_with_whole_domains(
+    fractions: dict[str, float], sizes: dict[str, int], seed: int
+) -> None:
+    domains = [f"d{i % 10}.com" for i in range(100)]
+    splits = grouped_split(domains, fractions, seed)
+    assert {name: len(index) for name, index in splits.items()} == sizes
+    assert all(index.dtype == np.int64 for index in splits.values())  # usable as an index
+
+
+def write_raw(root: Path) -> None:
+    """A project whose data/raw holds one file of each format, as get_data leaves it."""
+    raw = Paths(root).raw
+    files = {
+        # Bare URLs: the manifest's label, not the file's name, gives theirs.
+        "ebbu/urls.json": json.dumps(["http://a.com/x", "b.org/p", "  "]),
+        "dl/train.txt": "legitimate\thttps://www.a.com/y\nlegitimate\thttp://c.net/\n"
+        "phishing\tHTTP://A.COM/x\n",
+        "more.csv": "url,label\nhttp://c.net/,1\nb.org/q,0\n",
+    }
+    for path, content in files.items():
+        (raw / path).parent.mkdir(parents=True, exist_ok=True)
+        (raw / path).write_text(content)
+    manifest = [
+        {"path": "ebbu/urls.json", "format": "ebbu", "label": "phishing"},
+        {"path": "dl/train.txt", "format": "dl", "label": None},
+        {"path": "more.csv", "format": "csv", "label": None},
+    ]
+    (raw / "sources.json").write_text(json.dumps(manifest))
+    params = {"prepare": {"seed": 3, "val_fraction": 0.0, "test_fraction": 0.5}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def test_prepare_reads_every_raw_file_and_counts_what_it_drops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_raw(tmp_path)
+    stats = prepare(tmp_path)
+    # 8 read; dropped: "  " (invalid), HTTP://A.COM/x and the second c.net/ (duplicates),
+    # c.net/ (legitimate and phishing). Kept: a.com (www. included) and b.org, one phishing and
+    # one legitimate URL each; the test split takes one domain whole (2 of 4 URLs), val none.
+    assert stats["counts"] == {
+        "read": 8, "invalid": 1, "duplicate": 2, "label_conflict": 1, "kept": 4,
+    }  # fmt: skip
+    one_domain = {"urls": 2, "phishing": 1, "legitimate": 1, "domains": 1}
+    empty = {"urls": 0, "phishing": 0, "legitimate": 0, "domains": 0}
+    assert stats["splits"] == {"train": one_domain, "val": empty, "test": one_domain}
+    prepared = Paths(tmp_path).prepared
+    written = {name: list(read_dl(prepared / f"{name}.txt")) for name in SPLITS}
+    assert sorted(e.url for split in written.values() for e in split) == [
+        "b.org/p", "b.org/q", "http://a.com/x", "https://www.a.com/y",
+    ]  # fmt: skip
+    assert {registered_domain(e.url) for e in written["train"] + written["test"]} == {
+        "a.com", "b.org",
+    }  # fmt: skip
+    assert json.loads((prepared / "stats.json").read_text()) == stats
+    files = digests(prepared)
+    # Again over its own output, and as the stage's command, in the project.
+    monkeypatch.chdir(tmp_path)
+    prepare_main()
+    assert json.loads(capsys.readouterr().out) == stats
+    assert digests(prepared) == files
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_prepare_splits_with_the_seed_of_params(tmp_path: Path, seed: int) -> None:
+    raw = Paths(tmp_path).raw
+    domains = [f"d{i}.com" for i in range(20)]
+    (raw / "dl").mkdir(parents=True)
+    (raw / "dl" / "urls.txt").write_text("".join(f"phishing\thttp://{d}/\n" for d in domains))
+    (raw / "sources.json").write_text(json.dumps([{"path": "dl/urls.txt", "format": "dl"}]))
+    fractions = {"val_fraction": 0.25, "test_fraction": 0.25}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"prepare": {"seed": seed, **fractions}}))
+    prepare(tmp_path)
+    expected = grouped_split(domains, {"val": 0.25, "test": 0.25}, seed)
+    for name, index in expected.items():
+        written = list(read_dl(Paths(tmp_path).prepared / f"{name}.txt"))
+        assert [e.url for e in written] == [f"http://{domains[i]}/" for i in index]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
