@@ -69,6 +69,16 @@ def test_dl_format_keeps_tabs_inside_urls_and_skips_blank_lines(tmp_path: Path) 
     assert list(read_dl(path)) == [Example("http://a.com/x\ty", 1), Example("https://b.org/", 0)]
 
 
+def test_dl_format_strips_only_the_line_end(tmp_path: Path) -> None:
+    # The URL is kept as written, up to its line end (cleaning is prepare's job): trailing
+    # blanks and letters stay, and an empty URL is read as one, for prepare to count as invalid.
+    path = tmp_path / "train.txt"
+    path.write_bytes(b"phishing\thttp://a.com/x \t\r\nphishing\thttp://b.org/FAX\nlegitimate\t\n")
+    assert list(read_dl(path)) == [
+        Example("http://a.com/x \t", 1), Example("http://b.org/FAX", 1), Example("", 0),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("line", ["phishing http://a.com", "benign\thttp://a.com"])
 def test_dl_format_errors_name_the_line(tmp_path: Path, line: str) -> None:
     path = tmp_path / "bad.txt"
@@ -86,13 +96,24 @@ def test_csv_accepts_names_and_codes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [("link,kind\na,b\n", "header"), ("url,label\na.com,maybe\n", "maybe")]
+    ("content", "message"),
+    [
+        ("link,kind\na,b\n", "header"),
+        ("url,label\na.com,maybe\n", "maybe"),
+        ("url,label\na.com\n", r"bad.csv:2: label '' is not"),  # a row without its label
+    ],
 )
 def test_csv_errors(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content)
     with pytest.raises(SourceFormatError, match=message):
         list(read_csv(path))
+
+
+def test_csv_row_without_its_url_reads_an_empty_url(tmp_path: Path) -> None:
+    path = tmp_path / "urls.csv"
+    path.write_text("label,url\n1\n0,b.org\n")
+    assert read_labelled(path, "csv") == [Example("", 1), Example("b.org", 0)]
 
 
 def test_unknown_format(tmp_path: Path) -> None:
@@ -131,12 +152,12 @@ def test_a_directory_without_a_file_of_the_format_is_refused(tmp_path: Path) -> 
 
 def test_dl_round_trip(tmp_path: Path) -> None:
     examples = [Example("http://a.com/x", 1), Example("b.org", 0)]
-    write_dl(tmp_path / "out" / "x.txt", examples)
-    assert list(read_dl(tmp_path / "out" / "x.txt")) == examples
+    write_dl(tmp_path / "out" / "dl" / "x.txt", examples)  # directories made as needed
+    assert list(read_dl(tmp_path / "out" / "dl" / "x.txt")) == examples
 
 
 def test_label_array_keeps_order_and_codes() -> None:
     labels = label_array([Example("a.com", 1), Example("b.org", 0), Example("c.net", 1)])
     assert labels.dtype == np.int64
     assert labels.tolist() == [1, 0, 1]
-    assert label_array([]).shape == (0,)
+    assert (label_array([]).shape, label_array([]).dtype) == ((0,), np.int64)
