@@ -1,10 +1,14 @@
 """get_data → prepare → train → evaluate on a small real sample, in a throwaway project."""
 
+import contextlib
 import hashlib
 import http.server
 import json
+import re
 import shutil
+import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +30,7 @@ from model_training.config import (
 )
 from model_training.evaluate import evaluate
 from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
+from model_training.get_data import main as get_data_main
 from model_training.prepare import SPLITS, clean, grouped_split, prepare
 from model_training.prepare import main as prepare_main
 from model_training.sources import Example, read_dl
@@ -294,10 +299,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     payload = b'["a.com"]'
 
     def do_GET(self) -> None:
-        if self.path == "/ok.json":
+        if self.path == "/slow.json":
+            time.sleep(0.5)
+        if self.path in ("/ok.json", "/slow.json"):
             self.send_response(200)
             self.end_headers()
-            self.wfile.write(self.payload)
+            with contextlib.suppress(ConnectionError):  # a client that gave up
+                self.wfile.write(self.payload)
+        elif self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/ok.json")
+            self.end_headers()
         else:
             self.send_error(404)
 
@@ -315,16 +327,90 @@ def file_server() -> Iterator[str]:
     server.server_close()
 
 
-def test_download_when_not_mirrored(tmp_path: Path, file_server: str) -> None:
-    digest = hashlib.sha256(_Handler.payload).hexdigest()
-    raw = RawFile("x/ok.json", "ebbu", "phishing", digest, f"{file_server}/ok.json")
+def sha256(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+@pytest.mark.parametrize("where", ["/ok.json", "/moved"])  # a redirect is followed
+def test_download_when_not_mirrored(tmp_path: Path, file_server: str, where: str) -> None:
+    raw = RawFile("x/ok.json", "ebbu", "phishing", sha256(_Handler.payload), file_server + where)
     assert fetch(raw, tmp_path) == (_Handler.payload, "download")
 
 
 def test_checksum_mismatch_is_refused(tmp_path: Path, file_server: str) -> None:
     raw = RawFile("x/ok.json", "ebbu", "phishing", "0" * 64, f"{file_server}/ok.json")
-    with pytest.raises(DataUnavailableError, match="expected 0000"):
+    digest = sha256(_Handler.payload)
+    message = f"x/ok.json from {file_server}/ok.json has sha256 {digest}, expected 0000"
+    with pytest.raises(DataUnavailableError, match=re.escape(message)):
         fetch(raw, tmp_path)
+
+
+def test_a_mirrored_file_comes_first_and_is_verified_too(tmp_path: Path, file_server: str) -> None:
+    """The mirror's copy wins over the URL; a corrupt copy is refused, not replaced by a
+    download."""
+    mirrored = b'["b.org"]'
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "ok.json").write_bytes(mirrored)
+    url = f"{file_server}/ok.json"
+    assert fetch(RawFile("x/ok.json", "ebbu", None, sha256(mirrored), url), tmp_path) == (
+        mirrored, "mirror",
+    )  # fmt: skip
+    assert fetch(RawFile("x/ok.json", "ebbu", None, None, None), tmp_path) == (mirrored, "mirror")
+    pinned = RawFile("x/ok.json", "ebbu", None, sha256(_Handler.payload), url)
+    with pytest.raises(DataUnavailableError, match=re.escape(f"from {tmp_path / 'x' / 'ok.json'}")):
+        fetch(pinned, tmp_path)
+
+
+def test_a_server_that_does_not_answer_in_time_is_unavailable(
+    tmp_path: Path, file_server: str
+) -> None:
+    raw = RawFile("x/slow.json", "ebbu", "phishing", None, f"{file_server}/slow.json")
+    with pytest.raises(DataUnavailableError, match="downloading"):
+        fetch(raw, tmp_path, timeout=0.05)
+
+
+def test_get_data_writes_read_only_copies_and_their_manifest(
+    tmp_path: Path,
+    file_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv(MIRROR_ENV, raising=False)  # params' data.mirror, relative to the root
+    mirrored = b'["b.org"]'
+    (tmp_path / "mirror" / "ebbu").mkdir(parents=True)
+    (tmp_path / "mirror" / "ebbu" / "data_legitimate.json").write_bytes(mirrored)
+    legitimate = {"path": "ebbu/data_legitimate.json", "format": "ebbu", "label": "legitimate"}
+    phishing = {"path": "ebbu/data_phishing.json", "format": "ebbu", "label": "phishing"}
+    sources = [
+        {"name": "mirrored", "files": [{**legitimate, "sha256": sha256(mirrored)}]},
+        {"name": "web", "files": [{**phishing, "url": f"{file_server}/ok.json"}]},
+    ]
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({"data": {"mirror": "mirror", "sources": sources}})
+    )
+    raw = Paths(tmp_path).raw
+    raw.mkdir(parents=True)
+    (raw / "stale.json").write_text("[]")  # from an earlier run: removed
+    entries = get_data(tmp_path)
+    assert entries == [
+        {"source": "mirrored", **legitimate, "sha256": sha256(mirrored), "origin": "mirror"},
+        {"source": "web", **phishing, "sha256": sha256(_Handler.payload), "origin": "download"},
+    ]
+    assert json.loads((raw / "sources.json").read_text()) == entries
+    assert digests(raw) == {
+        "ebbu/data_legitimate.json": sha256(mirrored),
+        "ebbu/data_phishing.json": sha256(_Handler.payload),
+        "sources.json": sha256((raw / "sources.json").read_bytes()),
+    }
+    for entry in entries:
+        assert stat.S_IMODE((raw / entry["path"]).stat().st_mode) == 0o444
+    # Again, as the stage's command, over its own read-only files.
+    monkeypatch.chdir(tmp_path)
+    get_data_main()
+    assert capsys.readouterr().out.splitlines() == [
+        f"ebbu/data_legitimate.json: mirror ({sha256(mirrored)[:12]})",
+        f"ebbu/data_phishing.json: download ({sha256(_Handler.payload)[:12]})",
+    ]
 
 
 def test_offline_without_mirror_says_how_to_fix_it(tmp_path: Path, file_server: str) -> None:
@@ -333,6 +419,20 @@ def test_offline_without_mirror_says_how_to_fix_it(tmp_path: Path, file_server: 
         fetch(raw, tmp_path)
     with pytest.raises(DataUnavailableError, match="has no URL"):
         fetch(RawFile("x/missing.json", "ebbu", None, None, None), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            {"path": "a/b.json", "format": "ebbu", "label": "phishing", "sha256": "ab", "url": "u"},
+            RawFile("a/b.json", "ebbu", "phishing", "ab", "u"),
+        ),
+        ({"path": "c.csv", "format": "csv"}, RawFile("c.csv", "csv", None, None, None)),
+    ],
+)
+def test_raw_file_from_params(spec: dict[str, str], expected: RawFile) -> None:
+    assert RawFile.from_params(spec) == expected
 
 
 def test_unknown_format_in_params() -> None:
