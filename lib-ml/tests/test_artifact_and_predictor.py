@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -349,12 +350,13 @@ def test_thresholds_compare_exactly_on_float32_inputs() -> None:
         lambda a: a.update(value=np.zeros(3)),
         lambda a: a.update(roots=np.array([1, 3], dtype=np.int32)),
         lambda a: a.update(roots=np.array([], dtype=np.int32)),
+        lambda a: a.update(roots=np.array([0, 0], dtype=np.int32)),
     ],
 )
 def test_malformed_tree_arrays_are_refused(corrupt) -> None:  # type: ignore[no-untyped-def]
     arrays = TreeScorer.from_node_arrays(_stump(0.5), n_features=1).to_arrays()
     corrupt(arrays)
-    with pytest.raises(ArtifactError, match="tree ensemble"):
+    with pytest.raises(ArtifactError, match=r"^the tree arrays do not describe a tree ensemble$"):
         TreeScorer(arrays, n_features=1)
 
 
@@ -363,7 +365,8 @@ def test_an_onnx_model_that_does_not_fit_the_arrays_is_refused() -> None:
     with pytest.raises(ArtifactError, match="cannot be loaded"):
         TreeScorer({**arrays, "onnx": np.frombuffer(b"not onnx", dtype=np.uint8)}, n_features=1)
     wider = TreeScorer.from_node_arrays(_stump(0.5), n_features=2).to_arrays()
-    with pytest.raises(ArtifactError, match="maps"):
+    message = "the trees' ONNX model maps [2] features to [2] trees; the node arrays have 1 and 2"
+    with pytest.raises(ArtifactError, match=f"^{re.escape(message)}$"):
         TreeScorer({**arrays, "onnx": wider["onnx"]}, n_features=1)
 
 
@@ -477,12 +480,18 @@ def test_tld_prior_smooths_rates_and_knows_unseen_domains() -> None:
         TldPrior({"labels": prior.labels})
 
 
-def test_the_words_view_scores_like_its_training_matrix(artifacts: Path) -> None:
+@pytest.mark.parametrize("view", range(4), ids=["url", "host", "path", "words"])
+def test_each_view_scores_like_its_training_matrix(artifacts: Path, view: int) -> None:
+    scorer = Predictor.load(artifacts / "ensemble").views[view]
+    urls = [normalize_url(u) for u in PHISHING + LEGITIMATE]
+    expected = tfidf_rows(ngram_counts(urls, scorer.config), scorer.idf) @ scorer.coef
+    np.testing.assert_allclose(scorer.logits(urls), expected + scorer.intercept, rtol=1e-5)
+
+
+def test_the_words_view_explains_words(artifacts: Path) -> None:
     predictor = Predictor.load(artifacts / "ensemble")
     words = predictor.views[-1]
     urls = [normalize_url(u) for u in PHISHING + LEGITIMATE]
-    expected = tfidf_rows(ngram_counts(urls, words.config), words.idf) @ words.coef
-    np.testing.assert_allclose(words.logits(urls), expected + words.intercept, rtol=1e-5)
     explanation = words.explain(urls[0], top_k=10_000)
     assert all(c.feature.startswith("words:") for c in explanation)
     assert sum(c.weight for c in explanation) == pytest.approx(
