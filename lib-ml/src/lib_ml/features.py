@@ -108,7 +108,7 @@ def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
 class HashedNgrams:
     """Every byte n-gram of a batch of texts, before bucketing. The texts are joined with NUL
     separators (normalization rejects NUL) and each byte position p gets one entry per
-    n-gram order k: `keys[p, k]` hashes the n-gram of order `ngram_min + k` that ends at p,
+    n-gram order k: `keys[p, k]` hashes the n-gram of order `ngram_min + k` that starts at p,
     and `alive[p, k]` is 0 where that n-gram would cross a separator. Text i owns positions
     `starts[i]:starts[i + 1]`, so rows are fixed-stride slices and nothing is compacted."""
 

@@ -273,7 +273,9 @@ class LinearScorer:
     def _ngram(self, joined: bytes, position: int, order_index: int, in_host: bool) -> str:
         """The name of the n-gram of the given order that starts at `position`, by its space."""
         gram = joined[position : position + order_index + self.config.ngram_min]
-        return ("host:" if in_host else self._prefix) + gram.decode("utf-8", "replace")
+        # An n-gram that cuts a character names its loose bytes (`\xc3`): a replacement
+        # character would give distinct n-grams one name, listed twice in an explanation.
+        return ("host:" if in_host else self._prefix) + gram.decode("utf-8", "backslashreplace")
 
     def _ranked_words(self, batch: WordBatch, top_k: int) -> list[list[tuple[str, float]]]:
         texts, buckets, starts = batch.texts, batch.buckets, batch.starts
