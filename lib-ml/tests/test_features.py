@@ -131,6 +131,22 @@ def test_lexical_features_of_a_known_url() -> None:
     assert values["brand_in_subdomain_or_path"] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("a.com/www.b.com/", 1.0),
+        ("a.com/x?next=http%3A//b.com", 1.0),
+        # Neither the path nor the query holds it, only the two run together.
+        ("a.com/ww?w=1", 0.0),
+        ("a.com/ht?tp=1", 0.0),
+        ("www.a.com/", 0.0),  # the host is not the path
+    ],
+)
+def test_www_or_http_in_path_reads_the_path_and_the_query_apart(raw: str, expected: float) -> None:
+    values = dict(zip(LEXICAL_FEATURES, lexical_vector(normalize_url(raw)), strict=True))
+    assert values["www_or_http_in_path"] == expected
+
+
 def test_lexical_matrix_shapes() -> None:
     assert lexical_matrix([]).shape == (0, len(LEXICAL_FEATURES))
     matrix = lexical_matrix([normalize_url("a.com"), normalize_url("b.org/x")])

@@ -189,6 +189,27 @@ def test_ascii_hosts_skip_the_idna_codecs_label_limits(host: str) -> None:
     assert normalize_url(f"http://{host}/").host == host
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # 8,192 characters; each "ß" label becomes "ss" twice over: 16,128 once encoded.
+        ".".join(["\u00df" * 31] * 256),
+        # At the limit as written, over it once "ä" becomes "xn--4ca".
+        "\u00e4.com/" + "a" * (MAX_URL_LENGTH - 6),
+    ],
+)
+def test_a_url_longer_than_the_limit_once_its_host_is_encoded_is_refused(raw: str) -> None:
+    assert len(raw) <= MAX_URL_LENGTH
+    with pytest.raises(InvalidUrlError, match="once its host is IDNA-encoded"):
+        normalize_url(raw)
+
+
+def test_a_url_at_the_limit_once_its_host_is_encoded_is_read() -> None:
+    url = normalize_url("\u00e4.com/" + "a" * (MAX_URL_LENGTH - 12))
+    assert len(url.text) == MAX_URL_LENGTH
+    assert url.host == "xn--4ca.com"
+
+
 def test_userinfo_is_kept_as_a_signal() -> None:
     url = normalize_url("http://paypal.com@evil.example/login")
     assert url.host == "evil.example"

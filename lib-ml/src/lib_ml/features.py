@@ -344,7 +344,8 @@ def _structure_features(url: NormalizedUrl, parts: HostParts, lower: str) -> lis
     file_name = path.rsplit("/", 1)[-1]
     extension = _FILE_EXTENSION.search(file_name.lower())
     first_directory = next((d for d in path.split("/") if d), "")
-    tail = (path + url.query).lower()
+    # Joined by "?", so that "www" or "http" cannot be made of the path's end and the query's start.
+    tail = f"{path}?{url.query}".lower()
     length = len(text)
     domain_consonants = _longest(_CONSONANT_RUN, domain)
     return [

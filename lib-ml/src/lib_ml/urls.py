@@ -185,7 +185,7 @@ def normalize_url(raw: str) -> NormalizedUrl:
     except ValueError as exc:
         raise InvalidUrlError(f"the URL cannot be parsed: {exc}") from exc
     port_text = "" if port is None else str(port)
-    return NormalizedUrl(
+    normalized = NormalizedUrl(
         scheme=scheme,
         host=_web_host(hostname),
         port="" if port_text == DEFAULT_PORTS.get(scheme) else port_text,
@@ -194,6 +194,13 @@ def normalize_url(raw: str) -> NormalizedUrl:
         fragment=fragment,
         userinfo=netloc.rpartition("@")[0],
     )
+    # An IDNA-encoded host can be longer than the host as written; the featurizer counts on
+    # texts of at most MAX_URL_LENGTH characters.
+    if len(normalized.text) > MAX_URL_LENGTH:
+        raise InvalidUrlError(
+            f"the URL is longer than {MAX_URL_LENGTH} characters once its host is IDNA-encoded"
+        )
+    return normalized
 
 
 def split_network_location(rest: str) -> tuple[str, str, str, str, str, int | None]:
