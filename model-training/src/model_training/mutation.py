@@ -20,10 +20,17 @@ from model_training.config import project_root
 
 WORKSPACE = Path("build") / "mutation"
 REPORT = Path("reports") / "mutation.md"
-# Hypothesis draws from a fixed seed: every mutant meets the same examples.
+# Hypothesis draws from a fixed seed: every mutant meets the same examples. One pytest
+# argument per line (mutmut splits lists at line ends only). Mutants run in processes forked
+# from a server that has run no test: forked from one that has, functions behind a cache
+# that the tests filled (`_brand_lookalike`) would never call their mutants.
 SETUP_CFG = """[mutmut]
 source_paths = src
-pytest_add_cli_args = --hypothesis-seed=0 -p no:cacheprovider
+pytest_add_cli_args =
+    --hypothesis-seed=0
+    -p
+    no:cacheprovider
+process_isolation = forkserver
 """
 DETECTED = ("killed", "timeout")
 THREAD_POOLS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

@@ -45,6 +45,18 @@ def test_the_workspace_holds_a_fresh_copy_and_the_configuration(tmp_path: Path) 
     assert (workspace / "setup.cfg").read_text() == SETUP_CFG
 
 
+def test_mutmut_reads_each_pytest_argument_and_forks_from_a_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reader mutmut itself uses (private, and mutmut's version is locked).
+    from mutmut.configuration import ProcessIsolation, _load_config
+
+    monkeypatch.chdir(prepare_workspace(fake_lib_ml(tmp_path)))
+    config = _load_config()
+    assert config.pytest_add_cli_args == ["--hypothesis-seed=0", "-p", "no:cacheprovider"]
+    assert config.process_isolation == ProcessIsolation.FORKSERVER
+
+
 def test_mutmut_runs_in_the_workspace_and_failures_are_reported(tmp_path: Path) -> None:
     workspace = prepare_workspace(fake_lib_ml(tmp_path))
     assert "Usage" in mutation.mutmut(workspace, "--help")
