@@ -1,3 +1,5 @@
+import zlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from lib_ml.drift import (
 )
 from lib_ml.features import (
     LEXICAL_FEATURES,
+    WORD_SEPARATOR,
     NgramConfig,
     hash_entries,
     hash_words,
@@ -148,9 +151,14 @@ def test_www_or_http_in_path_reads_the_path_and_the_query_apart(raw: str, expect
 
 
 def test_lexical_matrix_shapes() -> None:
-    assert lexical_matrix([]).shape == (0, len(LEXICAL_FEATURES))
+    # float32 as the trees' ONNX inputs at serving: trees fitted on other values could split
+    # between a feature and its float32 rounding.
+    empty = lexical_matrix([])
+    assert empty.shape == (0, len(LEXICAL_FEATURES))
+    assert empty.dtype == np.float32
     matrix = lexical_matrix([normalize_url("a.com"), normalize_url("b.org/x")])
     assert matrix.shape == (2, len(LEXICAL_FEATURES))
+    assert matrix.dtype == np.float32
     assert np.isfinite(matrix).all()
 
 
@@ -267,6 +275,21 @@ def test_invalid_ngram_configs_are_refused(orders: tuple[int, int], bits: int) -
         NgramConfig(*orders, hash_bits=bits)
 
 
+@pytest.mark.parametrize(("orders", "bits"), [((3, 3), 12), ((1, 2), 1), ((1, 2), 31)])
+def test_ngram_configs_at_the_limits_are_accepted(orders: tuple[int, int], bits: int) -> None:
+    assert NgramConfig(*orders, hash_bits=bits).n_features == 2**bits
+
+
+def test_hashing_without_a_salt_is_salt_zero() -> None:
+    config = NgramConfig(1, 2, 12)
+    hashed = hash_entries(["ab"], config)
+    # Positions a, b and the closing separator; orders 1 and 2. Only "a", "ab" and "b" fit.
+    np.testing.assert_array_equal(hashed.alive, [[1, 1], [1, 0], [0, 0]])
+    assert hashed.alive.dtype == np.float32  # the dtype of the count matrices and weights
+    live = hashed.buckets(config)[hashed.alive > 0]
+    assert live.tolist() == [ngram_hash(g, config) for g in (b"a", b"ab", b"b")]
+
+
 def test_structure_features_of_a_known_url() -> None:
     url = normalize_url("http://secure.paypa1.example.com/A1b2C3d4e5/verify-login.php?id=99&x=y")
     values = dict(zip(LEXICAL_FEATURES, lexical_vector(url), strict=True))
@@ -340,3 +363,35 @@ def test_url_words_tag_each_part() -> None:
     buckets, starts = hash_words([view_text(url, "words"), ""], NgramConfig(view="words"))
     assert starts.tolist() == [0, 25, 25]
     assert buckets.max() < NgramConfig().n_features
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ("url", "sub.example.com:8080/P/a?q=1#f"),
+        ("host", "^sub.example.com$"),
+        ("path", ":8080/P/a?q=1#f"),
+    ],
+)
+def test_each_view_reads_its_part_of_the_url(view: str, expected: str) -> None:
+    assert view_text(normalize_url("HTTP://Sub.Example.com:8080/P/a?q=1#f"), view) == expected
+
+
+def test_the_path_view_of_an_empty_path_is_the_root() -> None:
+    # normalize_url never leaves the path empty; a NormalizedUrl built without one reads alike.
+    url = normalize_url("a.com")._replace(path="")
+    assert view_text(url, "path") == "/"
+
+
+def test_word_buckets_are_the_crc32_of_each_word() -> None:
+    config = NgramConfig(hash_bits=12, view="words")
+    # CRC-32 check values: 0xCBF43926 for "123456789" (the standard check), 0xE8B7BE43 for "a"
+    buckets, starts = hash_words(["123456789" + WORD_SEPARATOR + "a", ""], config)
+    assert buckets.tolist() == [0x926, 0xE43]
+    assert starts.tolist() == [0, 2, 2]
+    # A separator run after the host can be a space: words are split at newlines only.
+    url = normalize_url("a.com/a b")
+    words = ["h:a", "h:com", "d:a", "tld:com", "rd:a.com", "p:a", "p:b", "p2:a_b", "ps:/", "ps: "]
+    assert url_words(url) == words
+    buckets, _ = hash_words([view_text(url, "words")], config)
+    assert buckets.tolist() == [zlib.crc32(word.encode()) & 0xFFF for word in words]
