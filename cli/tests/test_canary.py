@@ -13,6 +13,7 @@ from phishline.canary import (
     Check,
     Decision,
     SeriesError,
+    Step,
     analysis_from_values,
     merge_values,
     read_series,
@@ -75,19 +76,54 @@ def test_a_healthy_canary_is_promoted_once_max_weight_passed_its_checks() -> Non
 
 
 def test_failed_checks_add_up_to_a_rollback() -> None:
-    # Failures are never reset: the third failure rolls back at the next interval.
-    outcome = replay(PROGRESSIVE, [GOOD, BAD, GOOD, NO_DATA, BAD, GOOD])
+    # Failures are never reset: the third failure rolls back at the next interval, and the
+    # rollback takes the canary's traffic back to 0.
+    both_bad = Interval({"model-error-rate": 4.0, "phishing-share-delta": -7.0})
+    outcome = replay(PROGRESSIVE, [GOOD, both_bad, GOOD, NO_DATA, BAD, GOOD])
     assert outcome.decision is Decision.ROLLED_BACK
     assert outcome.step == 6
-    assert [s.failed_checks for s in outcome.steps] == [0, 1, 1, 2, 3, 3]
-    assert "model-error-rate 4 > 1" in outcome.steps[1].event
-    assert "model-error-rate: no value" in outcome.steps[3].event
-    assert outcome.steps[-1].event == "rolled back"
+    assert outcome.steps == (
+        Step(1, 20, 0, 0, "acceptance test passed, weight 20 %"),
+        Step(
+            2, 20, 0, 1, "halted (1/3 failed): model-error-rate 4 > 1; phishing-share-delta -7 < -5"
+        ),
+        Step(3, 40, 0, 1, "checks passed, weight 40 %"),
+        Step(4, 40, 0, 2, "halted (2/3 failed): model-error-rate: no value"),
+        Step(5, 40, 0, 3, "halted (3/3 failed): model-error-rate 4 > 1"),
+        Step(6, 0, 0, 3, "rolled back"),
+    )
 
 
 def test_a_rollback_at_the_end_of_the_series_still_counts() -> None:
     outcome = replay(PROGRESSIVE, [GOOD, BAD, BAD, BAD])
     assert (outcome.decision, outcome.step) == (Decision.ROLLED_BACK, 5)
+    assert len(outcome.steps) == 5
+    assert outcome.steps[-2:] == (
+        Step(4, 20, 0, 3, "halted (3/3 failed): model-error-rate 4 > 1"),
+        Step(5, 0, 0, 3, "rolled back"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("step_weight", "max_weight", "weights"),
+    [
+        (25, 50, [25, 50, 50]),  # at max_weight exactly: the next passing interval promotes
+        (30, 100, [30, 60, 90, 100, 100]),  # 120 is capped at 100 % of the traffic
+    ],
+)
+def test_the_canary_weight_steps_up_to_max_weight(
+    step_weight: int, max_weight: int, weights: list[int]
+) -> None:
+    analysis = Analysis(
+        interval="1m",
+        threshold=1,
+        checks=(ERROR_RATE,),
+        step_weight=step_weight,
+        max_weight=max_weight,
+    )
+    outcome = replay(analysis, [GOOD] * 8)
+    assert [s.weight for s in outcome.steps] == weights
+    assert (outcome.decision, outcome.step) == (Decision.PROMOTED, len(weights))
 
 
 def test_a_failing_acceptance_test_holds_the_canary_at_zero() -> None:
@@ -103,13 +139,34 @@ def test_blue_green_promotes_after_its_iterations() -> None:
     outcome = replay(BLUE_GREEN, [GOOD] * 6)
     assert outcome.decision is Decision.PROMOTED
     assert outcome.step == 4
-    assert [s.iteration for s in outcome.steps] == [1, 2, 3, 3]
-    assert {s.weight for s in outcome.steps} == {0}
+    assert outcome.steps == (
+        Step(1, 0, 1, 0, "acceptance test passed, iteration 1/3"),
+        Step(2, 0, 2, 0, "checks passed, iteration 2/3"),
+        Step(3, 0, 3, 0, "checks passed, iteration 3/3"),
+        Step(4, 0, 3, 0, "checks passed, promoted"),
+    )
 
 
 def test_blue_green_rolls_back_without_shifting_traffic() -> None:
     outcome = replay(BLUE_GREEN, [GOOD, BAD, GOOD, BAD, GOOD])
     assert (outcome.decision, outcome.step) == (Decision.ROLLED_BACK, 5)
+    assert outcome.steps == (
+        Step(1, 0, 1, 0, "acceptance test passed, iteration 1/3"),
+        Step(2, 0, 1, 1, "halted (1/2 failed): model-error-rate 4 > 1"),
+        Step(3, 0, 2, 1, "checks passed, iteration 2/3"),
+        Step(4, 0, 2, 2, "halted (2/2 failed): model-error-rate 4 > 1"),
+        Step(5, 0, 2, 2, "rolled back"),
+    )
+
+
+def test_a_blue_green_rollback_after_the_series_keeps_its_iterations() -> None:
+    outcome = replay(BLUE_GREEN, [GOOD, GOOD, BAD, BAD])
+    assert outcome.decision is Decision.ROLLED_BACK
+    assert outcome.steps[2:] == (
+        Step(3, 0, 2, 1, "halted (1/2 failed): model-error-rate 4 > 1"),
+        Step(4, 0, 2, 2, "halted (2/2 failed): model-error-rate 4 > 1"),
+        Step(5, 0, 2, 2, "rolled back"),
+    )
 
 
 def test_the_analysis_comes_from_the_chart_values() -> None:
@@ -123,7 +180,10 @@ def test_the_analysis_comes_from_the_chart_values() -> None:
     )
     blue_green = analysis_from_values(VALUES, "app")
     assert blue_green.blue_green
-    assert blue_green.iterations == 2
+    # No stepWeight or maxWeight in its values: both read as 0.
+    assert blue_green == Analysis(
+        interval="30s", threshold=1, checks=(Check("app-error-rate", None, 1.0),), iterations=2
+    )
     with pytest.raises(ValueError, match="no canary analysis for app"):
         analysis_from_values({"canary": {"modelService": {}}}, "app")
 
@@ -173,6 +233,27 @@ def test_series_are_read_from_csv(tmp_path: Path) -> None:
 def test_bad_series_are_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(SeriesError, match=message):
         read_series(write(tmp_path / "s.csv", text), PROGRESSIVE)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("model-error-rate,phishing-share-delta\n1,1\nhigh,1\n", ":3 model-error-rate: 'high'"),
+        ("phishing-share-delta,model-error-rate\n1,1e\n", ":2 model-error-rate: '1e'"),
+        (
+            "model-error-rate,phishing-share-delta,acceptance-test\n1,1,pass\n1,1,\n1,1,maybe\n",
+            ":4 acceptance-test: 'maybe' is not pass or fail",
+        ),
+        ("acceptance-test\npass\n", ": no column for the checks model-error-rate, phishing-share"),
+    ],
+    ids=["value", "value in a column of its own order", "acceptance test", "two columns"],
+)
+def test_series_errors_name_the_file_line_and_column(tmp_path: Path, text: str, where: str) -> None:
+    """The header is line 1, so the first interval is line 2."""
+    series = write(tmp_path / "s.csv", text)
+    with pytest.raises(SeriesError) as refused:
+        read_series(series, PROGRESSIVE)
+    assert str(refused.value).startswith(f"{series}{where}")
 
 
 def test_the_command_prints_the_deciding_step(tmp_path: Path) -> None:
