@@ -30,6 +30,7 @@ def test_more_power_or_a_smaller_effect_needs_more_users() -> None:
 def test_the_alternative_is_taken_on_the_side_nearer_one_half() -> None:
     assert alternative_share(0.8, 0.05) == pytest.approx(0.75)
     assert alternative_share(0.3, 0.05) == pytest.approx(0.35)
+    assert alternative_share(0.5, 0.1) == pytest.approx(0.6)  # at 1/2 itself: upwards
     assert sample_size(0.8, 0.75, 0.05, 0.8) > sample_size(0.8, 0.85, 0.05, 0.8)
 
 
@@ -70,11 +71,17 @@ CONTROL = "the expected v1 share must be in (0, 1)"
     ("arguments", "message"),
     [
         ({"baseline": 0.0, "mde": 0.05}, BASELINE),
+        ({"baseline": 1.0, "mde": 0.05}, BASELINE),
         ({"baseline": 0.5, "mde": 0.0}, EFFECT),
         ({"baseline": 0.5, "mde": 0.6}, EFFECT),
+        ({"baseline": 0.5, "mde": 0.5}, EFFECT),  # the alternative would be 1
+        ({"baseline": 0.6, "mde": 0.6}, EFFECT),  # the alternative would be 0
+        ({"baseline": 0.5, "mde": 0.05, "alpha": 0.0}, ALPHA_POWER),
         ({"baseline": 0.5, "mde": 0.05, "alpha": 1.0}, ALPHA_POWER),
         ({"baseline": 0.5, "mde": 0.05, "power": 0.0}, ALPHA_POWER),
+        ({"baseline": 0.5, "mde": 0.05, "power": 1.0}, ALPHA_POWER),
         ({"baseline": 0.5, "mde": 0.05, "answering_share": 0.0}, ANSWERING),
+        ({"baseline": 0.5, "mde": 0.05, "answering_share": 1.5}, ANSWERING),
         ({"baseline": 0.5, "mde": 0.05, "users_per_day": 0.0}, USERS),
         ({"baseline": 0.5, "mde": 0.05, "expected_control_share": 0.0}, CONTROL),
         ({"baseline": 0.5, "mde": 0.05, "expected_control_share": 1.0}, CONTROL),
@@ -83,6 +90,13 @@ CONTROL = "the expected v1 share must be in (0, 1)"
 def test_impossible_plans_are_refused(arguments: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         plan(**arguments)
+
+
+def test_the_edges_of_the_allowed_ranges_are_planned() -> None:
+    # Everyone answers, and half a new user a day: 388 users at 0.25 a day per variant.
+    sized = plan(0.5, 0.1, answering_share=1.0, users_per_day=0.5)
+    assert sized.assigned_users_per_variant == 388
+    assert sized.days == 1552
 
 
 def test_the_planned_size_gives_the_planned_power_in_simulation() -> None:

@@ -3,6 +3,7 @@
 import json
 import socket
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from phishline.experiment import sources
 from phishline.experiment.sources import SourceError, from_feedback_db, from_prometheus
 from phishline_app.db.models import Feedback
 from phishline_app.db.store import FeedbackStore
@@ -65,6 +67,22 @@ def test_feedback_db_gives_one_unit_per_user(tmp_path: Path) -> None:
     assert v2.mean == pytest.approx(1 / 3)
 
 
+def test_a_user_who_answered_in_both_variants_is_a_unit_of_each(tmp_path: Path) -> None:
+    url = feedback_db(
+        tmp_path,
+        [
+            answer("v1", "alice", "yes"),
+            answer("v1", "alice", "yes"),  # alice in v1: 2/2
+            answer("v2", "alice", "no"),  # alice in v2 (reassigned): 0/1
+            answer("v2", "bob", "yes"),  # bob: 1/1
+        ],
+    )
+    data = from_feedback_db(url)
+    v1, v2 = data.control, data.treatment
+    assert (v1.units, v1.answers, v1.yes, v1.mean) == (1, 2, 2, 1.0)
+    assert (v2.units, v2.answers, v2.yes, v2.mean) == (2, 2, 1, 0.5)
+
+
 def test_feedback_db_without_the_table_is_a_source_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()  # SQLite reads an empty file as a database without tables
@@ -97,15 +115,20 @@ def test_an_unreachable_database_is_a_source_error_without_its_password() -> Non
     assert "s3cret-pw" not in str(failed.value)
 
 
-def test_a_database_that_never_answers_is_given_up_on() -> None:
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """The port of a server that accepts connections and never answers."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        yield silent.getsockname()[1]
+
+
+def test_a_database_that_never_answers_is_given_up_on(silent_port: int) -> None:
     """A server that accepts and stays silent (a hung PostgreSQL) held the command for the
     system's TCP timeout; the store's connect timeout (3 s) applies here too."""
-    with socket.create_server(("127.0.0.1", 0)) as silent:
-        port = silent.getsockname()[1]
-        started = time.monotonic()
-        with pytest.raises(SourceError, match="timeout"):
-            from_feedback_db(f"postgresql://reader@127.0.0.1:{port}/feedback")
-        assert time.monotonic() - started < 10
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="timeout"):
+        from_feedback_db(f"postgresql://reader@127.0.0.1:{silent_port}/feedback")
+    assert time.monotonic() - started < 10
 
 
 def prometheus_answering(results: dict[str, list[dict[str, object]]]) -> httpx.Client:
@@ -144,8 +167,25 @@ def test_prometheus_counts_make_every_answer_a_unit() -> None:
     assert data.unit == "answer"
     assert data.source == "Prometheus http://prometheus.test (last 14d)"
     v1, v2 = data.control, data.treatment
-    assert (v1.assigned, v1.units, v1.yes, v1.mean) == (1000, 400, 300, 0.75)
-    assert (v2.assigned, v2.units, v2.yes, v2.mean) == (990, 400, 250, 0.625)
+    assert (v1.name, v1.assigned, v1.units, v1.yes, v1.mean) == ("v1", 1000, 400, 300, 0.75)
+    assert (v2.name, v2.assigned, v2.units, v2.yes, v2.mean) == ("v2", 990, 400, 250, 0.625)
+    assert not client.is_closed  # the caller's client is the caller's to close
+
+
+def test_a_variant_without_yes_answers_in_prometheus_has_none() -> None:
+    client = prometheus_answering(
+        {
+            "phishline_app_new_users_total": [sample(50, variant="v1"), sample(50, variant="v2")],
+            "phishline_app_feedback_total": [
+                sample(30, variant="v1", answer="yes"),
+                sample(40, variant="v2", answer="no"),
+            ],
+        }
+    )
+    data = from_prometheus("http://prometheus.test", client=client)
+    v1, v2 = data.control, data.treatment
+    assert (v1.units, v1.answers, v1.yes, v1.mean) == (30, 30, 30, 1.0)
+    assert (v2.units, v2.answers, v2.yes, v2.mean) == (40, 40, 0, 0.0)
 
 
 def test_prometheus_without_data_gives_empty_variants() -> None:
@@ -153,6 +193,7 @@ def test_prometheus_without_data_gives_empty_variants() -> None:
         {"phishline_app_new_users_total": [], "phishline_app_feedback_total": []}
     )
     data = from_prometheus("http://prometheus.test", client=client)
+    assert data.source == "Prometheus http://prometheus.test (last 30d)"  # the default window
     assert (data.control.assigned, data.control.units) == (0, 0)
     assert (data.treatment.assigned, data.treatment.units) == (0, 0)
 
@@ -179,6 +220,62 @@ def test_prometheus_failures_are_source_errors(response: httpx.Response, problem
     client = httpx.Client(transport=httpx.MockTransport(lambda _request: response))
     with pytest.raises(SourceError, match=problem):
         from_prometheus("http://prometheus.test", client=client)
+
+
+ASSIGNED_30D = "sum by (variant) (increase(phishline_app_new_users_total[30d]))"
+
+
+NOT_A_VECTOR = f"to {ASSIGNED_30D}: not a vector"
+
+
+@pytest.mark.parametrize(
+    ("body", "answered"),
+    [
+        ({"status": "error", "error": "parse error"}, f"parse error to {ASSIGNED_30D}"),
+        ({"status": "success"}, f"{{'status': 'success'}} to {ASSIGNED_30D}"),
+        (
+            {"status": "success", "data": {"resultType": "matrix", "result": []}},
+            f"{{'resultType': 'matrix', 'result': []}} {NOT_A_VECTOR}",
+        ),
+        (
+            {"status": "success", "data": {"resultType": "vector", "result": None}},
+            f"{{'resultType': 'vector', 'result': None}} {NOT_A_VECTOR}",
+        ),
+    ],
+    ids=["its error", "no data", "a matrix", "a vector without a result list"],
+)
+def test_prometheus_answers_that_are_not_a_vector_are_quoted(
+    body: dict[str, object], answered: str
+) -> None:
+    response = httpx.Response(200, json=body)
+    client = httpx.Client(transport=httpx.MockTransport(lambda _request: response))
+    with pytest.raises(SourceError) as failed:
+        from_prometheus("http://prometheus.test", client=client)
+    assert str(failed.value) == f"Prometheus at http://prometheus.test answered {answered}"
+
+
+def test_an_error_without_a_message_is_named_by_its_type() -> None:
+    def time_out(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("", request=request)
+
+    client = httpx.Client(transport=httpx.MockTransport(time_out))
+    with pytest.raises(SourceError) as failed:
+        from_prometheus("http://prometheus.test", client=client)
+    assert str(failed.value) == (
+        f"Prometheus query failed at http://prometheus.test ({ASSIGNED_30D}): ReadTimeout"
+    )
+
+
+def test_a_prometheus_that_never_answers_is_given_up_on(
+    monkeypatch: pytest.MonkeyPatch, silent_port: int
+) -> None:
+    """A server that accepts and stays silent: the client's timeout (30 s, shortened here)
+    ends the query."""
+    monkeypatch.setattr(sources, "QUERY_TIMEOUT_SECONDS", 0.5)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="Prometheus query failed"):
+        from_prometheus(f"http://127.0.0.1:{silent_port}")
+    assert time.monotonic() - started < 10
 
 
 def test_unreachable_prometheus_is_a_source_error() -> None:
