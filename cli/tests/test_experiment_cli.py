@@ -3,24 +3,33 @@ out; and the report's content for each kind of result."""
 
 import socket
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import numpy as np
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
+from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 from phishline import app
 from phishline.cli import main
 from phishline.experiment import sources
-from phishline.experiment.analyze import VariantData, analyze
+from phishline.experiment.analyze import Analysis, VariantData, analyze
 from phishline.experiment.report import (
     NOT_ENOUGH_DATA,
     PER_ANSWER_CAVEAT,
+    ReportFiles,
     markdown,
+    plot,
+    share_interval,
     write_report,
 )
 from phishline.experiment.sources import ExperimentData
@@ -337,9 +346,154 @@ def test_report_flags_a_sample_ratio_mismatch() -> None:
         unit="answer",
     )
     assert "**Decision: invalid: SRM**" in text
-    assert "**Mismatch** (p < 0.001)" in text
-    assert "Generated 2026-01-02 03:04 UTC" in text
-    assert "every answer a unit" in text
+    assert (
+        "**Mismatch** (p < 0.001): the assignment or its logging is broken; "
+        "the comparison below cannot be trusted."
+    ) in text
+    assert "Unit: the answer. Generated 2026-01-02 03:04 UTC." in text
+    # Standard error sqrt(0.9 * 0.1 / 999 + 0.7 * 0.3 / 999) = 1.733 points around -20.
+    assert "- 95 % confidence interval: -23.40 to -16.60 points" in text
+    assert f"\n\n{PER_ANSWER_CAVEAT}\n\n![yes share" in text
+
+
+# Users' yes shares with standard errors of 3 and 4 points: the difference's is 5 points.
+Z95, Z90 = 1.959964, 1.644854  # the normal quantiles of 97.5 % and 95 %
+SPREAD_V1 = VariantData("v1", 110, 100, 0.5, 0.09, 250, 125)
+SPREAD_V2 = VariantData("v2", 90, 100, 0.6, 0.16, 200, 120)
+
+
+def test_report_of_a_decided_experiment_in_full() -> None:
+    # Shares: 50 +- 1.96 * 3 and 60 +- 1.96 * 4 points. Assigned 110 : 90 against 100 each:
+    # chi-squared 2 * 10^2 / 100 = 2, p = erfc(1) = 0.157. Difference 10 points, z = 2,
+    # p = 0.0455, interval 10 +- 1.96 * 5 = 0.20 to 19.80 points.
+    assert report_for(SPREAD_V1, SPREAD_V2) == (
+        "# A/B experiment: v1 (verdict) against v2 (probability)\n"
+        "\n"
+        "**Decision: reject H0: users prefer v2**\n"
+        "\n"
+        "Source: test data. Unit: the user who answered. Generated 2026-01-02 03:04 UTC.\n"
+        "\n"
+        "| variant | users assigned | units | answers | yes | yes share | 95 % interval |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| v1 | 110 | 100 | 250 | 125 | 50.0 % | 44.1 % to 55.9 % |\n"
+        "| v2 | 90 | 100 | 200 | 120 | 60.0 % | 52.2 % to 67.8 % |\n"
+        "\n"
+        "## Sample ratio\n"
+        "\n"
+        "Assigned users v1 : v2 = 110 : 90, planned 50.0 % to v1: chi-squared = 2.000, "
+        "p = 0.157. No mismatch (p >= 0.001).\n"
+        "\n"
+        "## Difference of the yes share (v2 - v1)\n"
+        "\n"
+        "Method: z-test (fixed horizon), two-sided, alpha = 0.05.\n"
+        "\n"
+        "- difference: +10.00 points (standard error 5.00)\n"
+        "- p-value: 0.0455\n"
+        "- 95 % confidence interval: +0.20 to +19.80 points\n"
+        "\n"
+        "![yes share per variant and the difference](experiment.png)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variant", "bounds"),
+    [
+        (VariantData.from_users("v1", 1, [(1, 2)]), None),  # one unit: no variance
+        (VariantData.from_users("v1", 2, [(1, 1), (0, 1)]), (0.0, 1.0)),  # 50 +- 98: clipped
+        (VariantData.from_users("v1", 3, [(1, 1)] * 3), None),  # all alike
+        (SPREAD_V1, (0.5 - Z95 * 0.03, 0.5 + Z95 * 0.03)),
+    ],
+    ids=["one unit", "two units", "all alike", "50 +- 1.96 * 3 points"],
+)
+def test_a_variants_share_interval(
+    variant: VariantData, bounds: tuple[float, float] | None
+) -> None:
+    assert share_interval(variant, alpha=0.05) == (
+        None if bounds is None else pytest.approx(bounds)
+    )
+
+
+def drawn(analysis: Analysis, path: Path, monkeypatch: pytest.MonkeyPatch) -> Figure:
+    """The figure `plot` saves to `path`."""
+    saved: list[Figure] = []
+    save = Figure.savefig
+
+    def keep(figure: Figure, *args: Any, **kwargs: Any) -> None:
+        saved.append(figure)
+        save(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    plot(analysis, path)
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    return saved[0]
+
+
+def estimates(axes: Axes) -> list[tuple[list[float], object]]:
+    """Every point drawn with an error bar on `axes`: where it is and its marker."""
+    return [
+        (np.asarray(container.lines[0].get_xydata()).tolist()[0], container.lines[0].get_marker())
+        for container in axes.containers
+        if isinstance(container, ErrorbarContainer)
+    ]
+
+
+def bars(axes: Axes) -> list[list[list[float]]]:
+    """The ends of every error bar drawn on `axes`, as [[x, y], [x, y]]."""
+    return [
+        segment.tolist()
+        for container in axes.containers
+        if isinstance(container, ErrorbarContainer)
+        for collection in container.lines[2]
+        for segment in collection.get_segments()
+    ]
+
+
+def test_the_plot_shows_the_shares_and_the_difference_with_their_intervals(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    analysis = analyze(SPREAD_V1, SPREAD_V2)
+    shares, difference = drawn(analysis, tmp_path / "experiment.png", monkeypatch).axes
+    assert estimates(shares) == [([0, 0.5], "o"), ([1, 0.6], "o")]
+    assert bars(shares) == [
+        [[0, pytest.approx(0.5 - Z95 * 0.03)], [0, pytest.approx(0.5 + Z95 * 0.03)]],
+        [[1, pytest.approx(0.6 - Z95 * 0.04)], [1, pytest.approx(0.6 + Z95 * 0.04)]],
+    ]
+    assert list(shares.get_xticks()) == [0, 1]
+    assert [label.get_text() for label in shares.get_xticklabels()] == ["v1", "v2"]
+    assert shares.get_ylim() == (0, 1)
+    assert (shares.get_title(), shares.get_ylabel()) == ("yes share per variant", "yes share")
+    assert estimates(difference) == [([pytest.approx(10), 0], "o")]
+    assert bars(difference) == [  # in points
+        [[pytest.approx(10 - Z95 * 5), 0], [pytest.approx(10 + Z95 * 5), 0]]
+    ]
+    assert np.asarray(difference.lines[0].get_xdata()).tolist() == [
+        0,
+        0,
+    ]  # the line of no difference
+    assert difference.get_xlabel() == "v2 - v1 in points, 95 % interval"
+    assert difference.get_title() == "reject H0: users prefer v2"
+
+
+def test_the_plot_says_when_there_is_not_enough_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    alike = VariantData.from_users("v1", 90, [(1, 1)] * 30)
+    analysis = analyze(alike, SPREAD_V2, alpha=0.1)
+    shares, difference = drawn(analysis, tmp_path / "experiment.png", monkeypatch).axes
+    assert bars(shares) == [  # no interval for v1: a bar of no length at its share
+        [[0, 1.0], [0, 1.0]],
+        [[1, pytest.approx(0.6 - Z90 * 0.04)], [1, pytest.approx(0.6 + Z90 * 0.04)]],
+    ]
+    assert bars(difference) == []
+    (said,) = difference.texts  # in the middle of the panel
+    assert (said.get_text(), said.get_position(), said.get_horizontalalignment()) == (
+        "not enough data",
+        (0.5, 0.5),
+        "center",
+    )
+    assert said.get_transform() is difference.transAxes
+    assert difference.get_xlabel() == "v2 - v1 in points, 90 % interval"
+    assert difference.get_title() == "no detectable preference"
 
 
 def test_report_gives_no_interval_to_a_variant_whose_users_all_answered_alike() -> None:
@@ -363,4 +517,27 @@ def test_report_says_when_there_is_not_enough_data(tmp_path: Path) -> None:
     assert "| v2 | 0 | 0 | 0 | 0 | n/a | n/a |" in text
     data = ExperimentData("test data", "user", control, treatment)
     files = write_report(analyze(control, treatment), data, tmp_path / "thin")
+    assert files.plot.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_write_report_makes_its_directories_and_stamps_utc(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a machine 5 h 45 min ahead of UTC the report still gives the time in UTC."""
+    data = ExperimentData("test data", "user", SPREAD_V1, SPREAD_V2)
+    monkeypatch.setenv("TZ", "NPT-5:45")
+    time.tzset()
+    try:
+        before = datetime.now(UTC)
+        files = write_report(analyze(SPREAD_V1, SPREAD_V2), data, tmp_path / "out" / "report")
+        after = datetime.now(UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert files == ReportFiles(
+        tmp_path / "out" / "report" / "experiment.md",
+        tmp_path / "out" / "report" / "experiment.png",
+    )
+    text = files.markdown.read_text(encoding="utf-8")
+    assert any(f"Generated {t:%Y-%m-%d %H:%M} UTC." in text for t in (before, after))
     assert files.plot.read_bytes().startswith(PNG_SIGNATURE)
