@@ -246,6 +246,9 @@ def test_non_string_raises() -> None:
         ("paypal.com.evil.ru/login", "evil.ru"),
         ("http://1.2.3.4/x", "1.2.3.4"),
         ("http://[::1]/x", "::1"),
+        # IPv6 addresses are whole hosts, never split at their first colon.
+        ("http://[2001:db8::1]:8080/x", "2001:db8::1"),
+        ("http://[2001:db8::2]/", "2001:db8::2"),
         ("http://localhost:8000/", "localhost"),
     ],
 )

@@ -255,8 +255,10 @@ class HostParts:
 @lru_cache(maxsize=65536)
 def split_host(host: str) -> HostParts:
     """Split a normalized host by the public suffix list (bundled snapshot, never online)."""
+    if ":" in host:  # an IPv6 literal, whose first group the extractor would take for a host
+        return HostParts("", host, "")
     parts = _EXTRACTOR(host)
-    if not parts.domain:  # IPv6 literals and other hosts the suffix list cannot split
+    if not parts.domain:  # hosts the suffix list cannot split
         return HostParts("", host, "")
     return HostParts(parts.subdomain, parts.domain, parts.suffix)
 
