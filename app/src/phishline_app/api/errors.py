@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from phishline_app.api.deps import AppContext
+from phishline_app.api.deps import AppContext, get_context
 from phishline_app.core.security import wants_page
 from phishline_app.core.tracing import current_request_id
 from phishline_app.db.store import StoreUnavailableError
@@ -113,8 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else ""
         message = detail or HTTPStatus(exc.status_code).phrase
         if wants_page(request.headers, request.url.path):
-            context: AppContext = request.app.state.context
-            return error_page(context, exc.status_code, message, headers=exc.headers)
+            return error_page(get_context(request), exc.status_code, message, headers=exc.headers)
         return error_response(exc.status_code, code, message, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -159,8 +158,9 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.error("unhandled error", exc_info=exc)
         headers = {"x-request-id": request_id}
         if wants_page(request.headers, request.url.path):
-            context: AppContext = request.app.state.context
-            return error_page(context, 500, f"the request id {request_id}", headers=headers)
+            return error_page(
+                get_context(request), 500, f"the request id {request_id}", headers=headers
+            )
         return error_response(
             500,
             "internal",
