@@ -12,6 +12,7 @@ from lib_ml import (
     normalize_url,
     registered_domain,
 )
+from lib_ml.features import LEXICAL_FEATURES, lexical_vector
 from lib_ml.labels import UnknownLabelError
 from lib_ml.urls import (
     MAX_URL_LENGTH,
@@ -202,6 +203,13 @@ def test_a_url_longer_than_the_limit_once_its_host_is_encoded_is_refused(raw: st
     assert len(raw) <= MAX_URL_LENGTH
     with pytest.raises(InvalidUrlError, match="once its host is IDNA-encoded"):
         normalize_url(raw)
+
+
+def test_a_url_at_the_limit_without_a_path_is_read() -> None:
+    # Its text gains the "/" of the empty path: one character past the limit, and no IDNA.
+    url = normalize_url("a" * (MAX_URL_LENGTH - 4) + ".com")
+    assert len(url.text) == MAX_URL_LENGTH + 1
+    assert len(lexical_vector(url)) == len(LEXICAL_FEATURES)
 
 
 def test_a_url_at_the_limit_once_its_host_is_encoded_is_read() -> None:

@@ -185,18 +185,20 @@ def normalize_url(raw: str) -> NormalizedUrl:
     except ValueError as exc:
         raise InvalidUrlError(f"the URL cannot be parsed: {exc}") from exc
     port_text = "" if port is None else str(port)
+    host = _web_host(hostname)
     normalized = NormalizedUrl(
         scheme=scheme,
-        host=_web_host(hostname),
+        host=host,
         port="" if port_text == DEFAULT_PORTS.get(scheme) else port_text,
         path=canonical_path(path),
         query=query,
         fragment=fragment,
         userinfo=netloc.rpartition("@")[0],
     )
-    # An IDNA-encoded host can be longer than the host as written; the featurizer counts on
-    # texts of at most MAX_URL_LENGTH characters.
-    if len(normalized.text) > MAX_URL_LENGTH:
+    # An IDNA-encoded host can be longer than the host as written, with no bound on how many
+    # times a character then occurs; the featurizer's entropy counts on at most MAX_URL_LENGTH.
+    # (Otherwise the text only loses characters, or gains the "/" of an empty path.)
+    if len(host) > len(hostname) and len(normalized.text) > MAX_URL_LENGTH:
         raise InvalidUrlError(
             f"the URL is longer than {MAX_URL_LENGTH} characters once its host is IDNA-encoded"
         )
