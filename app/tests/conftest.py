@@ -26,7 +26,7 @@ import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from phishline_app.core.config import Settings
 from phishline_app.server import build_server
@@ -49,8 +49,9 @@ def free_port() -> int:
 class FakeModelService:
     """Scores URLs by keyword: "paypal"/"phish" → 0.97 phishing, anything else → 0.03.
 
-    `mode` switches behaviour: "ok", "error" (503 JSON), "garbage" (200, not JSON);
-    `delay` makes every answer slow; `probability` overrides the score.
+    `mode` switches behaviour: "ok", "error" (503 JSON), "garbage" (200, not JSON), "garbled"
+    (200, says gzip and is not: a misconfigured proxy), "redirect" (302 elsewhere); `delay`
+    makes every answer slow; `probability` overrides the score.
     """
 
     mode: str = "ok"
@@ -84,6 +85,10 @@ class FakeModelService:
                     )
                 if self.mode == "garbage":
                     return PlainTextResponse("<html>proxy error</html>")
+                if self.mode == "garbled":
+                    return Response(b"{}", headers={"content-encoding": "gzip"})
+                if self.mode == "redirect":
+                    return RedirectResponse(f"http://127.0.0.1:9{request.url.path}", 302)
             response: Response = await call_next(request)
             return response
 

@@ -205,11 +205,15 @@ def test_slow_model_service_is_503_timeout(make_client, fake_service) -> None:
     assert "(timeout)" in error_of(response)["message"]
 
 
-def test_nonsense_from_model_service_is_503_bad_response(client, fake_service) -> None:
-    fake_service.mode = "garbage"
-    response = client.post("/api/predict", json={"url": PHISHING_URL})
-    assert response.status_code == 503
-    assert "(bad_response)" in error_of(response)["message"]
+@pytest.mark.parametrize("mode", ["garbage", "garbled", "redirect"])
+def test_nonsense_from_model_service_is_503_bad_response(client, fake_service, mode) -> None:
+    fake_service.mode = mode
+    for response in (
+        client.post("/api/predict", json={"url": PHISHING_URL}),
+        client.get("/api/models"),
+    ):
+        assert response.status_code == 503
+        assert "(bad_response)" in error_of(response)["message"]
 
 
 def test_openapi_document_describes_the_api(client) -> None:

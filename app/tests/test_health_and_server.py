@@ -4,6 +4,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from phishline_app import server
 from phishline_app.core.config import Settings
@@ -25,6 +26,16 @@ def test_ready_reports_the_database_and_model_service(client) -> None:
 
 def test_model_service_down_does_not_make_the_app_unready(make_client) -> None:
     response = make_client(model_service_url="http://127.0.0.1:9").get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["model_service"] == "down"
+
+
+@pytest.mark.parametrize("mode", ["garbled", "redirect"])
+def test_nonsense_from_model_service_does_not_make_the_app_unready(
+    client, fake_service, mode
+) -> None:
+    fake_service.mode = mode
+    response = client.get("/health/ready")
     assert response.status_code == 200
     assert response.json()["model_service"] == "down"
 

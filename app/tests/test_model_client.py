@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -189,6 +190,83 @@ def test_unusable_answers_are_bad_responses(answer: httpx.Response) -> None:
         call(Script(answer), "predict", "http://x.test/", None, metrics=metrics)
     assert raised.value.reason == "bad_response"
     assert errors(metrics, "bad_response") == 1
+
+
+def test_an_answer_not_in_its_stated_encoding_is_a_bad_response() -> None:
+    # Says gzip, is not (a misconfigured proxy): httpx fails while decoding the body.
+    garbled = httpx.Response(
+        200, headers={"content-encoding": "gzip"}, stream=httpx.ByteStream(b'{"url": "x"}')
+    )
+    metrics = AppMetrics(variant="v1", version="test")
+    with pytest.raises(ModelServiceUnavailableError) as raised:
+        call(Script(garbled), "predict", "http://x.test/", None, metrics=metrics)
+    assert raised.value.reason == "bad_response"
+    assert errors(metrics, "bad_response") == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_bad_response_not_a_refusal(status: int) -> None:
+    moved = httpx.Response(status, headers={"location": "http://elsewhere.test/v1/predict"})
+    metrics = AppMetrics(variant="v1", version="test")
+    with pytest.raises(ModelServiceUnavailableError) as raised:
+        call(Script(moved), "predict", "http://x.test/", None, metrics=metrics)
+    assert raised.value.reason == "bad_response"
+    assert f"HTTP {status}" in str(raised.value)
+    assert errors(metrics, "bad_response") == 1
+
+
+class Trickle(httpx.AsyncByteStream):
+    """A correct answer sent one blank at a time: no single read waits long, the whole does."""
+
+    def __init__(self, body: dict[str, Any], pauses: int, seconds: float) -> None:
+        self.body, self.pauses, self.seconds = body, pauses, seconds
+
+    async def __aiter__(self) -> Any:
+        for _ in range(self.pauses):
+            await asyncio.sleep(self.seconds)
+            yield b" "
+        yield json.dumps(self.body).encode()
+
+
+def trickling_call(
+    body: dict[str, Any], timeout_seconds: float, operation: str, *args: Any
+) -> tuple[Any, float, AppMetrics]:
+    """The operation's outcome (its result or its failure) and how long it took, against a
+    model-service whose answer takes 1 s in 20 reads of 50 ms."""
+    metrics = AppMetrics(variant="v1", version="test")
+
+    def trickling(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Trickle(body, pauses=20, seconds=0.05))
+
+    async def run() -> tuple[Any, float]:
+        client = ModelClient(
+            BASE, timeout_seconds, metrics, transport=httpx.MockTransport(trickling)
+        )
+        started = time.monotonic()
+        try:
+            outcome = await getattr(client, operation)(*args)
+        except ModelServiceUnavailableError as failure:
+            outcome = failure
+        finally:
+            await client.aclose()
+        return outcome, time.monotonic() - started
+
+    outcome, elapsed = in_own_loop(run())
+    return outcome, elapsed, metrics
+
+
+def test_the_timeout_bounds_the_whole_answer_not_each_read() -> None:
+    outcome, elapsed, metrics = trickling_call(PREDICTION, 0.2, "predict", "http://x.test/", None)
+    assert isinstance(outcome, ModelServiceUnavailableError)
+    assert outcome.reason == "timeout"
+    assert elapsed < 0.8
+    assert errors(metrics, "timeout") == 1
+
+
+def test_the_readiness_check_gives_up_on_a_trickling_answer() -> None:
+    ready, elapsed, _metrics = trickling_call({"status": "ready"}, 5.0, "ready")
+    assert ready is False
+    assert elapsed < 0.9  # its own 0.5 s, not the client's 5 s
 
 
 def test_catalog_reads_the_models_and_the_openapi_version() -> None:

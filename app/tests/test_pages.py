@@ -294,9 +294,17 @@ def test_slow_model_service_times_out_with_the_message(make_user, fake_service) 
     assert user.check(PHISHING_URL).status_code == 200
 
 
-def test_nonsense_from_model_service_counts_as_unavailable(user, fake_service) -> None:
-    fake_service.mode = "garbage"
-    assert "Checking is unavailable right now" in user.open()
+@pytest.mark.parametrize("mode", ["garbage", "garbled", "redirect"])
+def test_nonsense_from_model_service_counts_as_unavailable(user, fake_service, mode) -> None:
+    fake_service.mode = mode
+    page = user.client.get("/")
+    assert page.status_code == 200
+    assert "Checking is unavailable right now" in page.text
+    response = user.client.post(
+        "/", data={"url": PHISHING_URL, "model": "", "csrf_token": _token(page.text)}
+    )
+    assert response.status_code == 503
+    assert "Checking is unavailable right now" in response.text
 
 
 def _token(page: str) -> str:

@@ -7,6 +7,7 @@ A client holds no state that a failure can poison, so the app recovers by itself
 model-service answers again.
 """
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -126,6 +127,7 @@ class ModelClient:
         # Connecting to a local service is instant when it is up; fail fast when it is not.
         timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0))
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._timeout_seconds = timeout_seconds
         self._metrics = metrics
         self._service_version: tuple[str, float] | None = None
 
@@ -178,22 +180,34 @@ class ModelClient:
         if response.status_code >= 500 or response.status_code == 429:
             self._metrics.model_service_failed("unavailable")
             raise ModelServiceUnavailableError("unavailable", f"HTTP {response.status_code}")
+        if response.status_code < 400:
+            # A redirect (the client follows none) is a misplaced base URL or a proxy's doing,
+            # not a refusal of the user's input: passed on, it would be the app's own status.
+            self._metrics.model_service_failed("bad_response")
+            raise ModelServiceUnavailableError("bad_response", f"HTTP {response.status_code}")
         raise self._rejection(response)
 
     async def _send_with_one_retry(
         self, method: str, path: str, body: Any, timeout: float | None
     ) -> httpx.Response:
+        """Both attempts within one deadline: httpx's timeouts bound each read, so an answer
+        that trickles in a byte at a time would otherwise never time out."""
         headers = forwarded_headers()  # one request id and trace across both services
         options: dict[str, Any] = {"json": body, "headers": headers}
         if timeout is not None:
             options["timeout"] = httpx.Timeout(timeout)
+        deadline = self._timeout_seconds if timeout is None else timeout
         try:
-            try:
-                return await self._http.request(method, path, **options)
-            except RETRYABLE_ERRORS:
-                return await self._http.request(method, path, **options)
-        except httpx.TimeoutException as exc:
-            raise ModelServiceUnavailableError("timeout", str(exc) or type(exc).__name__) from exc
+            async with asyncio.timeout(deadline):
+                try:
+                    return await self._http.request(method, path, **options)
+                except RETRYABLE_ERRORS:
+                    return await self._http.request(method, path, **options)
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            detail = str(exc) or f"no whole answer within {deadline:g} s"
+            raise ModelServiceUnavailableError("timeout", detail) from exc
+        except httpx.DecodingError as exc:  # e.g. a body that is not in its stated encoding
+            raise ModelServiceUnavailableError("bad_response", str(exc)) from exc
         except httpx.TransportError as exc:
             raise ModelServiceUnavailableError(
                 "unavailable", str(exc) or type(exc).__name__
