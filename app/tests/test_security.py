@@ -76,19 +76,23 @@ def test_escaped_url_round_trips_to_the_field_value(user) -> None:
     assert 'value="http://x.test/?q=&#34;quoted&#34;&amp;a=&lt;b&gt;"' in page
 
 
+def assert_security_headers(response: httpx.Response) -> None:
+    headers = response.headers
+    csp = headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "script-src" not in csp  # falls back to 'none': no script at all
+    assert "frame-ancestors 'none'" in csp
+    assert "form-action 'self'" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-store"
+
+
 def test_pages_and_api_carry_security_headers(client) -> None:
     for response in (client.get("/"), client.get("/api/models"), client.get("/nope")):
-        headers = response.headers
-        csp = headers["content-security-policy"]
-        assert "default-src 'none'" in csp
-        assert "script-src" not in csp  # falls back to 'none': no script at all
-        assert "frame-ancestors 'none'" in csp
-        assert "form-action 'self'" in csp
-        assert headers["x-content-type-options"] == "nosniff"
-        assert headers["x-frame-options"] == "DENY"
-        assert headers["referrer-policy"] == "no-referrer"
-        assert headers["cache-control"] == "no-store"
-        assert "server" not in headers
+        assert_security_headers(response)
+        assert "server" not in response.headers
 
 
 def test_static_files_are_cacheable_and_still_protected(client) -> None:
@@ -234,6 +238,7 @@ def test_unexpected_errors_are_json_500s(fake_service_session, database_url, ser
     response = httpx.get(f"{serve_asgi(app).url}/api/broken", headers={"x-request-id": "bug-1"})
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "bug-1"
+    assert_security_headers(response)
     assert response.json() == {
         "error": {
             "code": "internal",
@@ -258,6 +263,7 @@ def test_unexpected_errors_of_a_page_are_an_error_page_with_the_request_id(
     )
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "bug-2"
+    assert_security_headers(response)
     assert response.headers["content-type"].startswith("text/html")
     assert "<title>Something went wrong - " in response.text
     assert "the logs name it by the request id bug-2." in response.text

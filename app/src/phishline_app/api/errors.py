@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from phishline_app.api.deps import AppContext, get_context
-from phishline_app.core.security import wants_page
+from phishline_app.core.security import SECURITY_HEADERS, wants_page
 from phishline_app.core.tracing import current_request_id
 from phishline_app.db.store import StoreUnavailableError
 from phishline_app.services.model_client import (
@@ -153,10 +153,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse | HTMLResponse:
-        # Outside the middleware that names the request, so its id is repeated here.
+        # Starlette answers this from its outermost middleware, outside the ones that name the
+        # request and add the security headers: both are repeated here.
         request_id = current_request_id()
         logger.error("unhandled error", exc_info=exc)
-        headers = {"x-request-id": request_id}
+        headers = {**SECURITY_HEADERS, "cache-control": "no-store", "x-request-id": request_id}
         if wants_page(request.headers, request.url.path):
             return error_page(
                 get_context(request), 500, f"the request id {request_id}", headers=headers
