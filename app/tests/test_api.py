@@ -65,6 +65,16 @@ def test_second_feedback_for_one_prediction_conflicts(client) -> None:
     assert error_of(again)["code"] == "duplicate_feedback"
 
 
+def test_the_feedback_token_of_the_longest_url_is_taken_back(make_client) -> None:
+    client = make_client(max_url_length=4096)
+    url = "http://example.test/" + "\u754c" * (4096 - len("http://example.test/"))  # 3 bytes each
+    shown = client.post("/api/predict", json={"url": url})
+    assert shown.status_code == 200
+    token = shown.json()["feedback_token"]
+    answered = client.post("/api/feedback", json={"feedback_token": token, "answer": "yes"})
+    assert answered.status_code == 201, answered.text
+
+
 def test_forged_feedback_token_is_refused(client) -> None:
     response = client.post("/api/feedback", json={"feedback_token": "e30.AAAA", "answer": "yes"})
     assert response.status_code == 400

@@ -47,7 +47,9 @@ class PredictResponse(_Strict):
 
 
 class FeedbackRequest(_Strict):
-    feedback_token: str = Field(max_length=16384)
+    # No length of its own: the body limit bounds it, and grows with max_url_length, whose
+    # tokens a fixed cap refused (a 4,096-character URL in CJK script needs over 16,384).
+    feedback_token: str
     answer: Literal["yes", "no"]
 
 
