@@ -1,5 +1,9 @@
 """The JSON API: predict, feedback, models, and JSON errors for everything that goes wrong."""
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
@@ -73,6 +77,27 @@ def test_the_feedback_token_of_the_longest_url_is_taken_back(make_client) -> Non
     token = shown.json()["feedback_token"]
     answered = client.post("/api/feedback", json={"feedback_token": token, "answer": "yes"})
     assert answered.status_code == 201, answered.text
+
+
+def test_an_answer_reaching_the_variant_that_did_not_show_the_result_is_refused(
+    make_client, tmp_path: Path
+) -> None:
+    # As the Helm chart runs them: both variants sign with one key and share one database.
+    database = tmp_path / "ab.db"
+    shared = {"secret_key": "k" * 43, "database_url": f"sqlite:///{database}"}
+    v1, v2 = make_client(variant="v1", **shared), make_client(variant="v2", **shared)
+    shown = v1.post("/api/predict", json={"url": PHISHING_URL}).json()
+    assert shown["variant"] == "v1"
+    # A client without the variant cookie may be routed to v2 by the mesh.
+    answer = {"feedback_token": shown["feedback_token"], "answer": "yes"}
+    refused = v2.post("/api/feedback", json=answer)
+    assert refused.status_code == 400
+    assert error_of(refused)["code"] == "invalid_token"
+    assert "the app's v1 showed" in error_of(refused)["message"]
+    assert v1.post("/api/feedback", json=answer).status_code == 201
+    with closing(sqlite3.connect(database)) as connection:
+        variants = [row[0] for row in connection.execute("SELECT variant FROM feedback")]
+    assert variants == ["v1"]
 
 
 def test_forged_feedback_token_is_refused(client) -> None:

@@ -131,35 +131,48 @@ def test_any_payload_round_trips(payload: bytes, purpose: str) -> None:
 def test_tickets_carry_the_shown_prediction() -> None:
     signer = Signer("secret")
     before = time.time()
-    ticket = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"))
+    ticket = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"), "v1")
     assert before <= ticket.shown_at <= time.time()
-    opened = PredictionTicket.unseal(signer, ticket.seal(signer))
+    opened = PredictionTicket.unseal(signer, ticket.seal(signer), "v1")
     assert opened == ticket
     with pytest.raises(ValidationError):
         opened.label = "legitimate"  # type: ignore[misc]
     assert opened.url == "http://typed.test/"
     assert (opened.label, opened.probability, opened.model) == ("phishing", 0.97, "ensemble")
-    other = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"))
+    other = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"), "v1")
     assert other.prediction_id != ticket.prediction_id
 
 
 def test_tickets_signed_for_another_purpose_or_malformed_are_refused() -> None:
     signer = Signer("secret")
     with pytest.raises(InvalidTicketError):
-        PredictionTicket.unseal(signer, signer.sign("csrf", b"{}"))
+        PredictionTicket.unseal(signer, signer.sign("csrf", b"{}"), "v1")
     with pytest.raises(InvalidTicketError):
-        PredictionTicket.unseal(signer, signer.sign("prediction-ticket", b'{"url": 1}'))
+        PredictionTicket.unseal(signer, signer.sign("prediction-ticket", b'{"url": 1}'), "v1")
+
+
+def test_a_ticket_is_refused_by_the_variant_that_did_not_show_the_result() -> None:
+    # Both variants may sign with one key: the answer must not count for the other one.
+    signer = Signer("secret")
+    sealed = PredictionTicket.issue(
+        "http://typed.test/", a_prediction(0.97, "phishing"), "v1"
+    ).seal(signer)
+    assert PredictionTicket.unseal(signer, sealed, "v1").variant == "v1"
+    with pytest.raises(InvalidTicketError, match="result the app's v1 showed, and this is v2"):
+        PredictionTicket.unseal(signer, sealed, "v2")
 
 
 def a_sealed_ticket(signer: Signer, **changes: object) -> str:
-    fields = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"))
+    fields = PredictionTicket.issue("http://typed.test/", a_prediction(0.97, "phishing"), "v1")
     return signer.sign("prediction-ticket", json.dumps(fields.model_dump() | changes).encode())
 
 
 @pytest.mark.parametrize("prediction_id", ["p", "p" * 64])
 def test_tickets_with_ids_of_1_to_64_characters_are_accepted(prediction_id: str) -> None:
     signer = Signer("secret")
-    ticket = PredictionTicket.unseal(signer, a_sealed_ticket(signer, prediction_id=prediction_id))
+    ticket = PredictionTicket.unseal(
+        signer, a_sealed_ticket(signer, prediction_id=prediction_id), "v1"
+    )
     assert ticket.prediction_id == prediction_id
 
 
@@ -167,7 +180,7 @@ def test_tickets_with_ids_of_1_to_64_characters_are_accepted(prediction_id: str)
 def test_tickets_with_a_bad_id_or_an_unknown_field_are_refused(changes: dict[str, object]) -> None:
     signer = Signer("secret")
     with pytest.raises(InvalidTicketError):
-        PredictionTicket.unseal(signer, a_sealed_ticket(signer, **changes))
+        PredictionTicket.unseal(signer, a_sealed_ticket(signer, **changes), "v1")
 
 
 def test_csrf_tokens_are_per_user() -> None:
@@ -232,7 +245,7 @@ def test_recorded_feedback_keeps_the_ticket_and_counts_the_delay_since_it_was_sh
     an_hour_ago = time.time() - 3600
     ticket = PredictionTicket(
         prediction_id="p-1", url="http://typed.test/", label="legitimate", probability=0.12,
-        model="linear", model_version="2.0.0", shown_at=an_hour_ago,
+        model="linear", model_version="2.0.0", variant="v2", shown_at=an_hour_ago,
     )  # fmt: skip
     store = FeedbackStore.open("sqlite://")
     metrics = AppMetrics(variant="v2", version="test")

@@ -49,7 +49,9 @@ def stored_answers(database: Path) -> dict[str, list[str]]:
 def test_acknowledged_feedback_survives_sigkill_and_is_never_doubled(stack: Stack) -> None:
     tokens = asyncio.run(feedback_tokens(stack.app.url, ANSWERS))
     signer = Signer(stack.secret_key)
-    ids = [PredictionTicket.unseal(signer, token).prediction_id for token in tokens]
+    ids = [
+        PredictionTicket.unseal(signer, token, "v1").prediction_id for token in tokens
+    ]  # the app is v1
     answers = ["yes" if index % 3 else "no" for index in range(ANSWERS)]
 
     def answer(indices: list[int]) -> RequestSource:

@@ -1,7 +1,8 @@
 """Prediction tickets: a shown result, signed, handed back with the user's answer.
 
 The page (or API client) returns the ticket with Yes/No, so the app needs no server-side
-session to know what was shown, when, and by which model, and nobody can alter it.
+session to know what was shown, when, by which model and which variant, and nobody can alter
+it.
 """
 
 import time
@@ -28,10 +29,11 @@ class PredictionTicket(BaseModel):
     probability: float
     model: str
     model_version: str
+    variant: str  # the app variant that showed the result, which the answer is about
     shown_at: float  # Unix time the result was sent to the user
 
     @classmethod
-    def issue(cls, url: str, prediction: Prediction) -> "PredictionTicket":
+    def issue(cls, url: str, prediction: Prediction, variant: str) -> "PredictionTicket":
         """A ticket for `prediction` of `url` as the user typed it (what feedback exports)."""
         return cls(
             prediction_id=uuid.uuid4().hex,
@@ -40,6 +42,7 @@ class PredictionTicket(BaseModel):
             probability=prediction.probability,
             model=prediction.model,
             model_version=prediction.model_version,
+            variant=variant,
             shown_at=time.time(),
         )
 
@@ -47,8 +50,20 @@ class PredictionTicket(BaseModel):
         return signer.sign(PURPOSE, self.model_dump_json().encode("utf-8"))
 
     @classmethod
-    def unseal(cls, signer: Signer, token: str) -> "PredictionTicket":
+    def unseal(cls, signer: Signer, token: str, variant: str) -> "PredictionTicket":
+        """The ticket, when this app issued it and it is about a result `variant` showed.
+
+        Both variants may sign with one key (the Helm chart gives them one): an answer that
+        reaches the other variant, as the mesh may send a request without the variant cookie,
+        is refused rather than counted for a variant that did not show the result."""
         try:
-            return cls.model_validate_json(signer.unsign(PURPOSE, token))
+            ticket = cls.model_validate_json(signer.unsign(PURPOSE, token))
         except (BadSignatureError, ValidationError) as exc:
             raise InvalidTicketError("the feedback token is invalid") from exc
+        if ticket.variant != variant:
+            raise InvalidTicketError(
+                f"the feedback token is about a result the app's {ticket.variant} showed, and "
+                f"this is {variant}: send the answer with the cookies the app set "
+                "(phishline-variant routes it to the variant that showed the result)"
+            )
+        return ticket

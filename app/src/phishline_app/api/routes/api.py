@@ -77,7 +77,7 @@ async def predict(
         raise ApiError(422, invalid.code, invalid.message) from invalid
     prediction = await runtime.client.predict(url, model)
     context.metrics.prediction_shown(prediction.model, prediction.label)
-    ticket = PredictionTicket.issue(url, prediction)
+    ticket = PredictionTicket.issue(url, prediction, context.settings.variant)
     return PredictResponse(
         url=url,
         label=prediction.label,
@@ -97,7 +97,9 @@ def feedback(
     body: FeedbackRequest, request: Request, context: ContextDep, runtime: RuntimeDep
 ) -> FeedbackResponse:
     try:
-        ticket = PredictionTicket.unseal(context.signer, body.feedback_token)
+        ticket = PredictionTicket.unseal(
+            context.signer, body.feedback_token, context.settings.variant
+        )
     except InvalidTicketError as invalid:
         raise ApiError(400, "invalid_token", str(invalid)) from invalid
     try:

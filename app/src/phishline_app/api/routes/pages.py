@@ -170,7 +170,7 @@ async def check(
         refusal = _refusal(entered, rejected.code, as_sentence(rejected.message))
         return await _render(request, context, runtime, refusal, rejected.status)
     context.metrics.prediction_shown(prediction.model, prediction.label)
-    ticket = PredictionTicket.issue(cleaned_url, prediction)
+    ticket = PredictionTicket.issue(cleaned_url, prediction, context.settings.variant)
     shown = PageContent(
         url=cleaned_url,
         model=prediction.model,
@@ -195,7 +195,7 @@ async def feedback(
         return await _render(request, context, runtime, PageContent(form_error=ANSWER_EXPIRED), 403)
     chosen = parse_answer(answer)
     try:
-        shown = PredictionTicket.unseal(context.signer, ticket)
+        shown = PredictionTicket.unseal(context.signer, ticket, context.settings.variant)
     except InvalidTicketError:
         shown = None
     if shown is None or chosen is None:
