@@ -1,6 +1,8 @@
 """`export_feedback`: corrected labels in DL format that the training pipeline reads."""
 
 import itertools
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,7 +10,7 @@ import pytest
 
 from model_training.sources import read_dl
 from phishline_app.db.models import Feedback
-from phishline_app.db.store import FeedbackStore
+from phishline_app.db.store import FeedbackStore, UnreadableStoreError
 from phishline_app.export import export_feedback
 
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
@@ -100,6 +102,21 @@ def test_a_missing_sqlite_file_is_refused_not_created(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=f"no feedback database at {missing}"):
         export_feedback(f"sqlite:///{missing}", tmp_path / "out.txt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_without_the_feedback_table_is_refused_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    other = tmp_path / "other.db"  # exists, but is not the apps' feedback store
+    with closing(sqlite3.connect(other)) as connection, connection:
+        connection.execute("CREATE TABLE runs (id INTEGER)")
+    with pytest.raises(UnreadableStoreError, match=f"sqlite:///{other} has no feedback table"):
+        export_feedback(f"sqlite:///{other}", tmp_path / "out.txt")
+    with closing(sqlite3.connect(other)) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+        journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    assert (tables, journal_mode) == (["runs"], "delete")  # no table made, not switched to WAL
+    assert not (tmp_path / "out.txt").exists()
 
 
 def test_failed_write_leaves_no_partial_file(sqlite_url: str, tmp_path: Path) -> None:

@@ -129,6 +129,33 @@ def test_mistakes_in_input_or_setup_are_one_message_not_a_traceback(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "the feedback database sqlite:///store.db has no feedback table"),
+        (
+            b"not SQLite",
+            "cannot read the feedback table of sqlite:///store.db: "
+            "(sqlite3.DatabaseError) file is not a database",
+        ),
+    ],
+)
+def test_an_export_from_a_database_that_is_no_feedback_store_is_one_message(
+    content: bytes,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("store.db").write_bytes(content)
+    args = ["feedback", "export", "--out", "x.txt", "--database-url", "sqlite:///store.db"]
+    assert run_main(monkeypatch, *args) == 1
+    assert capsys.readouterr().err == f"Error: {said}\n"
+    assert Path("store.db").read_bytes() == content
+    assert not Path("x.txt").exists()
+
+
 def test_a_check_of_settings_together_is_one_message_without_their_values(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from phishline_app.db.models import Feedback
-from phishline_app.db.store import FeedbackStore, existing_database_url
+from phishline_app.db.store import reading_store
 from phishline_app.services.feedback import corrected_label
 
 # Line breaks would split a record in two: such URLs are refused on input, skipped here.
@@ -21,20 +21,16 @@ LINE_BREAKS = ("\n", "\r")
 def export_feedback(database_url: str, out_path: Path) -> int:
     """Write the corrected labels to `out_path` (atomically); return how many lines.
 
-    Raises FileNotFoundError for a SQLite file that does not exist: opening it would create
-    an empty store, and a wrong path would pass for a store without answers."""
-    existing_database_url(database_url)
-    store = FeedbackStore.open(database_url)
-    try:
-        with store.session() as session:
-            records = session.scalars(select(Feedback).order_by(Feedback.id)).all()
-            lines = [
-                f"{corrected_label(record.predicted_label, record.answer)}\t{record.url}\n"
-                for record in records
-                if not any(mark in record.url for mark in LINE_BREAKS)
-            ]
-    finally:
-        store.close()
+    Raises FileNotFoundError for a SQLite file that does not exist and UnreadableStoreError
+    for a database that is not a feedback store (which stays untouched) or fails
+    (`reading_store`)."""
+    answers = select(Feedback.predicted_label, Feedback.answer, Feedback.url).order_by(Feedback.id)
+    with reading_store(database_url) as connection:
+        lines = [
+            f"{corrected_label(predicted_label, answer)}\t{url}\n"
+            for predicted_label, answer, url in connection.execute(answers)
+            if not any(mark in url for mark in LINE_BREAKS)
+        ]
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")

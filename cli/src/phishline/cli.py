@@ -77,6 +77,7 @@ INPUT_ERRORS = (
     ("model_training.sources", "SourceFormatError"),  # a data file not of its format
     ("sqlalchemy.exc", "ArgumentError"),  # a database URL that is not one
     ("phishline.experiment.sources", "SourceError"),  # an experiment source that cannot be read
+    ("phishline_app.db.store", "UnreadableStoreError"),  # not a feedback store, or failing
 )
 
 

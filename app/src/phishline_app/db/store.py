@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +21,10 @@ class StoreUnavailableError(Exception):
     """The database could not take the write; nothing was recorded."""
 
 
+class UnreadableStoreError(Exception):
+    """The feedback store to read has no feedback table, or the database failed to answer."""
+
+
 def database_url(raw: str) -> URL:
     """Parse a database URL; a bare `postgresql://` uses psycopg 3 (the installed driver)."""
     url = make_url(raw)
@@ -29,17 +33,35 @@ def database_url(raw: str) -> URL:
     return url
 
 
-def existing_database_url(raw: str) -> URL:
-    """Parse the URL of a store to read, which must exist: a SQLite file that does not is
-    refused with FileNotFoundError, since opening it would create an empty store, and a wrong
-    path would pass for a store without answers."""
-    url = database_url(raw)
+@contextmanager
+def reading_store(raw_url: str) -> Iterator[Connection]:
+    """A connection to read an existing feedback store, which it leaves as it was: no table
+    is created and SQLite's journal mode is not switched, since a wrong database must neither
+    pass for a store without answers nor be changed.
+
+    Raises FileNotFoundError for a SQLite file that does not exist, and UnreadableStoreError,
+    in one line without the password, for a database without the feedback table or one that
+    fails (here or in the caller's queries)."""
+    url = database_url(raw_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
         raise FileNotFoundError(
             f"no feedback database at {Path(url.database).absolute()}; the app writes it where "
             "it runs (the app's --database-url or PHISHLINE_DATABASE_URL names it)"
         )
-    return url
+    where = url.render_as_string(hide_password=True)
+    table = Feedback.__tablename__
+    engine = create_engine(url, connect_args=connect_args(url))
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(table):
+                raise UnreadableStoreError(f"the feedback database {where} has no {table} table")
+            yield connection
+    except SQLAlchemyError as error:
+        # SQLAlchemy appends the statement and a link on lines of their own.
+        gist = next(iter(str(error).splitlines()), "") or type(error).__name__
+        raise UnreadableStoreError(f"cannot read the {table} table of {where}: {gist}") from error
+    finally:
+        engine.dispose()
 
 
 def _sqlite_durability(dbapi_connection: Any, _record: Any) -> None:

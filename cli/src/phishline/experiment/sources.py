@@ -34,8 +34,7 @@ class ExperimentData:
 
 
 def _first_line(error: Exception) -> str:
-    """The gist of an error from a library: SQLAlchemy appends the SQL statement and a link,
-    httpx a link, on lines of their own."""
+    """The gist of an error from httpx, which appends a link on a line of its own."""
     return next(iter(str(error).splitlines()), "") or type(error).__name__
 
 
@@ -43,11 +42,10 @@ def from_feedback_db(url: str) -> ExperimentData:
     """Per-user answers from the feedback table (read only: no schema is created).
 
     A SQLite file that does not exist is refused with FileNotFoundError, not created."""
-    from sqlalchemy import case, create_engine, func, inspect, select
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy import case, func, select
 
     from phishline_app.db.models import Feedback
-    from phishline_app.db.store import connect_args, existing_database_url
+    from phishline_app.db.store import UnreadableStoreError, database_url, reading_store
 
     per_user = (
         select(
@@ -58,27 +56,17 @@ def from_feedback_db(url: str) -> ExperimentData:
         .where(Feedback.variant.in_((CONTROL, TREATMENT)))
         .group_by(Feedback.variant, Feedback.user_id)
     )
-    database = existing_database_url(url)
-    engine = create_engine(database, connect_args=connect_args(database))
-    where = engine.url.render_as_string(hide_password=True)
     users: dict[str, list[tuple[int, int]]] = defaultdict(list)
     try:
-        with engine.connect() as connection:
-            if not inspect(connection).has_table(Feedback.__tablename__):
-                raise SourceError(
-                    f"the feedback database {where} has no {Feedback.__tablename__} table"
-                )
+        with reading_store(url) as connection:
             for variant, yes, answers in connection.execute(per_user):
                 users[variant].append((int(yes), int(answers)))
-    except SQLAlchemyError as error:
-        raise SourceError(
-            f"cannot read the feedback table of {where}: {_first_line(error)}"
-        ) from error
-    finally:
-        engine.dispose()
+    except UnreadableStoreError as error:
+        raise SourceError(str(error)) from error
     control, treatment = (
         VariantData.from_users(name, len(users[name]), users[name]) for name in (CONTROL, TREATMENT)
     )
+    where = database_url(url).render_as_string(hide_password=True)
     return ExperimentData(f"feedback database {where}", "user", control, treatment)
 
 
