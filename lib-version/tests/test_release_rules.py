@@ -33,6 +33,7 @@ def v(tag: str) -> Version:
         ("v10.20.30", Version(10, 20, 30)),
         ("v1.2.3-beta.1", Version(1, 2, 3, 1)),
         ("v1.2.3-beta.12", Version(1, 2, 3, 12)),
+        ("v999999999999999999.0.0-beta.999999999999999999", Version(10**18 - 1, 0, 0, 10**18 - 1)),
     ],
 )
 def test_release_and_beta_tags_parse(tag: str, expected: Version) -> None:
@@ -44,7 +45,11 @@ def test_release_and_beta_tags_parse(tag: str, expected: Version) -> None:
     "tag",
     ["1.2.3", "v1.2", "v1.2.3.4", "v01.2.3", "v1.2.3-beta", "v1.2.3-beta.0", "v1.2.3-rc.1",
      "v1.2.3-beta.01", "v1.2.3 ", "model-v1.2.3", "", "v1.02.3", "v1.2.03", "v1-2-3",
-     "v1.2.3-beta-1", "v1.2.3-beta.1-beta.2"],
+     "v1.2.3-beta-1", "v1.2.3-beta.1-beta.2",
+     # a final line break, and digits of other scripts, which \\d and int() took
+     "v1.2.3\n", "v1\u0660.0.0", "v1.2\u0663.0", "v1.2.3\uff10", "v1.2.3-beta.1\u0661",
+     # numbers over 18 digits (over 4,300, int() raised a ValueError of its own)
+     "v1000000000000000000.0.0", "v1.2.3-beta.1000000000000000000", "v" + "1" * 5000 + ".0.0"],
 )  # fmt: skip
 def test_other_tags_are_refused(tag: str) -> None:
     with pytest.raises(InvalidTagError, match="not a release tag"):
@@ -52,7 +57,9 @@ def test_other_tags_are_refused(tag: str) -> None:
 
 
 def test_parse_tags_skips_foreign_tags_and_sorts_by_precedence() -> None:
-    found = parse_tags(["v1.10.0", "latest", "v1.2.0", "v1.2.0-beta.2", "v1.2.0-beta.10", "x"])
+    found = parse_tags(
+        ["v1.10.0", "latest", "v1.2.0", "v1.2.0-beta.2", "v1.2.0-beta.10", "x", "v9\u0660.0.0"]
+    )
     assert [str(x) for x in found] == ["1.2.0-beta.2", "1.2.0-beta.10", "1.2.0", "1.10.0"]
 
 
@@ -87,6 +94,10 @@ def test_versions_in_python_packaging_spelling() -> None:
         ("#minority report is not a marker", Bump.PATCH),
         ("x#major glued to a word is not one", Bump.PATCH),
         ("##major is not one either", Bump.PATCH),
+        ("#Minor in any ASCII case", Bump.MINOR),
+        # Unicode case folding matched a dotted capital I, then no Bump was named so (KeyError)
+        ("fix #M\u0130NOR", Bump.PATCH),
+        ("fix #m\u0130nor", Bump.PATCH),
     ],
 )
 def test_one_message(message: str, bump: Bump) -> None:

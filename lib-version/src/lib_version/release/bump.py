@@ -18,7 +18,9 @@ class Bump(IntEnum):
 
 
 # A marker is a whole word: `#minor` counts, `#minority`, `x#minor` and issue refs `#12` do not.
-_MARKER = re.compile(r"(?<![\w#])#(major|minor|patch|none)\b", re.IGNORECASE)
+# Case is ignored in ASCII only: Unicode case folding reads `#MİNOR` (dotted İ) as a marker
+# that no Bump member is named after.
+_MARKER = re.compile(r"(?<![\w#])#((?ai:major|minor|patch|none))\b")
 
 
 def message_bump(message: str) -> Bump:

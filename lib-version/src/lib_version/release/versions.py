@@ -5,8 +5,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import total_ordering
 
-# No leading zeros (SemVer 2.0.0), beta numbers start at 1.
-_TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-beta\.([1-9]\d*))?$")
+# No leading zeros (SemVer 2.0.0), beta numbers start at 1. ASCII digits only (`\d` and int()
+# take any script's), at most 18 (what a signed 64-bit integer holds, as tools that compare
+# versions expect), the whole tag (`$` would also match before a final line break).
+_NUMBER = r"(0|[1-9][0-9]{0,17})"
+_TAG = re.compile(rf"v{_NUMBER}\.{_NUMBER}\.{_NUMBER}(?:-beta\.([1-9][0-9]{{0,17}}))?")
 
 
 class InvalidTagError(ValueError):
@@ -23,7 +26,7 @@ class Version:
 
     @classmethod
     def parse(cls, tag: str) -> "Version":
-        match = _TAG.match(tag)
+        match = _TAG.fullmatch(tag)
         if match is None:
             raise InvalidTagError(f"{tag!r} is not a release tag vX.Y.Z or vX.Y.Z-beta.N")
         major, minor, patch, beta = match.groups()
