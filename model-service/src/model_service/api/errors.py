@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 
 from model_service.api.deps import service_state
 from model_service.api.schemas import ErrorDetail, ErrorResponse
-from model_service.core.errors import ErrorCode, ServiceError
+from model_service.core.errors import ErrorCode, ServiceError, clipped
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
         # FastAPI's own words for an empty body are "body: Field required".
         return _refuse(request, 422, ErrorCode.VALIDATION, "the body is empty; send a JSON object")
     described = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        f"{'.'.join(clipped(str(part)) for part in problem['loc'])}: {problem['msg']}"
         for problem in problems[:_MAX_REPORTED_PROBLEMS]
     )
     more = len(problems) - _MAX_REPORTED_PROBLEMS

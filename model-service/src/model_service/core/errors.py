@@ -44,6 +44,12 @@ COUNTED_REASONS: tuple[ErrorCode, ...] = (
 )
 
 
+def clipped(text: str, limit: int = 64) -> str:
+    """Client input quoted in an error message and its log line, at most `limit` characters:
+    a name of megabytes would otherwise come back whole, and be logged whole."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 class ServiceError(HTTPException):
     """A request the service refuses, answered as `{"error": {"code", "message"}}`.
 

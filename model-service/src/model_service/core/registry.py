@@ -10,7 +10,7 @@ from typing import Protocol
 
 from lib_ml import ArtifactError, Predictor, find_artifacts
 from model_service.core.config import Settings
-from model_service.core.errors import ModelLoadError
+from model_service.core.errors import ModelLoadError, clipped
 from model_service.core.remote import fetch_models
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ class ModelRegistry:
             return self.models[chosen]
         except KeyError:
             raise UnknownModelError(
-                f"unknown model {chosen!r}; loaded models: {', '.join(sorted(self.models))}"
+                f"unknown model {clipped(chosen)!r}; loaded models: "
+                f"{', '.join(sorted(self.models))}"
             ) from None
 
 
