@@ -2,6 +2,8 @@
 
 import hashlib
 import io
+import os
+import posixpath
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
@@ -136,7 +138,15 @@ def _escaping_link(tar: tarfile.TarFile) -> None:
     tar.addfile(member)
 
 
-@pytest.mark.parametrize("build", [_escaping_member, _escaping_link])
+def _inner_link(tar: tarfile.TarFile) -> None:
+    """A link that stays inside the archive: harmless, but no artifact holds one."""
+    member = tarfile.TarInfo("linear")
+    member.type = tarfile.SYMTYPE
+    member.linkname = "ensemble"
+    tar.addfile(member)
+
+
+@pytest.mark.parametrize("build", [_escaping_member, _escaping_link, _inner_link])
 def test_unsafe_archives_are_refused(
     release: tuple[Path, str], tmp_path: Path, build: Callable[[tarfile.TarFile], None]
 ) -> None:
@@ -150,12 +160,78 @@ def test_unsafe_archives_are_refused(
     assert list(cache.iterdir()) == []
 
 
-def test_archive_without_artifacts_is_refused(release: tuple[Path, str], tmp_path: Path) -> None:
+def _links_past_path_max(cache: Path) -> Callable[[tarfile.TarFile], None]:
+    """Links whose expansion exceeds PATH_MAX, which tarfile's data filter did not resolve
+    fully before Python 3.11.13 / 3.12.11 (CVE-2025-4517): the last member lands two levels
+    above the cache."""
+
+    def build(tar: tarfile.TarFile) -> None:
+        def add(name: str, kind: bytes, target: str = "", content: bytes | None = None) -> None:
+            member = tarfile.TarInfo(name)
+            member.type, member.linkname, member.mode = kind, target, 0o755
+            if content is not None:
+                member.size = len(content)
+            tar.addfile(member, io.BytesIO(content) if content is not None else None)
+
+        steps = "abcdefghijklmnop"
+        extracted = cache / ".download-xxxxxxxx" / "extracted"  # where fetch_models extracts
+        room = os.pathconf(cache.anchor, "PC_PATH_MAX") - len(str(extracted)) - 1
+        component = "d" * (room // (len(steps) + 1))
+        path = ""
+        for step in steps:
+            add(posixpath.join(path, component), tarfile.DIRTYPE)
+            add(posixpath.join(path, step), tarfile.SYMTYPE, component)
+            path = posixpath.join(path, component)
+        too_long = posixpath.join(*steps, "l" * 254)
+        add(too_long, tarfile.SYMTYPE, posixpath.join(*[".."] * len(steps)))
+        add("escape", tarfile.SYMTYPE, posixpath.join(too_long, ".."))
+        add("escape/up", tarfile.SYMTYPE, "..")
+        add("escape/up/up", tarfile.SYMTYPE, "..")
+        add("escape/up/up/escaped.txt", tarfile.REGTYPE, content=b"owned")
+
+    return build
+
+
+def test_links_longer_than_path_max_cannot_write_outside_the_cache(
+    release: tuple[Path, str], tmp_path: Path
+) -> None:
+    served, base = release
+    cache = tmp_path / "cache"
+    pack_raw(served / "evil.tar.gz", _links_past_path_max(cache))
+    with pytest.raises(ModelSourceError, match="is a link or a special file"):
+        fetch_models(f"{base}/evil.tar.gz", cache)
+    assert not (tmp_path / "escaped.txt").exists()
+    assert list(cache.iterdir()) == []
+
+
+def test_an_archive_expanding_past_the_limit_is_refused(
+    release: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def zeros(tar: tarfile.TarFile) -> None:
+        member = tarfile.TarInfo("models/zeros.bin")
+        member.size = 1 << 20
+        tar.addfile(member, io.BytesIO(bytes(member.size)))
+
+    served, base = release
+    pack_raw(served / "bomb.tar.gz", zeros)
+    monkeypatch.setattr(remote, "MAX_ARCHIVE_BYTES", 64 * 1024)
+    assert (served / "bomb.tar.gz").stat().st_size < 64 * 1024  # the download is allowed
+    cache = tmp_path / "cache"
+    with pytest.raises(ModelSourceError, match=f"expands to more than {64 * 1024} bytes"):
+        fetch_models(f"{base}/bomb.tar.gz", cache)
+    assert list(cache.iterdir()) == []
+
+
+def test_archive_without_artifacts_is_refused_and_not_cached(
+    release: tuple[Path, str], tmp_path: Path
+) -> None:
     served, base = release
     (tmp_path / "readme.txt").write_text("no models here")
     pack(served / "empty.tar.gz", {"readme.txt": tmp_path / "readme.txt"})
+    cache = tmp_path / "cache"
     with pytest.raises(ModelSourceError, match="no model artifacts"):
-        fetch_models(f"{base}/empty.tar.gz", tmp_path / "cache")
+        fetch_models(f"{base}/empty.tar.gz", cache)
+    assert list(cache.iterdir()) == []
 
 
 def test_archive_with_a_broken_artifact_is_refused(
@@ -166,6 +242,7 @@ def test_archive_with_a_broken_artifact_is_refused(
     pack(served / "models.tar.gz", {name: models_copy / name for name in ("ensemble", "gbm")})
     with pytest.raises(ModelSourceError, match=r"broken artifact.*gbm holds weight files"):
         fetch_models(f"{base}/models.tar.gz", tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
 
 
 def test_not_a_tarball_is_refused(release: tuple[Path, str], tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from model_service.core.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 
-MAX_ARCHIVE_BYTES = 1 << 30  # far above any artifact set; stops a runaway download
+# Far above any artifact set: stops a runaway download, and an archive that expands to more
+# (a small archive of zeros can fill the cache volume).
+MAX_ARCHIVE_BYTES = 1 << 30
 DOWNLOAD_TIMEOUT_SECONDS = 60.0
 
 
@@ -34,6 +36,8 @@ def fetch_models(url: str, cache_dir: Path) -> Path:
         if not target.is_dir():
             extracted = staging / "extracted"
             _extract(archive, extracted)
+            # Checked in staging, so that a refused archive never enters the cache.
+            _artifact_root(extracted)
             # Extraction happens in staging and is renamed into place, so a crash never leaves
             # a half-extracted directory that a later start would trust.
             try:
@@ -69,11 +73,24 @@ def _download(url: str, destination: Path) -> str:
 
 
 def _extract(archive: Path, destination: Path) -> None:
-    """Extract with the "data" filter: no absolute paths, no `..`, no links leaving the
-    destination, no devices; a member that breaks these rules fails the whole archive."""
+    """Extract plain files and directories only, with tarfile's "data" filter (no absolute
+    paths, no `..`, no devices) and at most MAX_ARCHIVE_BYTES in all; any other member fails
+    the whole archive. Artifacts hold no links, so none is accepted: the data filter's own
+    link checks could be bypassed with links longer than PATH_MAX (CVE-2025-4517)."""
+    extracted_bytes = 0
+
+    def plain_members(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+        nonlocal extracted_bytes
+        if not (member.isfile() or member.isdir()):
+            raise tarfile.TarError(f"{member.name!r} is a link or a special file")
+        extracted_bytes += member.size
+        if extracted_bytes > MAX_ARCHIVE_BYTES:
+            raise tarfile.TarError(f"it expands to more than {MAX_ARCHIVE_BYTES} bytes")
+        return tarfile.data_filter(member, path)
+
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(destination, filter="data")
+            tar.extractall(destination, filter=plain_members)  # noqa: S202  # the data filter and more
     except (tarfile.TarError, OSError) as exc:
         shutil.rmtree(destination, ignore_errors=True)
         raise ModelSourceError(f"the model archive is not a safe, readable .tar.gz: {exc}") from exc
