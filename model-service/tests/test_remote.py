@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import posixpath
+import shutil
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
@@ -16,8 +17,10 @@ from fastapi.testclient import TestClient
 
 from model_service.core import remote
 from model_service.core.config import Settings
+from model_service.core.metrics import ServiceMetrics
+from model_service.core.registry import ModelStore, load_registry
 from model_service.core.remote import ModelSourceError, fetch_models
-from model_service.server import run
+from model_service.server import reload_on_signal, run
 
 from .conftest import ADMIN, ADMIN_TOKEN
 
@@ -276,3 +279,61 @@ def test_start_up_refuses_an_unreachable_model_url(
     settings = Settings(model_url=f"{base}/missing.tar.gz", model_cache_dir=tmp_path / "cache")
     with pytest.raises(SystemExit, match="model-service cannot start: cannot download"):
         run(settings)
+
+
+@pytest.fixture
+def remote_settings(release: tuple[Path, str], artifact_root: Path, tmp_path: Path) -> Settings:
+    served, base = release
+    pack(served / "models.tar.gz", {"linear": artifact_root / "linear"})
+    return Settings(
+        model_url=f"{base}/models.tar.gz",
+        model_cache_dir=tmp_path / "cache",
+        admin_token=ADMIN_TOKEN,
+    )
+
+
+def _spoil_cache(settings: Settings) -> None:
+    """A file where the cache directory should be: mkdir fails with an OSError, as a full or
+    read-only volume would make the download or the rename fail."""
+    shutil.rmtree(settings.model_cache_dir, ignore_errors=True)
+    settings.model_cache_dir.write_text("")
+
+
+def test_an_admin_reload_that_cannot_use_the_cache_is_a_counted_reload_failure(
+    remote_settings: Settings,
+    make_client: Callable[..., TestClient],
+    metric_value: Callable[..., float | None],
+) -> None:
+    client = make_client(remote_settings)
+    _spoil_cache(remote_settings)
+    failed = client.post("/admin/reload", headers=ADMIN)
+    assert failed.status_code == 500
+    assert failed.json()["error"]["code"] == "reload_failed"
+    assert "FileExistsError" in failed.json()["error"]["message"]
+    text = client.get("/metrics").text
+    assert metric_value(text, "phishline_model_reloads_total", result="failure") == 1
+    assert client.post("/v1/predict", json={"url": "a.com"}).status_code == 200
+
+
+def test_a_signal_reload_that_cannot_use_the_cache_keeps_the_models_and_counts_it(
+    remote_settings: Settings,
+) -> None:
+    metrics = ServiceMetrics()
+    store = ModelStore(
+        load_registry(remote_settings), partial(load_registry, remote_settings), metrics
+    )
+    loaded = store.current
+    _spoil_cache(remote_settings)
+    reload_on_signal(store)
+    assert store.current is loaded
+    assert (
+        metrics.registry.get_sample_value("phishline_model_reloads_total", {"result": "failure"})
+        == 1
+    )
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_start_up_refuses_an_unusable_cache_in_one_line(remote_settings: Settings) -> None:
+    _spoil_cache(remote_settings)
+    with pytest.raises(SystemExit, match="model-service cannot start: cannot load the models"):
+        run(remote_settings)

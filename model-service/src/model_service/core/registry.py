@@ -76,7 +76,20 @@ class ModelRegistry:
 
 
 def load_registry(settings: Settings) -> ModelRegistry:
-    """The models of settings.model_url when set, else of settings.model_dir."""
+    """The models of settings.model_url when set, else of settings.model_dir.
+
+    Every failure is a ModelLoadError, which start-up reports in one line and a reload
+    counts as failed while it keeps the loaded models: an unusable cache directory, a full
+    disk or an artifact lib-ml cannot read must not escape as anything else."""
+    try:
+        return _load_registry(settings)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # see the docstring
+        raise ModelLoadError(f"cannot load the models: {type(exc).__name__}: {exc}") from exc
+
+
+def _load_registry(settings: Settings) -> ModelRegistry:
     if settings.model_url is not None:
         root = fetch_models(str(settings.model_url), settings.model_cache_dir)
     else:
