@@ -42,6 +42,7 @@ def test_environment_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
         {"model_url": "ftp://x/y"},
         {"shutdown_timeout": 0},
         {"max_body_bytes": 1000},  # less than one predict request with a 2,048-character URL
+        {"drift_window": 99},  # never holds the 100 samples a PSI needs
     ],
 )
 def test_invalid_settings_are_refused(bad: dict[str, object]) -> None:

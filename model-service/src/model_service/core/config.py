@@ -8,6 +8,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lib_ml.urls import MAX_URL_LENGTH
+from model_service.core.drift import MIN_DRIFT_SAMPLES
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
@@ -48,7 +49,10 @@ class Settings(BaseSettings):
     # Holds a batch of 1,000 URLs of 2,048 characters unless most characters need escapes;
     # at least one predict request with the longest URL (see _body_holds_the_longest_url).
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1, description="Largest request body.")
-    drift_window: int = Field(1000, ge=1, description="Recent URLs per model kept for drift.")
+    # A smaller window never holds the samples a PSI needs, and the drift metrics stay absent.
+    drift_window: int = Field(
+        1000, ge=MIN_DRIFT_SAMPLES, description="Recent URLs per model kept for drift."
+    )
     shutdown_timeout: int = Field(
         10, ge=1, description="Seconds in-flight requests get to finish on SIGTERM."
     )
