@@ -1,5 +1,6 @@
 """Every route through the FastAPI test client, and every kind of bad input."""
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -382,3 +383,41 @@ def test_request_id_is_honoured_when_safe_and_always_echoed(
     else:
         assert returned != sent
         assert len(returned) == 32
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_counted_as_malformed_json(
+    settings: Settings, registry: ModelRegistry, metric_value: Callable[..., float | None]
+) -> None:
+    app = create_app(settings, registry)
+    scope: dict[str, Any] = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": "POST", "scheme": "http", "path": "/v1/predict", "raw_path": b"/v1/predict",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8081),
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"30")],
+    }  # fmt: skip
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"url": "http', "more_body": True}
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 499
+    text = TestClient(app).get("/metrics").text
+    assert metric_value(text, "phishline_model_errors_total", reason="malformed_json") == 0
+    assert (
+        metric_value(
+            text,
+            "phishline_model_http_requests_total",
+            method="POST",
+            route="/v1/predict",
+            status="499",
+        )
+        == 1
+    )

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from model_service.api.deps import service_state
 from model_service.api.schemas import ErrorDetail, ErrorResponse
@@ -33,6 +34,7 @@ _CODE_OF_HTTP_STATUS = {
     413: ErrorCode.BODY_TOO_LARGE,
 }
 _MAX_REPORTED_PROBLEMS = 3
+CLIENT_CLOSED_REQUEST = 499
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -91,6 +93,12 @@ async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
     code = _CODE_OF_HTTP_STATUS.get(exc.status_code, ErrorCode.HTTP_ERROR)
     message = str(exc.detail)
     cause = exc.__cause__
+    if isinstance(cause, ClientDisconnect):
+        # The client hung up while sending the body: no malformed JSON, so not counted as
+        # one, and nobody reads this answer. 499 is how nginx logs a closed request.
+        return error_response(
+            CLIENT_CLOSED_REQUEST, ErrorCode.HTTP_ERROR, "the client closed the connection"
+        )
     # The parser's own message ("There was an error parsing the body") names no reason.
     if isinstance(cause, UnicodeDecodeError):
         message = (
