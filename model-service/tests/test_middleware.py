@@ -1,11 +1,13 @@
-"""The request middleware on its own, for failures the routes never produce."""
+"""The middleware on its own, for what the routes never produce or cannot show."""
 
 import asyncio
 from typing import Any
 
 import pytest
+from starlette.types import Message
 
-from model_service.api.middleware import RequestContextMiddleware
+from model_service.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from model_service.core.errors import ErrorCode, ServiceError
 from model_service.core.metrics import ServiceMetrics
 
 
@@ -43,3 +45,48 @@ def test_an_error_after_the_response_started_is_not_masked() -> None:
         )
         == 1
     )
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_any_of_it_is_read() -> None:
+    """Content-Length is checked first: a client announcing a huge body gets its 413 without
+    the server reading a byte of it (the bytes received are counted only for bodies that do
+    not declare their length)."""
+    reads: list[Message] = []
+
+    async def reads_the_body(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+
+    async def small_chunk() -> Message:
+        message: Message = {"type": "http.request", "body": b"{}", "more_body": True}
+        reads.append(message)
+        return message
+
+    async def send(message: Message) -> None:
+        raise AssertionError("the middleware itself answers nothing")
+
+    scope = {**http_scope(), "method": "POST", "headers": [(b"content-length", b"101")]}
+    limited = BodySizeLimitMiddleware(reads_the_body, max_body_bytes=100)
+    with pytest.raises(ServiceError) as refused:
+        asyncio.run(limited(scope, small_chunk, send))
+    assert refused.value.status_code == 413
+    assert refused.value.code is ErrorCode.BODY_TOO_LARGE
+    assert reads == []
+
+
+def test_a_declared_body_at_the_limit_is_read() -> None:
+    received: list[bytes] = []
+
+    async def reads_the_body(scope: Any, receive: Any, send: Any) -> None:
+        received.append((await receive())["body"])
+
+    async def whole_body() -> Message:
+        return {"type": "http.request", "body": b"x" * 100, "more_body": False}
+
+    async def send(message: Message) -> None:
+        raise AssertionError("the middleware itself answers nothing")
+
+    scope = {**http_scope(), "method": "POST", "headers": [(b"content-length", b"100")]}
+    asyncio.run(
+        BodySizeLimitMiddleware(reads_the_body, max_body_bytes=100)(scope, whole_body, send)
+    )
+    assert received == [b"x" * 100]
