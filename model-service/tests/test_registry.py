@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from lib_ml import TamperedArtifactError
+from lib_ml import Predictor, TamperedArtifactError
+from model_service.api.deps import service_state
+from model_service.core.batching import Scored
 from model_service.core.config import Settings
 from model_service.core.errors import ModelLoadError
 from model_service.core.metrics import ServiceMetrics
@@ -20,6 +22,7 @@ from model_service.core.registry import (
     UnknownModelError,
     load_registry,
 )
+from model_service.main import create_app
 from model_service.server import reload_on_signal
 
 from .conftest import ADMIN, ADMIN_TOKEN
@@ -160,6 +163,35 @@ def test_reload_swaps_in_new_models(store: _Store) -> None:
     assert sorted(after.models) == ["ensemble", "linear"]
     assert before.models["gbm"].family == "gbm"  # requests holding the old snapshot keep it
     assert store.reloads("success") == 1
+
+
+def test_a_request_in_flight_finishes_on_the_models_it_started_with(
+    models_copy: Path, registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload that lands while a single predict waits for its micro-batch: the request is
+    scored and answered by the model it chose, although the new set no longer holds it."""
+    app = create_app(Settings(model_dir=models_copy), registry)
+    client = TestClient(app)
+    service = service_state(app)
+    shutil.rmtree(models_copy / "ensemble")
+    score = service.batcher.predict
+    scored_by = []
+
+    async def reload_then_score(predictor: Predictor, url: str, explain_top_k: int) -> Scored:
+        service.store.reload()
+        scored_by.append(predictor)
+        return await score(predictor, url, explain_top_k)
+
+    monkeypatch.setattr(service.batcher, "predict", reload_then_score)
+    response = client.post("/v1/predict", json={"url": "http://secure-login.example.tk/verify"})
+    assert response.status_code == 200
+    assert response.json()["model"] == "ensemble"
+    assert response.json()["model_version"] == registry.models["ensemble"].version
+    assert scored_by == [registry.models["ensemble"]]
+    assert sorted(service.store.current.models) == ["gbm", "linear"]
+    monkeypatch.undo()
+    after = client.post("/v1/predict", json={"url": "http://secure-login.example.tk/verify"})
+    assert after.json()["model"] == "gbm"  # the new default, now the ensemble is gone
 
 
 @pytest.mark.parametrize("damage", ["tamper", "no manifest", "empty"])
