@@ -23,9 +23,12 @@ REPORT = Path("reports") / "mutation.md"
 # Hypothesis draws from a fixed seed: every mutant meets the same examples. One pytest
 # argument per line (mutmut splits lists at line ends only). Mutants run in processes forked
 # from a server that has run no test: forked from one that has, functions behind a cache
-# that the tests filled (`_brand_lookalike`) would never call their mutants.
+# that the tests filled (`_brand_lookalike`) would never call their mutants. The README is
+# copied too: a test runs its example.
 SETUP_CFG = """[mutmut]
 source_paths = src
+also_copy =
+    README.md
 pytest_add_cli_args =
     --hypothesis-seed=0
     -p
@@ -38,7 +41,7 @@ _RESULT = re.compile(r"^\s*(?P<mutant>[\w.]+)__mutmut_\d+: (?P<status>[\w ]+?)\s
 
 
 def prepare_workspace(root: Path) -> Path:
-    """A fresh copy of lib-ml's src/ and tests/ with the mutmut configuration."""
+    """A fresh copy of lib-ml's src/, tests/ and README with the mutmut configuration."""
     workspace = root / WORKSPACE
     shutil.rmtree(workspace, ignore_errors=True)
     for part in ("src", "tests"):
@@ -47,6 +50,7 @@ def prepare_workspace(root: Path) -> Path:
             workspace / part,
             ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"),
         )
+    shutil.copy2(root / "lib-ml" / "README.md", workspace / "README.md")
     (workspace / "setup.cfg").write_text(SETUP_CFG, encoding="utf-8")
     return workspace
 

@@ -31,6 +31,7 @@ def fake_lib_ml(root: Path) -> Path:
     (root / "lib-ml" / "src" / "lib_ml" / "__init__.py").write_text("VALUE = 1\n")
     (root / "lib-ml" / "tests" / ".hypothesis").mkdir(parents=True)
     (root / "lib-ml" / "tests" / "test_value.py").write_text("def test_value():\n    assert True\n")
+    (root / "lib-ml" / "README.md").write_text("# lib-ml\n")  # a test runs its example
     return root
 
 
@@ -39,8 +40,9 @@ def test_the_workspace_holds_a_fresh_copy_and_the_configuration(tmp_path: Path) 
     (root / "build" / "mutation" / "mutants").mkdir(parents=True)  # an earlier run
     workspace = prepare_workspace(root)
     assert workspace == root / "build" / "mutation"
-    assert sorted(p.name for p in workspace.iterdir()) == ["setup.cfg", "src", "tests"]
+    assert sorted(p.name for p in workspace.iterdir()) == ["README.md", "setup.cfg", "src", "tests"]
     assert (workspace / "src" / "lib_ml" / "__init__.py").read_text() == "VALUE = 1\n"
+    assert (workspace / "README.md").read_text() == "# lib-ml\n"
     assert not (workspace / "tests" / ".hypothesis").exists()
     assert (workspace / "setup.cfg").read_text() == SETUP_CFG
 
@@ -55,6 +57,7 @@ def test_mutmut_reads_each_pytest_argument_and_forks_from_a_server(
     config = _load_config()
     assert config.pytest_add_cli_args == ["--hypothesis-seed=0", "-p", "no:cacheprovider"]
     assert config.process_isolation == ProcessIsolation.FORKSERVER
+    assert Path("README.md") in config.also_copy
 
 
 def test_mutmut_runs_in_the_workspace_and_failures_are_reported(tmp_path: Path) -> None:
