@@ -127,7 +127,6 @@ class ModelClient:
         # Connecting to a local service is instant when it is up; fail fast when it is not.
         timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0))
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
-        self._timeout_seconds = timeout_seconds
         self._metrics = metrics
         self._service_version: tuple[str, float] | None = None
 
@@ -196,7 +195,7 @@ class ModelClient:
         options: dict[str, Any] = {"json": body, "headers": headers}
         if timeout is not None:
             options["timeout"] = httpx.Timeout(timeout)
-        deadline = self._timeout_seconds if timeout is None else timeout
+        deadline = self._http.timeout.read if timeout is None else timeout
         try:
             async with asyncio.timeout(deadline):
                 try:
