@@ -351,6 +351,7 @@ def test_thresholds_compare_exactly_on_float32_inputs() -> None:
         lambda a: a.update(roots=np.array([1, 3], dtype=np.int32)),
         lambda a: a.update(roots=np.array([], dtype=np.int32)),
         lambda a: a.update(roots=np.array([0, 0], dtype=np.int32)),
+        lambda a: a.update(roots=np.array(0, dtype=np.int32)),  # not a list
     ],
 )
 def test_malformed_tree_arrays_are_refused(corrupt) -> None:  # type: ignore[no-untyped-def]

@@ -170,6 +170,16 @@ def test_linear_weights_of_another_size_are_refused(coef_size: int, idf_size: in
         )
 
 
+@pytest.mark.parametrize(
+    "intercept", [np.array([]), np.array(0.5), np.array([0.5, 0.5])], ids=["empty", "0-d", "two"]
+)
+def test_linear_intercepts_of_another_shape_are_refused(intercept: np.ndarray) -> None:
+    arrays = {"coef": np.ones(4, dtype=np.float32), "idf": np.ones(4, dtype=np.float32)}
+    message = f"the linear intercept has shape {intercept.shape}, expected (1,)"
+    with pytest.raises(ArtifactError, match=f"^{re.escape(message)}$"):
+        LinearScorer.from_arrays(NgramConfig(hash_bits=2), {**arrays, "intercept": intercept})
+
+
 def test_linear_weights_round_trip_through_their_arrays() -> None:
     config = NgramConfig(hash_bits=2)
     coef, idf = np.array([1.0, -2.0, 0.5, 0.0], dtype=np.float32), np.arange(4, dtype=np.float32)

@@ -144,9 +144,12 @@ class LinearScorer:
     @classmethod
     def from_arrays(cls, config: NgramConfig, arrays: Arrays) -> "LinearScorer":
         try:
-            return cls(config, arrays["coef"], float(arrays["intercept"][0]), arrays["idf"])
+            coef, intercept, idf = arrays["coef"], arrays["intercept"], arrays["idf"]
         except KeyError as exc:
             raise ArtifactError(f"linear weights lack the array {exc}") from exc
+        if intercept.shape != (1,):
+            raise ArtifactError(f"the linear intercept has shape {intercept.shape}, expected (1,)")
+        return cls(config, coef, float(intercept[0]), idf)
 
     def to_arrays(self) -> Arrays:
         return {
@@ -407,7 +410,7 @@ class TreeScorer:
         same_length = all(
             getattr(self, key).shape == (n_nodes,) for key in self.NODE_ARRAYS if key != "roots"
         )
-        if not same_length or self.roots.size == 0 or n_nodes >= 1 << 24:
+        if not same_length or self.roots.ndim != 1 or self.roots.size == 0 or n_nodes >= 1 << 24:
             raise ArtifactError("the tree arrays do not describe a tree ensemble")
         if int(self.feature.max()) >= self.n_features:
             raise ArtifactError("a tree splits on a feature the featurizer does not produce")
