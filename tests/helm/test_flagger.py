@@ -500,7 +500,7 @@ def promtool_files(
         )
     )
     if only is None:
-        tests.append(CANARY_ALERT_TEST)
+        tests += [CANARY_ALERT_TEST, CANARY_ALERT_HONORING_LABELS_TEST]
     path = tmp_path / "tests.yml"
     path.write_text(
         yaml.safe_dump({"rule_files": ["rules.yml"], "evaluation_interval": "15s", "tests": tests})
@@ -508,16 +508,22 @@ def promtool_files(
     return path
 
 
+# Flagger's series as Prometheus stores them when it scrapes Flagger's pod (in namespace
+# flagger) without honorLabels: the canary's own namespace label becomes exported_namespace.
+FLAGGER_STATUS = 'flagger_canary_status{{name="{}", namespace="flagger", exported_namespace="{}"}}'
 CANARY_ALERT_TEST = {
-    "name": "a rolled back canary of this release mails; a succeeded one or another release's does not",
+    "name": "a rolled back canary of this release mails; a succeeded one, another release's "
+    "or the same release's in another namespace does not",
     "interval": "15s",
     "input_series": [
         {
-            "series": 'flagger_canary_status{name="phishline-model-service", namespace="flagger"}',
+            "series": FLAGGER_STATUS.format("phishline-model-service", NAMESPACE),
             "values": "1x8 2x20",
         },
+        {"series": FLAGGER_STATUS.format("other-model-service", NAMESPACE), "values": "2x28"},
+        # A staging release of the same name: its canaries have the same names.
         {
-            "series": 'flagger_canary_status{name="other-model-service", namespace="flagger"}',
+            "series": FLAGGER_STATUS.format("phishline-model-service", "phishline-staging"),
             "values": "2x28",
         },
     ],
@@ -536,6 +542,44 @@ CANARY_ALERT_TEST = {
                     },
                     "exp_annotations": {
                         "summary": "canary phishline-model-service was rolled back",
+                        "description": "Flagger's analysis of the new version failed and every request is back on the primary. `kubectl -n phishline describe canary` says which check failed.",
+                    },
+                }
+            ],
+        },
+    ],
+}
+
+
+# Scraped with honorLabels, the series keep Flagger's own namespace label.
+CANARY_ALERT_HONORING_LABELS_TEST = {
+    "name": "scraped with honorLabels, only this namespace's rolled back canary mails",
+    "interval": "15s",
+    "input_series": [
+        {
+            "series": f'flagger_canary_status{{name="phishline-app-v1", namespace="{NAMESPACE}"}}',
+            "values": "1x8 2x20",
+        },
+        {
+            "series": 'flagger_canary_status{name="phishline-app-v2", namespace="phishline-staging"}',
+            "values": "2x28",
+        },
+    ],
+    "alert_rule_test": [
+        {"eval_time": "1m", "alertname": "PhishlineCanaryRolledBack", "exp_alerts": []},
+        {
+            "eval_time": "5m",
+            "alertname": "PhishlineCanaryRolledBack",
+            "exp_alerts": [
+                {
+                    "exp_labels": {
+                        "name": "phishline-app-v1",
+                        "namespace": NAMESPACE,
+                        "severity": "warning",
+                        "component": "canary",
+                    },
+                    "exp_annotations": {
+                        "summary": "canary phishline-app-v1 was rolled back",
                         "description": "Flagger's analysis of the new version failed and every request is back on the primary. `kubectl -n phishline describe canary` says which check failed.",
                     },
                 }
