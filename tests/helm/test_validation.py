@@ -15,6 +15,7 @@ import jsonschema
 import kubernetes_validate
 import pydantic
 import pytest
+import yaml
 from cloudcoil.models.istio.networking import v1 as istio_v1
 from cloudcoil.models.istio.networking import v1alpha3 as istio_v1alpha3
 from cloudcoil.models.prometheus_operator import v1 as monitoring_v1
@@ -262,3 +263,37 @@ def test_the_values_schema_refuses_bad_values(
 ) -> None:
     with pytest.raises(helm.HelmError, match=re.escape(complaint)):
         rendered(values)
+
+
+# A release name longer than fullname's cut: the longest prefix any object gets.
+LONGEST_RELEASE = "phishline-production-europe-west-blue-01"
+
+
+@pytest.mark.parametrize("scenario_name", ["shadow", "canary"])
+def test_names_at_the_longest_release_name_stay_within_63_characters(
+    chart_dir: Path, scenarios: dict[str, dict[str, Any]], scenario_name: str
+) -> None:
+    """Label values and Service and Job names are DNS labels: the API server refuses one over
+    63 characters. Every Deployment's name is its pods' `app` label, and Flagger names its
+    Services after a Canary's target plus -primary or -canary."""
+    with helm.Chart.load(chart_dir) as chart:
+        files = chart.render(scenarios[scenario_name], name=LONGEST_RELEASE, namespace="phishline")
+    too_long = []
+    for path, text in files.items():
+        if path.endswith("NOTES.txt"):
+            continue
+        for manifest in yaml.safe_load_all(text):
+            if not manifest:
+                continue
+            template = manifest.get("spec", {}).get("template", {}).get("metadata", {})
+            labels = manifest["metadata"].get("labels", {}) | template.get("labels", {})
+            names = [manifest["metadata"]["name"]]
+            if manifest["kind"] == "Canary":
+                names += [
+                    f"{manifest['spec']['targetRef']['name']}-{s}" for s in ("primary", "canary")
+                ]
+            too_long += [
+                f"{manifest['kind']} label {k}={v}" for k, v in labels.items() if len(str(v)) > 63
+            ]
+            too_long += [f"{manifest['kind']} name {n}" for n in names if len(n) > 63]
+    assert too_long == []

@@ -1,9 +1,11 @@
-{{/* Names: every object is prefixed by the release's full name. */}}
+{{/* Names: every object is prefixed by the release's full name. 39 characters at most:
+with the longest suffix, -model-service-candidate (the shadow's pods' `app` label), a name
+stays within the 63 characters of a label value. */}}
 {{- define "phishline.fullname" -}}
 {{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- .Release.Name | trunc 39 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 39 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
