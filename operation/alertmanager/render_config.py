@@ -57,6 +57,9 @@ def settings_from(environ: Mapping[str, str]) -> dict[str, Any]:
         raw = environ.get(name, setting.default)
         if raw is None:
             problems.append(f"{name} is not set ({setting.description})")
+        elif setting.default is None and not raw.strip():
+            # Rendered empty, Alertmanager would refuse the file only when it starts.
+            problems.append(f"{name} is empty ({setting.description})")
         elif setting.boolean:
             if raw.strip().lower() not in BOOLEANS:
                 problems.append(f"{name} must be true or false, not {raw!r}")

@@ -96,6 +96,25 @@ def test_every_missing_setting_is_named(renderer: ModuleType) -> None:
     assert "EMAIL_TO" not in message
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["PHISHLINE_ALERT_SMTP_SMARTHOST", "PHISHLINE_ALERT_EMAIL_FROM", "PHISHLINE_ALERT_EMAIL_TO"],
+)
+def test_a_required_setting_left_empty_is_refused(
+    renderer: ModuleType, amtool: str, tmp_path: Path, name: str
+) -> None:
+    """An empty variable (`NAME=` in an env file, or an unset shell variable passed on) is as
+    missing as an absent one: rendered, it makes a file amtool and Alertmanager refuse, and
+    Alertmanager would fail at start-up after the renderer said it was fine."""
+    environ = ENVIRONMENT | {name: " "}
+    with pytest.raises(renderer.ConfigTemplateError, match=f"{name} is empty"):
+        renderer.render(TEMPLATE, environ)
+    # What it rendered before: the value empty, which amtool refuses.
+    text = renderer.render(TEMPLATE, ENVIRONMENT)
+    assert text.count(ENVIRONMENT[name]) == 1
+    assert check_config(amtool, text.replace(ENVIRONMENT[name], '""'), tmp_path).returncode != 0
+
+
 def test_a_tls_flag_that_is_not_a_boolean_is_refused(renderer: ModuleType) -> None:
     with pytest.raises(renderer.ConfigTemplateError, match="must be true or false"):
         renderer.render(TEMPLATE, ENVIRONMENT | {"PHISHLINE_ALERT_SMTP_REQUIRE_TLS": "yes"})
