@@ -45,6 +45,11 @@ Z = 1.96
 # kubelet's probes of /health/live and /health/ready are not. A readiness probe answers 503
 # while the models load: counted, it would be an error users never saw.
 USER_ROUTES = 'route!~"/metrics|/health/.*"'
+# Users, not Flagger's load test, as in operation/prometheus/rules.yml: during a blue/green
+# analysis the pods behind an app canary's `…-canary` Service (the `service` label) get only
+# the load test, whose requests carry no cookie and so each assign a new user. Without the
+# label (compose) every series counts.
+NOT_CANARY = 'service!~".+-canary"'
 # model-service's series are kept apart by track: in the cluster the shadow model's pods
 # (track="candidate", docs/kubernetes.md) answer a mirror of the live traffic, often under
 # the same model names, and users never see their answers or errors. Without the label
@@ -490,7 +495,7 @@ def experiment() -> Dashboard:
                     "Users assigned (in range)",
                     targets(
                         (
-                            "sum by (variant) (increase(phishline_app_new_users_total[$__range]))",
+                            f"sum by (variant) (increase(phishline_app_new_users_total{{{NOT_CANARY}}}[$__range]))",
                             "{{variant}}",
                         )
                     ),
@@ -542,7 +547,7 @@ def experiment() -> Dashboard:
                     "New users per hour",
                     targets(
                         (
-                            "sum by (variant) (rate(phishline_app_new_users_total[$__rate_interval])) * 3600",
+                            f"{rate(f'phishline_app_new_users_total{{{NOT_CANARY}}}', 'variant')} * 3600",
                             "{{variant}}",
                         )
                     ),

@@ -300,3 +300,25 @@ def test_the_shadow_models_errors_are_not_the_users(promtool: str, tmp_path: Pat
         ['{job="model-service", track="stable"}', '{job="model-service", track="candidate"}'],
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_new_users_leave_out_the_load_test_on_an_app_canary(promtool: str, tmp_path: Path) -> None:
+    """Flagger's load test on a blue/green app canary sends no cookie: each of its requests
+    (20/s with the chart's defaults) assigns a new user, thousands per release, whom no user
+    ever was. In the cluster their series carry the canary Service's name."""
+    new_users = "phishline_app_new_users_total"
+    series = {
+        f'{new_users}{{variant="v1", service="phishline-app-v1-primary"}}': "0+1x60",
+        f'{new_users}{{variant="v1", service="phishline-app-v1-canary"}}': "0+300x60",
+        f'{new_users}{{variant="v2", service="phishline-app-v2"}}': "0+2x60",
+    }
+    # Per hour, and over the range (the 10 minutes of samples).
+    for title, expected in (
+        ("New users per hour", [240, 480]),
+        ("Users assigned (in range)", [40, 80]),
+    ):
+        expr = panel_query("phishline / experiment v1 vs v2", title, new_users)
+        result = evaluate_panel(
+            promtool, tmp_path, expr, series, expected, ['{variant="v1"}', '{variant="v2"}']
+        )
+        assert result.returncode == 0, f"{title}: {result.stdout}{result.stderr}"
