@@ -42,6 +42,9 @@ class StandIn(BaseHTTPRequestHandler):
             self.end_headers()
             return
         url = json.loads(body)["url"]
+        if url not in self.answers:  # a pod going away mid-request: no answer at all
+            self.close_connection = True
+            return
         payload = json.dumps({"url": url, "label": self.answers[url], "probability": 0.5}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -104,6 +107,21 @@ def test_no_answer_fails(tmp_path: Path) -> None:
     result = run("http://127.0.0.1:9", tmp_path)  # the discard port: nothing listens
     assert result.returncode == 1
     assert result.stdout.count("no answer") == len(CASES)
+
+
+def test_a_dropped_connection_fails_its_case_and_still_releases_the_sidecar(
+    stand_in: tuple[str, type[StandIn]], tmp_path: Path
+) -> None:
+    """http.client's errors on a connection closed without an answer are not URLErrors: the
+    script used to stop on the traceback, report no case and leave the sidecar running, so
+    the test pod never completed and the Job failed only at its deadline."""
+    base_url, handler = stand_in
+    handler.answers.update({CASES[1]["url"]: CASES[1]["label"]})
+    result = run(base_url, tmp_path, f"--sidecar-quit-url={base_url}/quitquitquit")
+    assert result.returncode == 1
+    assert f"FAIL {CASES[0]['url']}: no answer" in result.stdout, result.stderr
+    assert "1 of 2 cases" in result.stdout
+    assert handler.quit_calls == ["/quitquitquit"]
 
 
 def test_the_chart_ships_the_script_and_the_cases(

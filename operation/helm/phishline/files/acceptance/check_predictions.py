@@ -7,6 +7,7 @@ so it uses the standard library only. Exit status 0 when every case passes, 1 ot
 """
 
 import argparse
+import http.client
 import json
 import sys
 import urllib.error
@@ -34,7 +35,9 @@ def check(base_url: str, cases: list[dict[str, str]], timeout: float) -> list[st
     for case in cases:
         try:
             label = predict(base_url, case["url"], timeout).get("label")
-        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+        # OSError: URLError, timeouts and a connection dropped mid-answer (RemoteDisconnected);
+        # HTTPException: a truncated answer. Any escaping error would leave the sidecar up.
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             failures.append(f"{case['url']}: no answer ({exc})")
             continue
         if label != case["label"]:
