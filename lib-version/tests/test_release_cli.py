@@ -120,6 +120,18 @@ def test_next_with_no_tag_and_only_none_markers(
     assert run(repo, capsys, "next")["tag"] == "v0.0.1"
 
 
+def test_a_git_revert_releases_a_patch(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rolling back a breaking change with `git revert` (docs/release.md) is a patch."""
+    repo.commit("start")
+    repo.tag("v2.0.0")
+    (repo.path / "api.txt").write_text("v2 only\n")
+    repo.git("add", "api.txt")
+    repo.commit("drop the v1 API #major")
+    repo.tag("v3.0.0")
+    repo.git("revert", "--no-edit", "HEAD")
+    assert run(repo, capsys, "next")["tag"] == "v3.0.1"
+
+
 def test_next_prerelease_numbers_betas(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     repo.commit("start")
     repo.tag("v0.1.0")

@@ -117,6 +117,34 @@ def test_several_markers_in_one_message_the_largest_wins(message: str, bump: Bum
     assert message_bump(message) is bump
 
 
+@pytest.mark.parametrize(
+    ("message", "bump"),
+    [
+        # `git revert` quotes the reverted subject: its marker is that commit's, not this one's.
+        ('Revert "drop the v1 API #major"\n\nThis reverts commit 0123abc.', Bump.PATCH),
+        ('Revert "docs #none"', Bump.PATCH),
+        # GitHub's Revert button: the pull request's title; squash merges list the commits.
+        ('Revert "add batch scoring #minor" (#13)\n\nReverts o/r#12', Bump.PATCH),
+        ('Merge pull request #13 from o/revert-12\n\nRevert "add batch scoring #minor"',
+         Bump.PATCH),
+        ('Undo it (#13)\n\n* Revert "drop the v1 API #major"\n\nThis reverts commit 0123abc.',
+         Bump.PATCH),
+        # A marker of the revert's own still counts.
+        ('Revert "drop the v1 API #major" #minor', Bump.MINOR),
+        ('Revert "drop the v1 API #major"\n\nthe v1 API is back #minor', Bump.MINOR),
+        # Reverting a revert applies the change again, and so its marker.
+        ('Revert "Revert "drop the v1 API #major""', Bump.MAJOR),
+        ('Reapply "drop the v1 API #major"', Bump.MAJOR),
+        # Only a revert's quoted subject is left out.
+        ('say "hello #minor"', Bump.MINOR),
+    ],
+)  # fmt: skip
+def test_a_reverts_quoted_subject_is_not_its_marker(message: str, bump: Bump) -> None:
+    """docs/release.md, rolling back: a revert merged into main releases a patch, also when
+    the change it takes back was a #major one."""
+    assert message_bump(message) is bump
+
+
 def test_the_largest_message_wins_and_unmarked_messages_are_patches() -> None:
     assert release_bump(["#none", "#none"]) is Bump.NONE
     assert release_bump(["#none", "refactor"]) is Bump.PATCH

@@ -23,9 +23,29 @@ class Bump(IntEnum):
 _MARKER = re.compile(r"(?<![\w#])#((?ai:major|minor|patch|none))\b")
 
 
+# `git revert` and GitHub's Revert button quote the reverted subject, marker included:
+# `Revert "drop the v1 API #major"`. That marker is the reverted commit's: counted, a rollback
+# would release a major version. The quote is left out, on any line (a squash message lists
+# the commits as `* ` items); a revert of a revert (`Revert "Revert "…""`) applies the change
+# again, and its markers count.
+_REVERTED = re.compile(r'^(?P<lead>[ \t]*(?:\*[ \t]+)?)(?P<reverts>(?:Revert ")+).*"', re.M)
+_REVERT = 'Revert "'
+
+
+def _own_text(message: str) -> str:
+    """The message without the subjects it quotes from the commits it reverts."""
+
+    def unquote(match: re.Match[str]) -> str:
+        reverts = len(match["reverts"]) // len(_REVERT)
+        return match["lead"] if reverts % 2 else match[0]
+
+    return _REVERTED.sub(unquote, message)
+
+
 def message_bump(message: str) -> Bump:
-    """The largest marker in one message; a message without any marker is a patch."""
-    markers = [Bump[found.upper()] for found in _MARKER.findall(message)]
+    """The largest marker in one message; a message without any marker is a patch. A
+    revert's quote of the reverted subject carries no marker of this message."""
+    markers = [Bump[found.upper()] for found in _MARKER.findall(_own_text(message))]
     return max(markers, default=Bump.PATCH)
 
 
