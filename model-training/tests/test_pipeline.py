@@ -413,6 +413,31 @@ def test_get_data_writes_read_only_copies_and_their_manifest(
     ]
 
 
+def test_a_file_that_cannot_be_got_leaves_the_last_raw_data_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corrupt or missing mirror file fails the stage before data/raw is touched: the raw
+    files and manifest of the last run stay, rather than the files before the failing one."""
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    payloads = {"data_legitimate.json": b'["b.org"]', "data_phishing.json": b'["a.tk"]'}
+    (tmp_path / "mirror" / "ebbu").mkdir(parents=True)
+    files = []
+    for name, payload in payloads.items():
+        (tmp_path / "mirror" / "ebbu" / name).write_bytes(payload)
+        files.append({"path": f"ebbu/{name}", "format": "ebbu", "sha256": sha256(payload)})
+    params = {"data": {"mirror": "mirror", "sources": [{"name": "ebbu", "files": files}]}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    get_data(tmp_path)
+    before = digests(Paths(tmp_path).raw)
+    (tmp_path / "mirror" / "ebbu" / "data_phishing.json").write_bytes(b"[]")  # corrupt
+    with pytest.raises(DataUnavailableError, match="has sha256"):
+        get_data(tmp_path)
+    (tmp_path / "mirror" / "ebbu" / "data_phishing.json").unlink()  # a partial mirror
+    with pytest.raises(DataUnavailableError, match="has no URL"):
+        get_data(tmp_path)
+    assert digests(Paths(tmp_path).raw) == before
+
+
 def test_offline_without_mirror_says_how_to_fix_it(tmp_path: Path, file_server: str) -> None:
     raw = RawFile("x/missing.json", "ebbu", "phishing", None, f"{file_server}/missing.json")
     with pytest.raises(DataUnavailableError, match=MIRROR_ENV):

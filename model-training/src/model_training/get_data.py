@@ -75,27 +75,31 @@ def get_data(root: Path | None = None) -> list[dict[str, Any]]:
     params = load_params(root)
     mirror = mirror_directory(params, root)
     paths = Paths(root)
+    # Every file is fetched and verified before data/raw is replaced: a missing or corrupt
+    # file then leaves the raw data of the last run whole, not a part of it without manifest.
+    fetched = [
+        (source["name"], raw, *fetch(raw, mirror))
+        for source in params["data"]["sources"]
+        for raw in (RawFile.from_params(spec) for spec in source["files"])
+    ]
     if paths.raw.exists():
         shutil.rmtree(paths.raw)
     entries = []
-    for source in params["data"]["sources"]:
-        for spec in source["files"]:
-            raw = RawFile.from_params(spec)
-            payload, origin = fetch(raw, mirror)
-            target = paths.raw / raw.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(payload)
-            target.chmod(0o444)  # raw data is immutable
-            entries.append(
-                {
-                    "source": source["name"],
-                    "path": raw.path,
-                    "format": raw.format,
-                    "label": raw.label,
-                    "sha256": _sha256(payload),
-                    "origin": origin,
-                }
-            )
+    for name, raw, payload, origin in fetched:
+        target = paths.raw / raw.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(payload)
+        target.chmod(0o444)  # raw data is immutable
+        entries.append(
+            {
+                "source": name,
+                "path": raw.path,
+                "format": raw.format,
+                "label": raw.label,
+                "sha256": _sha256(payload),
+                "origin": origin,
+            }
+        )
     (paths.raw / RAW_MANIFEST).write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
     return entries
 
