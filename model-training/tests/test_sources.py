@@ -96,6 +96,23 @@ def test_csv_accepts_names_and_codes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "csv_text",
+    [
+        "URL,Label\nhttp://a.tk/x,phishing\n",
+        "url, label\nhttp://a.tk/x,1\n",
+        " LABEL ,Url\n1,http://a.tk/x\n",
+    ],
+    ids=["capitalized", "spaced", "reordered"],
+)
+def test_csv_header_names_its_columns_in_any_case_and_spacing(
+    tmp_path: Path, csv_text: str
+) -> None:
+    path = tmp_path / "urls.csv"
+    path.write_text(csv_text)
+    assert read_labelled(path, "csv") == [Example("http://a.tk/x", 1)]
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         ("link,kind\na,b\n", "header"),

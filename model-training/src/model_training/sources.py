@@ -69,13 +69,18 @@ def read_dl(path: Path) -> Iterator[Example]:
 
 
 def read_csv(path: Path) -> Iterator[Example]:
-    """A CSV file with a header holding `url` and `label` columns (label name or 0/1)."""
+    """A CSV file with a header holding `url` and `label` columns, named in any case (label
+    name or 0/1)."""
     with path.open(encoding=ENCODING, newline="") as stream:
         reader = csv.DictReader(stream)
-        if not reader.fieldnames or not {"url", "label"} <= set(reader.fieldnames):
-            raise SourceFormatError(f"{path}: the CSV header must name 'url' and 'label'")
+        # Spreadsheets and pandas name columns `URL`, `Label` or `url, label` as readily.
+        columns = {name.strip().lower(): name for name in reader.fieldnames or ()}
+        if not {"url", "label"} <= set(columns):
+            raise SourceFormatError(
+                f"{path}: the CSV header must name 'url' and 'label', got {reader.fieldnames or []}"
+            )
         for row in reader:
-            label = (row["label"] or "").strip()
+            label = (row[columns["label"]] or "").strip()
             if label in ("0", "1"):
                 code = int(label)
             elif label.lower() in LABELS:
@@ -84,7 +89,7 @@ def read_csv(path: Path) -> Iterator[Example]:
                 raise SourceFormatError(
                     f"{path}:{reader.line_num}: label {label!r} is not legitimate/phishing/0/1"
                 )
-            yield Example(row["url"] or "", code)
+            yield Example(row[columns["url"]] or "", code)
 
 
 def ebbu_label(path: Path) -> str:
