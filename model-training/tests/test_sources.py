@@ -117,6 +117,8 @@ def test_csv_header_names_its_columns_in_any_case_and_spacing(
     [
         ("link,kind\na,b\n", "header"),
         ("url,label\na.com,maybe\n", "maybe"),
+        ("url,label\na.com,0.5\n", "0.5"),
+        ("url,label\na.com,nan\n", "nan"),
         ("url,label\na.com\n", r"bad.csv:2: label '' is not"),  # a row without its label
     ],
 )
@@ -125,6 +127,12 @@ def test_csv_errors(tmp_path: Path, content: str, message: str) -> None:
     path.write_text(content)
     with pytest.raises(SourceFormatError, match=message):
         list(read_csv(path))
+
+
+def test_csv_codes_may_be_written_as_floats(tmp_path: Path) -> None:
+    path = tmp_path / "urls.csv"
+    path.write_text("url,label\nhttp://a.tk/,1.0\nhttps://b.org/,0.0\n")
+    assert read_labelled(path, "csv") == [Example("http://a.tk/", 1), Example("https://b.org/", 0)]
 
 
 def test_csv_row_without_its_url_reads_an_empty_url(tmp_path: Path) -> None:

@@ -68,6 +68,15 @@ def read_dl(path: Path) -> Iterator[Example]:
             yield Example(url, encode_label(label))
 
 
+def _number(text: str) -> float | None:
+    """The number a label column holds: pandas writes a column of codes with a missing value
+    among them as floats (`1.0`)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def read_csv(path: Path) -> Iterator[Example]:
     """A CSV file with a header holding `url` and `label` columns, named in any case (label
     name or 0/1)."""
@@ -81,8 +90,8 @@ def read_csv(path: Path) -> Iterator[Example]:
             )
         for row in reader:
             label = (row[columns["label"]] or "").strip()
-            if label in ("0", "1"):
-                code = int(label)
+            if (number := _number(label)) in (0, 1):
+                code = int(number)
             elif label.lower() in LABELS:
                 code = encode_label(label)
             else:
