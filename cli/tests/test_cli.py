@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import typer
+import yaml
 from rich.text import Text
 from typer.testing import CliRunner
 
@@ -122,6 +123,43 @@ def test_mistakes_in_input_or_setup_are_one_message_not_a_traceback(
     monkeypatch.chdir(tmp_path)
     for name in ("PHISHLINE_PORT", "PHISHLINE_VARIANT", "PHISHLINE_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    assert run_main(monkeypatch, *args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ")
+    assert said in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+# Stages run in a project whose params.yaml holds a value they refuse, over prepared splits.
+PARAMS_MISTAKES = [
+    (
+        ["data", "get"],
+        {"data": {"mirror": ".", "sources": [{"name": "s", "files": [{"path": "a.xml", "format": "xml"}]}]}},
+        "data.sources: a.xml: format 'xml' is not one of",
+    ),
+    (
+        ["train"],
+        {"train": {"seed": 1, "families": ["linear", "lstm"]}},
+        "train.families: unknown model families ['lstm']",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "params", "said"), PARAMS_MISTAKES, ids=["format", "families"])
+def test_a_value_of_params_the_stages_refuse_is_one_message(
+    args: list[str],
+    params: dict[str, Any],
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PHISHLINE_DATA_MIRROR", raising=False)
+    Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    Path("data/prepared").mkdir(parents=True)
+    for split in ("train", "val"):
+        Path(f"data/prepared/{split}.txt").write_text("phishing\thttp://a.tk/\n")
     assert run_main(monkeypatch, *args) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: ")

@@ -73,6 +73,7 @@ app.add_typer(feedback.app, name="feedback")
 INPUT_ERRORS = (
     ("pydantic", "ValidationError"),  # settings from flags and PHISHLINE_* variables
     ("lib_ml.artifact", "ArtifactError"),  # a model artifact missing a file or tampered with
+    ("model_training.config", "ParamsError"),  # a value of params.yaml the stages refuse
     ("model_training.get_data", "DataUnavailableError"),  # offline and no data mirror
     ("model_training.sources", "SourceFormatError"),  # a data file not of its format
     ("sqlalchemy.exc", "ArgumentError"),  # a database URL that is not one

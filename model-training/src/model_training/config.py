@@ -48,6 +48,10 @@ class ProjectNotFoundError(FileNotFoundError):
     """The working directory is not inside a phishline project (no params.yaml up the tree)."""
 
 
+class ParamsError(ValueError):
+    """A value of params.yaml that the stages cannot run with."""
+
+
 def project_root() -> Path:
     """The directory holding params.yaml: the working directory, or its nearest parent."""
     here = Path.cwd().resolve()

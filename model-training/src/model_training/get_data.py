@@ -13,7 +13,13 @@ from typing import Any
 
 import httpx
 
-from model_training.config import Paths, load_params, mirror_directory, project_root
+from model_training.config import (
+    ParamsError,
+    Paths,
+    load_params,
+    mirror_directory,
+    project_root,
+)
 from model_training.sources import FORMATS
 
 RAW_MANIFEST = "sources.json"
@@ -34,7 +40,9 @@ class RawFile:
     @classmethod
     def from_params(cls, raw: dict[str, Any]) -> "RawFile":
         if raw["format"] not in FORMATS:
-            raise ValueError(f"{raw['path']}: format {raw['format']!r} is not one of {FORMATS}")
+            raise ParamsError(
+                f"data.sources: {raw['path']}: format {raw['format']!r} is not one of {FORMATS}"
+            )
         return cls(raw["path"], raw["format"], raw.get("label"), raw.get("sha256"), raw.get("url"))
 
 

@@ -33,7 +33,7 @@ from lib_ml.matrices import document_frequencies, smoothed_idf, text_ngram_count
 from lib_ml.predictor import LINEAR_FILE, TLD_FILE, TREES_FILE
 from lib_ml.scorers import LinearScorer, Stacker, TldPrior, TreeScorer, sigmoid
 from lib_ml.urls import split_host
-from model_training.config import Paths, build_time, load_params, project_root
+from model_training.config import ParamsError, Paths, build_time, load_params, project_root
 from model_training.metrics import best_f1_threshold, classification_metrics
 from model_training.sources import Example, label_array, read_dl
 
@@ -317,7 +317,9 @@ def train_families(
     wanted = params["families"]
     unknown = set(wanted) - set(FAMILIES)
     if unknown:
-        raise ValueError(f"unknown model families {sorted(unknown)}; known: {FAMILIES}")
+        raise ParamsError(
+            f"train.families: unknown model families {sorted(unknown)}; known: {FAMILIES}"
+        )
     trained: dict[str, Trained] = {}
 
     def step(name: str) -> TaskID | None:
