@@ -130,25 +130,37 @@ def test_mistakes_in_input_or_setup_are_one_message_not_a_traceback(
     assert "Traceback" not in err
 
 
-# Stages run in a project whose params.yaml holds a value they refuse, over prepared splits.
-PARAMS_MISTAKES = [
-    (
+# A stage run in a project whose params.yaml holds a value it refuses (or, for the last, whose
+# val split prepare left empty), over prepared splits.
+BOTH_LABELS = "phishing\thttp://a.tk/\nlegitimate\thttps://b.org/\n"
+PARAMS_MISTAKES = {
+    "format": (
         ["data", "get"],
         {"data": {"mirror": ".", "sources": [{"name": "s", "files": [{"path": "a.xml", "format": "xml"}]}]}},
-        "data.sources: a.xml: format 'xml' is not one of",
+        BOTH_LABELS, "data.sources: a.xml: format 'xml' is not one of",
     ),
-    (
-        ["train"],
-        {"train": {"seed": 1, "families": ["linear", "lstm"]}},
-        "train.families: unknown model families ['lstm']",
+    "families": (
+        ["train"], {"train": {"seed": 1, "families": ["linear", "lstm"]}},
+        BOTH_LABELS, "train.families: unknown model families ['lstm']",
     ),
-]  # fmt: skip
+    "fractions": (
+        ["data", "prepare"], {"prepare": {"seed": 1, "val_fraction": 0.5, "test_fraction": 0.5}},
+        BOTH_LABELS, "prepare.val_fraction (0.5) and prepare.test_fraction (0.5) must be at least 0",
+    ),
+    "empty val": (
+        ["train"], {"train": {"seed": 1, "families": ["linear"]}},
+        "", "val.txt holds 0 URLs, not URLs of both labels",
+    ),
+}  # fmt: skip
 
 
-@pytest.mark.parametrize(("args", "params", "said"), PARAMS_MISTAKES, ids=["format", "families"])
+@pytest.mark.parametrize(
+    ("args", "params", "val", "said"), PARAMS_MISTAKES.values(), ids=PARAMS_MISTAKES
+)
 def test_a_value_of_params_the_stages_refuse_is_one_message(
     args: list[str],
     params: dict[str, Any],
+    val: str,
     said: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -158,8 +170,8 @@ def test_a_value_of_params_the_stages_refuse_is_one_message(
     monkeypatch.delenv("PHISHLINE_DATA_MIRROR", raising=False)
     Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     Path("data/prepared").mkdir(parents=True)
-    for split in ("train", "val"):
-        Path(f"data/prepared/{split}.txt").write_text("phishing\thttp://a.tk/\n")
+    Path("data/prepared/train.txt").write_text(BOTH_LABELS)
+    Path("data/prepared/val.txt").write_text(val)
     assert run_main(monkeypatch, *args) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: ")

@@ -21,6 +21,7 @@ from lib_ml.artifact import read_manifest
 from model_training.config import (
     MIRROR_ENV,
     SOURCE_DATE_ENV,
+    ParamsError,
     Paths,
     ProjectNotFoundError,
     load_params,
@@ -36,6 +37,7 @@ from model_training.prepare import main as prepare_main
 from model_training.sources import Example, read_dl
 from model_training.train import (
     Split,
+    UnusableSplitError,
     build_models,
     domain_folds,
     load_split,
@@ -293,6 +295,37 @@ def test_prepare_splits_with_the_seed_of_params(tmp_path: Path, seed: int) -> No
     for name, index in expected.items():
         written = list(read_dl(Paths(tmp_path).prepared / f"{name}.txt"))
         assert [e.url for e in written] == [f"http://{domains[i]}/" for i in index]
+
+
+@pytest.mark.parametrize(("val", "test"), [(0.5, 0.5), (0.6, 0.6), (-0.1, 0.3)])
+def test_prepare_refuses_fractions_that_leave_train_no_share(
+    tmp_path: Path, val: float, test: float
+) -> None:
+    write_raw(tmp_path)
+    params = {"prepare": {"seed": 3, "val_fraction": val, "test_fraction": test}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match=r"prepare.val_fraction \(.*\) and prepare.test_fraction"):
+        prepare(tmp_path)
+    assert not Paths(tmp_path).prepared.exists()
+
+
+@pytest.mark.parametrize(
+    ("split", "lines"),
+    [("val", ""), ("val", "phishing\thttp://a.tk/\n"), ("train", "legitimate\thttps://b.org/\n")],
+)
+def test_training_needs_both_labels_in_train_and_val(
+    tmp_path: Path, split: str, lines: str
+) -> None:
+    prepared = Paths(tmp_path).prepared
+    prepared.mkdir(parents=True)
+    for name in ("train", "val"):
+        (prepared / f"{name}.txt").write_text(
+            "phishing\thttp://a.tk/\nlegitimate\thttps://b.org/\n"
+        )
+    (prepared / f"{split}.txt").write_text(lines)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"train": {"seed": 1, "families": []}}))
+    with pytest.raises(UnusableSplitError, match=f"{split}.txt holds .* not URLs of both labels"):
+        train(tmp_path)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -75,6 +75,7 @@ INPUT_ERRORS = (
     ("lib_ml.artifact", "ArtifactError"),  # a model artifact missing a file or tampered with
     ("model_training.config", "ParamsError"),  # a value of params.yaml the stages refuse
     ("model_training.get_data", "DataUnavailableError"),  # offline and no data mirror
+    ("model_training.train", "UnusableSplitError"),  # a prepared split without both labels
     ("model_training.sources", "SourceFormatError"),  # a data file not of its format
     ("sqlalchemy.exc", "ArgumentError"),  # a database URL that is not one
     ("phishline.experiment.sources", "SourceError"),  # an experiment source that cannot be read

@@ -63,8 +63,23 @@ class Split:
         )
 
 
+class UnusableSplitError(ValueError):
+    """A prepared split that training cannot fit on or choose with."""
+
+
 def load_split(path: Path) -> Split:
     return Split.from_examples(list(read_dl(path)))
+
+
+def load_labelled_split(path: Path) -> Split:
+    """A split with URLs of both labels, as fitting on train and choosing on val need."""
+    split = load_split(path)
+    if set(split.y.tolist()) != {0, 1}:
+        raise UnusableSplitError(
+            f"{path} holds {len(split.y)} URLs, not URLs of both labels: training needs both "
+            "in train and val (prepare.val_fraction and test_fraction set their shares)"
+        )
+    return split
 
 
 def _chunks(size: int, chunk_size: int) -> Iterator[slice]:
@@ -444,9 +459,9 @@ def train(root: Path | None = None) -> list[Built]:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("load splits", total=2)
-        train_split = load_split(paths.prepared / "train.txt")
+        train_split = load_labelled_split(paths.prepared / "train.txt")
         progress.advance(task)
-        val_split = load_split(paths.prepared / "val.txt")
+        val_split = load_labelled_split(paths.prepared / "val.txt")
         progress.advance(task)
         fitted_splits = ("train", "val") if params.get("refit") else ("train",)
         built = build_models(
