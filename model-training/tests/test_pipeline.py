@@ -177,6 +177,23 @@ def test_refitting_needs_the_models_chosen_on_validation(project: Path) -> None:
         train_families(split, None, {**params, "families": ["gbm"]})
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [("linear", "epochs", 0), ("linear", "chunk_size", 0), ("ensemble", "folds", 1),
+     ("ensemble", "workers", 0)],
+)  # fmt: skip
+def test_counts_that_no_fit_can_run_with_are_refused_by_name(
+    section: str, key: str, value: int
+) -> None:
+    params = load_params(REPO)["train"]
+    params[section] = {**params[section], key: value}
+    split = Split.from_examples([Example("http://a.tk/", 1), Example("https://b.org/", 0)])
+    with pytest.raises(
+        ParamsError, match=rf"train.{section}.{key} is {value}; it must be at least"
+    ):
+        train_families(split, split, params)
+
+
 def test_clean_counts_invalid_duplicates_and_conflicts() -> None:
     cleaned = clean([
         Example("http://a.com/x", 1), Example("HTTP://A.COM/x", 1), Example("  ", 0),

@@ -315,6 +315,27 @@ def train_ensemble(
     )  # fmt: skip
 
 
+# The counts of params `train` that fitting cannot run with below their least value (each
+# fails deep inside the fit otherwise: SGD never fitted, no out-of-fold rows, no thread).
+LEAST = {
+    ("linear", "epochs"): 1, ("linear", "chunk_size"): 1,
+    ("ensemble", "folds"): 2, ("ensemble", "workers"): 1,
+}  # fmt: skip
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Refuse families that do not exist and counts below what the fits need."""
+    unknown = set(params["families"]) - set(FAMILIES)
+    if unknown:
+        raise ParamsError(
+            f"train.families: unknown model families {sorted(unknown)}; known: {FAMILIES}"
+        )
+    for (section, key), least in LEAST.items():
+        value = params.get(section, {}).get(key)
+        if value is not None and int(value) < least:
+            raise ParamsError(f"train.{section}.{key} is {value}; it must be at least {least}")
+
+
 def train_families(
     train: Split,
     val: Split | None,
@@ -330,11 +351,7 @@ def train_families(
     manifest's threshold and validation metrics)."""
     seed = params["seed"]
     wanted = params["families"]
-    unknown = set(wanted) - set(FAMILIES)
-    if unknown:
-        raise ParamsError(
-            f"train.families: unknown model families {sorted(unknown)}; known: {FAMILIES}"
-        )
+    check_params(params)
     trained: dict[str, Trained] = {}
 
     def step(name: str) -> TaskID | None:
