@@ -172,6 +172,21 @@ def test_evaluate_reads_every_file_of_a_directory(
     assert "(120 URLs)" in " ".join(result.output.split())
 
 
+def test_evaluate_prints_its_summary_on_one_line_with_the_whole_output_path(
+    stages: tuple[Path, dict[str, Result]], tmp_path: Path
+) -> None:
+    """Piped, for scripts that read the last line: no break at 80 columns, inside a path."""
+    data = tmp_path / "data.txt"
+    write_labelled(data, "dl", {label: urls[:5] for label, urls in corpus().items()})
+    out = tmp_path / "reports" / "external-sources" / "dl-sample-metrics-of-the-linear-model.json"
+    args = ["--model-dir", str(stages[0] / "models" / "linear"), "--data", str(data)]
+    result = runner.invoke(app, ["evaluate", *args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"linear on {data} (10 URLs): ")
+    assert result.output.endswith(f" → {out}\n")
+    assert result.output.count("\n") == 1
+
+
 def test_evaluate_refuses_an_unknown_format(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text("{}")  # passes the option's check; never loaded
     data = tmp_path / "x.txt"

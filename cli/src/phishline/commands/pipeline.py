@@ -11,7 +11,9 @@ from rich.table import Table
 from phishline.commands.checks import artifact_option, current_project
 
 data_app = typer.Typer(help="Get and prepare the training data (DVC stages).", no_args_is_help=True)
-console = Console()
+# Lines are left whole, for terminals to wrap: piped or redirected, Rich would break them at 80
+# columns, paths included (tables still fit the width).
+console = Console(soft_wrap=True)
 
 
 @data_app.command("get")
