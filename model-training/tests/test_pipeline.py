@@ -510,6 +510,12 @@ def test_raw_file_from_params(spec: dict[str, str], expected: RawFile) -> None:
     assert RawFile.from_params(spec) == expected
 
 
+@pytest.mark.parametrize("path", ["/srv/feedback.txt", "../feedback.txt", "a/../../b.txt"])
+def test_a_path_outside_the_mirror_is_refused(path: str) -> None:
+    with pytest.raises(ParamsError, match="relative to the data mirror"):
+        RawFile.from_params({"path": path, "format": "dl"})
+
+
 def test_unknown_format_in_params() -> None:
     with pytest.raises(ValueError, match="format"):
         RawFile.from_params({"path": "a", "format": "xml"})

@@ -8,7 +8,7 @@ import hashlib
 import json
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import httpx
@@ -39,6 +39,11 @@ class RawFile:
 
     @classmethod
     def from_params(cls, raw: dict[str, Any]) -> "RawFile":
+        # Anywhere else, the copy "under data/raw" would be written outside it: over the file
+        # itself (made read-only) for an absolute path, beside the project for "../".
+        path = PurePosixPath(raw["path"])
+        if path.is_absolute() or ".." in path.parts:
+            raise ParamsError(f"data.sources: {path}: a path must be relative to the data mirror")
         if raw["format"] not in FORMATS:
             raise ParamsError(
                 f"data.sources: {raw['path']}: format {raw['format']!r} is not one of {FORMATS}"
