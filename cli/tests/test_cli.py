@@ -179,6 +179,19 @@ def test_a_value_of_params_the_stages_refuse_is_one_message(
     assert "Traceback" not in err
 
 
+def test_a_params_file_that_is_not_yaml_is_one_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("params.yaml").write_text("prepare:\n  seed: 1\n val_fraction: 0.1\n", encoding="utf-8")
+    assert run_main(monkeypatch, "data", "prepare") == 1
+    err = capsys.readouterr().err
+    path = tmp_path.resolve() / "params.yaml"
+    assert err.startswith(f"Error: {path} is not valid YAML (line 3, column 2): expected ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     ("content", "said"),
     [

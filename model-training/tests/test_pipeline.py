@@ -539,7 +539,12 @@ def test_project_root_is_found_from_a_subdirectory(
     with pytest.raises(ProjectNotFoundError, match=f"neither {tmp_path.parent} nor a parent"):
         project_root()
     (tmp_path / "params.yaml").write_text("[1]\n")
-    with pytest.raises(TypeError, match="mapping"):
+    with pytest.raises(ParamsError, match="mapping"):
+        load_params(tmp_path)
+    (tmp_path / "params.yaml").write_text("prepare:\n  seed: 1\n test_fraction: [\n")
+    with pytest.raises(
+        ParamsError, match=r"params.yaml is not valid YAML \(line 3, column 2\): expected"
+    ):
         load_params(tmp_path)
 
 

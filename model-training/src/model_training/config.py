@@ -65,10 +65,17 @@ def project_root() -> Path:
 
 
 def load_params(root: Path | None = None) -> dict[str, Any]:
-    root = root or project_root()
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    path = (root or project_root()) / "params.yaml"
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:  # a slip in editing it: where, in one line
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ParamsError(
+            f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"
+        ) from exc
     if not isinstance(params, dict):
-        raise TypeError("params.yaml must hold a mapping")
+        raise ParamsError(f"{path} must hold a mapping")
     return params
 
 
