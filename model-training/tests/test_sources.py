@@ -129,6 +129,12 @@ def test_csv_errors(tmp_path: Path, content: str, message: str) -> None:
         list(read_csv(path))
 
 
+def test_csv_rows_of_empty_fields_are_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "urls.csv"
+    path.write_text("url,label,note\r\nhttp://a.tk/,1,\r\n,,\r\n\r\n , ,\r\nb.org,0,\r\n,\r\n")
+    assert read_labelled(path, "csv") == [Example("http://a.tk/", 1), Example("b.org", 0)]
+
+
 def test_csv_codes_may_be_written_as_floats(tmp_path: Path) -> None:
     path = tmp_path / "urls.csv"
     path.write_text("url,label\nhttp://a.tk/,1.0\nhttps://b.org/,0.0\n")

@@ -89,6 +89,10 @@ def read_csv(path: Path) -> Iterator[Example]:
                 f"{path}: the CSV header must name 'url' and 'label', got {reader.fieldnames or []}"
             )
         for row in reader:
+            # A row of empty fields is a blank line as spreadsheets save it (`,`): skipped as
+            # csv skips an empty line.
+            if not any(isinstance(field, str) and field.strip() for field in row.values()):
+                continue
             label = (row[columns["label"]] or "").strip()
             if (number := _number(label)) in (0, 1):
                 code = int(number)
