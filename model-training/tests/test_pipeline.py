@@ -30,6 +30,7 @@ from model_training.config import (
     source_date_epoch,
 )
 from model_training.evaluate import evaluate
+from model_training.evaluate import main as evaluate_main
 from model_training.get_data import DataUnavailableError, RawFile, fetch, get_data
 from model_training.get_data import main as get_data_main
 from model_training.prepare import SPLITS, clean, grouped_split, prepare
@@ -168,6 +169,18 @@ def test_refit_on_train_and_val_keeps_what_validation_chose(project: Path, tmp_p
             assert trees[1] == round(trees[0] * rows / len(train_split.raw))
     data = (prepared / "train.txt").read_bytes() + (prepared / "val.txt").read_bytes()
     assert refit["training_data_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_the_stage_prints_an_external_set_of_one_class_without_its_roc_auc(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    external = {"feed": {"roc_auc": None}, "dl": {"roc_auc": 0.91234}}  # a feed of phishing
+    summary = {"linear": {"f1": 0.9, "roc_auc": 0.95, "ece": 0.01, "external": external}}
+    monkeypatch.setattr("model_training.evaluate.evaluate", lambda: summary)
+    evaluate_main()
+    assert capsys.readouterr().out == (
+        "   linear: test F1 0.9000 ROC AUC 0.95000 ECE 0.0100 feed ROC AUC n/a dl ROC AUC 0.9123\n"
+    )
 
 
 def test_refitting_needs_the_models_chosen_on_validation(project: Path) -> None:

@@ -141,13 +141,20 @@ def evaluate(root: Path | None = None) -> dict[str, dict[str, Any]]:
     return summary
 
 
+def _decimal(value: float | None, places: int) -> str:
+    """n/a where the metric is undefined: ROC AUC on an external set of one class (a feed of
+    phishing URLs)."""
+    return "n/a" if value is None else f"{value:.{places}f}"
+
+
 def main() -> None:
     for name, metrics in evaluate().items():
         external = " ".join(
-            f"{source} ROC AUC {m['roc_auc']:.4f}" for source, m in metrics["external"].items()
+            f"{source} ROC AUC {_decimal(m['roc_auc'], 4)}"
+            for source, m in metrics["external"].items()
         )
         print(
-            f"{name:>9}: test F1 {metrics['f1']:.4f} ROC AUC {metrics['roc_auc']:.5f} "
+            f"{name:>9}: test F1 {metrics['f1']:.4f} ROC AUC {_decimal(metrics['roc_auc'], 5)} "
             f"ECE {metrics['ece']:.4f} {external}"
         )
 
