@@ -3,8 +3,9 @@
 - Tags: releases `vX.Y.Z`, pre-releases `vX.Y.Z-beta.N`; other tags are ignored.
 - Bump markers in commit messages: `#major`, `#minor`, `#patch`, `#none` (whole words, any
   case). A message counts as its largest marker, `#none` being the smallest, and as `#patch`
-  when it has none; the subject a revert quotes (`Revert "…"`) is not the revert's. The commits since the last release tag bump by the largest of their
-  messages; when that is `#none` (or there are no commits) nothing is released.
+  when it has none; the subject a revert quotes (`Revert "…"`) is not the revert's. The
+  commits since the last release tag bump by the largest of their messages; when that is
+  `#none` (or there are no commits) nothing is released.
 - No release tag yet: the bump starts from 0.0.0 (`#patch` gives v0.0.1, `#minor` v0.1.0).
 - Pre-releases: the release the commits would make, as `-beta.N`, N one above the highest
   beta of that release so far.
