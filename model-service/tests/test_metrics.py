@@ -1,7 +1,9 @@
 """/metrics exports exactly the documented names, types and labels, and they move."""
 
+import gc
 import re
 import shutil
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -253,6 +255,26 @@ def test_a_reloaded_model_gets_a_new_drift_report_for_an_unchanged_window(
     reloaded = Predictor.load(artifact_root / "linear")
     stale = monitor.stale_windows({"linear": reloaded})
     assert stale["linear"].predictor is reloaded
+
+
+def test_a_model_dropped_by_a_reload_leaves_nothing_in_the_drift_monitor(
+    registry: ModelRegistry, artifact_root: Path
+) -> None:
+    """Its report held the old Predictor, weights and all, for as long as the process ran."""
+    monitor = DriftMonitor(window=MIN_DRIFT_SAMPLES)
+    dropped = Predictor.load(artifact_root / "gbm")
+    monitor.record("gbm", ["a.com/x"] * MIN_DRIFT_SAMPLES)
+    monitor.update(monitor.stale_windows({"gbm": dropped}))
+    gone = weakref.ref(dropped)
+    del dropped
+    remaining = {"linear": registry.models["linear"]}
+    assert monitor.stale_windows(remaining) == {}
+    assert monitor.reports(remaining) == {}
+    gc.collect()
+    assert gone() is None
+    # Loaded again later, the model starts from an empty window.
+    monitor.record("gbm", ["a.com/x"])
+    assert monitor.stale_windows({"gbm": registry.models["gbm"]}) == {}
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 1000])

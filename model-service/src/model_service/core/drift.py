@@ -48,6 +48,11 @@ class DriftMonitor:
     def stale_windows(self, models: Mapping[str, Predictor]) -> dict[str, WindowSnapshot]:
         """Copies of the windows whose report is out of date; take them on the event loop so
         no request appends while they are copied."""
+        # Models a reload dropped: their report would keep the old Predictor alive.
+        for name in (self._recent.keys() | self._reports.keys()) - models.keys():
+            self._recent.pop(name, None)
+            self._generation.pop(name, None)
+            self._reports.pop(name, None)
         stale = {}
         for name, predictor in models.items():
             recent = self._recent.get(name, ())
