@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 CONTROL, TREATMENT = "v1", "v2"
 QUERY_TIMEOUT_SECONDS = 30.0
+# Users, not Flagger's load test, as in operation/prometheus/rules.yml: during a blue/green
+# analysis the pods behind an app canary's `...-canary` Service (the `service` label) get only
+# the load test, whose requests carry no cookie and so each assign a new user. Without the
+# label (the local stack) every series counts.
+NOT_CANARY = 'service!~".+-canary"'
 
 
 class SourceError(RuntimeError):
@@ -105,8 +110,13 @@ def from_prometheus(
     import httpx
 
     base_url = url.rstrip("/")
-    assigned_query = f"sum by (variant) (increase(phishline_app_new_users_total[{window}]))"
-    answers_query = f"sum by (variant, answer) (increase(phishline_app_feedback_total[{window}]))"
+    assigned_query = (
+        f"sum by (variant) (increase(phishline_app_new_users_total{{{NOT_CANARY}}}[{window}]))"
+    )
+    answers_query = (
+        f"sum by (variant, answer) "
+        f"(increase(phishline_app_feedback_total{{{NOT_CANARY}}}[{window}]))"
+    )
     http = client or httpx.Client(timeout=QUERY_TIMEOUT_SECONDS)
     try:
         assigned = {
