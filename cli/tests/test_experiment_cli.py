@@ -272,6 +272,30 @@ def test_analyze_with_too_little_data_says_why_there_is_no_test(tmp_path: Path) 
     assert NOT_ENOUGH_DATA in (out / "experiment.md").read_text(encoding="utf-8")
 
 
+def test_analyze_from_the_feedback_db_counts_users_who_answered_not_assigned(
+    tmp_path: Path,
+) -> None:
+    """The database knows only the users who answered: the report called them the users
+    assigned (beside units of the same number, as if every user had answered) and blamed a
+    mismatch on the assignment alone, when a variant that changes whether users answer makes
+    one too."""
+    url = write_feedback_db(tmp_path / "feedback.db", (90, 10), (30, 10))
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["experiment", "analyze", "--feedback-db", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "invalid: SRM"
+    assert "assigned" not in result.output
+    assert "answered" in result.output  # the table's column
+    report = (out / "experiment.md").read_text(encoding="utf-8")
+    assert "assigned" not in report.replace("the assignment", "")
+    assert "| variant | users who answered | units | answers |" in report
+    assert "Users who answered v1 : v2 = 100 : 40, planned 50.0 % to v1" in report
+    assert (
+        "**Mismatch** (p < 0.001): the assignment or its logging is broken, or a variant "
+        "changes whether its users answer; the comparison below cannot be trusted."
+    ) in report
+
+
 def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     """`phishline ARGS` as the installed command runs it, errors shown by `main()`."""
     monkeypatch.setattr(sys, "argv", ["phishline", *args])
@@ -373,14 +397,14 @@ def test_report_of_a_decided_experiment_in_full() -> None:
         "\n"
         "Source: test data. Unit: the user who answered. Generated 2026-01-02 03:04 UTC.\n"
         "\n"
-        "| variant | users assigned | units | answers | yes | yes share | 95 % interval |\n"
+        "| variant | users who answered | units | answers | yes | yes share | 95 % interval |\n"
         "|---|---|---|---|---|---|---|\n"
         "| v1 | 110 | 100 | 250 | 125 | 50.0 % | 44.1 % to 55.9 % |\n"
         "| v2 | 90 | 100 | 200 | 120 | 60.0 % | 52.2 % to 67.8 % |\n"
         "\n"
         "## Sample ratio\n"
         "\n"
-        "Assigned users v1 : v2 = 110 : 90, planned 50.0 % to v1: chi-squared = 2.000, "
+        "Users who answered v1 : v2 = 110 : 90, planned 50.0 % to v1: chi-squared = 2.000, "
         "p = 0.157. No mismatch (p >= 0.001).\n"
         "\n"
         "## Difference of the yes share (v2 - v1)\n"

@@ -122,7 +122,8 @@ def analyze(
         raise typer.BadParameter(str(error)) from error
     files = write_report(result, data, out)
 
-    table = Table("variant", "assigned", f"{data.unit}s", "yes share", "interval")
+    assigned = "answered" if data.unit == "user" else "assigned"
+    table = Table("variant", assigned, f"{data.unit}s", "yes share", "interval")
     for variant in (result.control, result.treatment):
         table.add_row(
             variant.name,

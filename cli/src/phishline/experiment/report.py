@@ -55,6 +55,11 @@ def interval_text(bounds: tuple[float, float] | None) -> str:
     return f"{percent(bounds[0])} to {percent(bounds[1])}"
 
 
+def counted_users(data: ExperimentData) -> str:
+    """Whom the sample ratio counts: the database knows only the users who answered."""
+    return "users who answered" if data.unit == "user" else "users assigned"
+
+
 def caveat(data: ExperimentData) -> str | None:
     """The warning that goes with the data's unit, if its interval is not to be trusted."""
     return PER_ANSWER_CAVEAT if data.unit == "answer" else None
@@ -65,6 +70,12 @@ def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> s
     srm = analysis.srm
     comparison = analysis.comparison
     unit = "user who answered" if data.unit == "user" else "answer"
+    counted = counted_users(data)
+    # Answering users can also differ by more than chance when a variant changes whether
+    # its users answer.
+    causes = "the assignment or its logging is broken" + (
+        ", or a variant changes whether its users answer" if data.unit == "user" else ""
+    )
     rows = [
         f"| {v.name} | {v.assigned} | {v.units} | {v.answers} | {v.yes} | {mean_share_text(v)} "
         f"| {interval_text(share_interval(v, analysis.alpha))} |"
@@ -77,17 +88,17 @@ def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> s
         "",
         f"Source: {data.source}. Unit: the {unit}. Generated {generated:%Y-%m-%d %H:%M} UTC.",
         "",
-        f"| variant | users assigned | units | answers | yes | yes share | {confidence} interval |",
+        f"| variant | {counted} | units | answers | yes | yes share | {confidence} interval |",
         "|---|---|---|---|---|---|---|",
         *rows,
         "",
         "## Sample ratio",
         "",
-        f"Assigned users v1 : v2 = {srm.assigned[0]} : {srm.assigned[1]}, planned "
+        f"{counted.capitalize()} v1 : v2 = {srm.assigned[0]} : {srm.assigned[1]}, planned "
         f"{percent(srm.expected_control_share)} to v1: chi-squared = {srm.chi_squared:.3f}, "
         f"p = {srm.p_value:.3g}. "
         + (
-            f"**Mismatch** (p < {SRM_THRESHOLD:g}): the assignment or its logging is broken; "
+            f"**Mismatch** (p < {SRM_THRESHOLD:g}): {causes}; "
             "the comparison below cannot be trusted."
             if srm.mismatch
             else f"No mismatch (p >= {SRM_THRESHOLD:g})."
