@@ -5,7 +5,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -294,6 +294,46 @@ def test_analyze_from_the_feedback_db_counts_users_who_answered_not_assigned(
         "**Mismatch** (p < 0.001): the assignment or its logging is broken, or a variant "
         "changes whether its users answer; the comparison below cannot be trusted."
     ) in report
+
+
+def test_analyze_from_the_feedback_db_decides_the_restarted_experiment_alone(
+    tmp_path: Path,
+) -> None:
+    """After an SRM the protocol restarts the experiment, and the broken run's answers stay
+    in the table: `--since` leaves them out, or the restarted run is invalid: SRM forever."""
+    path = tmp_path / "feedback.db"
+    url = write_feedback_db(path, (90, 10), (60, 40))  # the restarted run
+    broken_run = users_answering("v1", 200, 0)
+    for record in broken_run:
+        record.user_id = f"first-run-{record.user_id}"
+        record.shown_at = datetime(2026, 1, 1, tzinfo=UTC) - timedelta(days=60)
+    store = FeedbackStore.open(url)
+    with store.session() as session:
+        session.add_all(broken_run)
+        session.commit()
+    store.close()
+    analyze_db = ["experiment", "analyze", "--feedback-db", url, "--out", str(tmp_path)]
+    assert runner.invoke(app, analyze_db).output.splitlines()[-1] == "invalid: SRM"
+    result = runner.invoke(app, [*analyze_db, "--since", "2025-12-31T12:00-05:00"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "reject H0: users prefer v1"
+    assert "| v1 | 100 | 100 | 200 | 180 | 90.0 % |" in (tmp_path / "experiment.md").read_text(
+        encoding="utf-8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        (["--feedback-db", "sqlite:///x.db", "--since", "last week"], "Invalid isoformat"),
+        (["--prometheus", "http://p.test", "--since", "2026-03-10"], "go with --feedback-db"),
+    ],
+    ids=["not a time", "with Prometheus"],
+)
+def test_analyze_refuses_bounds_it_cannot_apply(options: list[str], refusal: str) -> None:
+    result = runner.invoke(app, ["experiment", "analyze", *options])
+    assert result.exit_code == 2
+    assert refusal in said(result.output.replace("│", " "))
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from itertools import count
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -23,7 +23,9 @@ from phishline_app.db.store import FeedbackStore
 _ids = count()
 
 
-def answer(variant: str, user: str, said: str) -> Feedback:
+def answer(
+    variant: str, user: str, said: str, shown_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+) -> Feedback:
     return Feedback(
         prediction_id=f"p{next(_ids)}",
         url="http://example.com/",
@@ -34,7 +36,7 @@ def answer(variant: str, user: str, said: str) -> Feedback:
         variant=variant,
         answer=said,
         user_id=user,
-        shown_at=datetime(2026, 1, 1, tzinfo=UTC),
+        shown_at=shown_at,
     )
 
 
@@ -84,6 +86,34 @@ def test_a_user_who_answered_in_both_variants_is_a_unit_of_each(tmp_path: Path) 
     v1, v2 = data.control, data.treatment
     assert (v1.units, v1.answers, v1.yes, v1.mean) == (1, 2, 2, 1.0)
     assert (v2.units, v2.answers, v2.yes, v2.mean) == (2, 2, 1, 0.5)
+
+
+def test_feedback_db_keeps_the_results_shown_during_the_experiment(tmp_path: Path) -> None:
+    """A restarted experiment (the documented remedy for an SRM) and the answers collected
+    before it share the table: without bounds, the earlier users stayed in the analysis."""
+    before, start = datetime(2026, 3, 9, 23, 59, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)
+    end = datetime(2026, 3, 24, tzinfo=UTC)
+    url = feedback_db(
+        tmp_path,
+        [
+            answer("v1", "early", "yes", before),  # the broken first run
+            answer("v1", "alice", "yes", start),
+            answer("v1", "alice", "no", before),  # alice's answer before the restart
+            answer("v2", "bob", "no", end - timedelta(microseconds=1)),
+            answer("v2", "late", "yes", end),  # after the experiment
+        ],
+    )
+    # Any offset names the same instants: 01:00 in Paris (UTC+1) is midnight UTC.
+    paris = timezone(timedelta(hours=1))
+    for since, until in ((start, end), (start.astimezone(paris), end.replace(tzinfo=None))):
+        data = from_feedback_db(url, since=since, until=until)
+        v1, v2 = data.control, data.treatment
+        assert (v1.units, v1.answers, v1.yes) == (1, 1, 1)
+        assert (v2.units, v2.answers, v2.yes) == (1, 1, 0)
+        assert data.source.endswith(
+            " (results shown from 2026-03-10 00:00 UTC until 2026-03-24 00:00 UTC)"
+        )
+    assert from_feedback_db(url).control.units == 2  # unbounded: every answer
 
 
 def test_feedback_db_without_the_table_is_a_source_error(tmp_path: Path) -> None:

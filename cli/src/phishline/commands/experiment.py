@@ -1,5 +1,6 @@
 """`phishline experiment plan|analyze`: size the A/B test of v1 against v2, then decide it."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -75,6 +76,17 @@ def analyze(
     window: Annotated[
         str, typer.Option(help="With --prometheus: the experiment's duration so far (PromQL).")
     ] = "30d",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --feedback-db: the experiment's start, ISO 8601 (UTC without an "
+            "offset); results shown earlier are left out."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="With --feedback-db: the experiment's end, as --since; excluded."),
+    ] = None,
     alpha: Annotated[float, typer.Option(help="Significance level (two-sided).")] = 0.05,
     sequential: Annotated[
         bool,
@@ -104,11 +116,16 @@ def analyze(
 
     if (prometheus is None) == (feedback_db is None):
         raise typer.BadParameter("give exactly one of --prometheus URL or --feedback-db URL")
+    if prometheus and (since or until):
+        raise typer.BadParameter("--since and --until go with --feedback-db; --window here")
     try:
+        start, end = (
+            None if text is None else datetime.fromisoformat(text) for text in (since, until)
+        )
         data = (
             from_prometheus(prometheus, window)
             if prometheus
-            else from_feedback_db(str(feedback_db))
+            else from_feedback_db(str(feedback_db), start, end)
         )
         result = run_analysis(
             data.control,

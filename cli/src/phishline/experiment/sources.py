@@ -9,6 +9,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from phishline.experiment.analyze import VariantData
@@ -43,8 +44,12 @@ def _first_line(error: Exception) -> str:
     return next(iter(str(error).splitlines()), "") or type(error).__name__
 
 
-def from_feedback_db(url: str) -> ExperimentData:
-    """Per-user answers from the feedback table (read only: no schema is created).
+def from_feedback_db(
+    url: str, since: datetime | None = None, until: datetime | None = None
+) -> ExperimentData:
+    """Per-user answers from the feedback table (read only: no schema is created), to the
+    results shown from `since` (included) to `until` (excluded) when given: the experiment's
+    run, without the answers of an earlier one or of the time before it.
 
     A SQLite file that does not exist is refused with FileNotFoundError, not created."""
     from sqlalchemy import case, func, select
@@ -61,6 +66,12 @@ def from_feedback_db(url: str) -> ExperimentData:
         .where(Feedback.variant.in_((CONTROL, TREATMENT)))
         .group_by(Feedback.variant, Feedback.user_id)
     )
+    # In UTC: SQLite keeps the times the app wrote, in UTC, without their offset, and
+    # compares them as text with the bound one.
+    if since is not None:
+        per_user = per_user.where(Feedback.shown_at >= _utc(since))
+    if until is not None:
+        per_user = per_user.where(Feedback.shown_at < _utc(until))
     users: dict[str, list[tuple[int, int]]] = defaultdict(list)
     try:
         with reading_store(url) as connection:
@@ -72,7 +83,18 @@ def from_feedback_db(url: str) -> ExperimentData:
         VariantData.from_users(name, len(users[name]), users[name]) for name in (CONTROL, TREATMENT)
     )
     where = database_url(url).render_as_string(hide_password=True)
-    return ExperimentData(f"feedback database {where}", "user", control, treatment)
+    shown = "".join(
+        f" {word} {_utc(bound):%Y-%m-%d %H:%M} UTC"
+        for word, bound in (("from", since), ("until", until))
+        if bound is not None
+    )
+    source = f"feedback database {where}" + (f" (results shown{shown})" if shown else "")
+    return ExperimentData(source, "user", control, treatment)
+
+
+def _utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a time without an offset is taken as UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _instant_vector(client: "httpx.Client", base_url: str, query: str) -> list[dict[str, Any]]:
