@@ -63,7 +63,7 @@ BASELINE = "the baseline share must be between 0 and 1"
 EFFECT = "the minimum detectable effect must be positive and keep the share in (0, 1)"
 ALPHA_POWER = "alpha and power must be between 0 and 1"
 ANSWERING = "the answering share must be in (0, 1]"
-USERS = "users per day must be positive"
+USERS = "users per day must be a positive number"
 CONTROL = "the expected v1 share must be in (0, 1)"
 
 
@@ -83,6 +83,10 @@ CONTROL = "the expected v1 share must be in (0, 1)"
         ({"baseline": 0.5, "mde": 0.05, "answering_share": 0.0}, ANSWERING),
         ({"baseline": 0.5, "mde": 0.05, "answering_share": 1.5}, ANSWERING),
         ({"baseline": 0.5, "mde": 0.05, "users_per_day": 0.0}, USERS),
+        # Typer reads "nan" and "inf" as floats: NaN ended the command in a traceback, an
+        # infinite traffic planned 0 days.
+        ({"baseline": 0.5, "mde": 0.05, "users_per_day": float("nan")}, USERS),
+        ({"baseline": 0.5, "mde": 0.05, "users_per_day": float("inf")}, USERS),
         ({"baseline": 0.5, "mde": 0.05, "expected_control_share": 0.0}, CONTROL),
         ({"baseline": 0.5, "mde": 0.05, "expected_control_share": 1.0}, CONTROL),
     ],

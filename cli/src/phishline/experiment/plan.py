@@ -6,7 +6,7 @@ answer more often only make the test more powerful than planned.
 """
 
 from dataclasses import dataclass
-from math import ceil, sqrt
+from math import ceil, inf, sqrt
 from statistics import NormalDist
 
 STANDARD_NORMAL = NormalDist()
@@ -86,8 +86,8 @@ def plan(
         raise ValueError("alpha and power must be between 0 and 1")
     if not 0 < answering_share <= 1:
         raise ValueError("the answering share must be in (0, 1]")
-    if users_per_day is not None and users_per_day <= 0:
-        raise ValueError("users per day must be positive")
+    if users_per_day is not None and not 0 < users_per_day < inf:  # NaN fails too
+        raise ValueError("users per day must be a positive number")
     if not 0 < expected_control_share < 1:
         raise ValueError("the expected v1 share must be in (0, 1)")
     return Plan(
