@@ -22,6 +22,8 @@ def test_api_doc_covers_every_operation_and_schema() -> None:
     for path, item in schema["paths"].items():
         for method in item:
             assert f"`{method.upper()} {path}`" in rendered
+            for parameter in item[method].get("parameters", []):
+                assert f"| `{parameter['name']}` | {parameter['in']} |" in rendered
     for name in schema["components"]["schemas"]:
         assert f"### {name}\n" in rendered
 

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lib_ml import Predictor, normalize_url
 from lib_ml.drift import drift_report
+from model_service.api.routes.predict import SYNTHETIC_HEADER
 from model_service.core.config import Settings
 from model_service.core.drift import MIN_DRIFT_SAMPLES, DriftMonitor
 from model_service.core.metrics import URL_LENGTH_BUCKETS, BulkHistogram
@@ -150,6 +151,46 @@ def test_drift_is_exported_once_enough_urls_were_seen(
         )
         is None
     )
+
+
+@pytest.mark.parametrize("path", ["/v1/predict", "/v1/predict/batch"])
+def test_test_traffic_is_scored_and_counted_but_kept_out_of_the_drift_window(
+    busy_client: TestClient, metric_value: MetricValue, registry: ModelRegistry, path: str
+) -> None:
+    """What a canary's load test sends: one URL, over and over, marked as test traffic."""
+    before = busy_client.get("/metrics").text
+    repeated = "https://www.wikipedia.org/"
+    for _ in range(MIN_DRIFT_SAMPLES):
+        payload = {"url": repeated} if path == "/v1/predict" else {"urls": [repeated]}
+        answer = busy_client.post(
+            path, json={**payload, "model": "linear"}, headers={SYNTHETIC_HEADER: "load-test"}
+        )
+        assert answer.status_code == 200
+    after = busy_client.get("/metrics").text
+    legitimate = ("phishline_model_predictions_total", {"model": "linear", "label": "legitimate"})
+    assert (metric_value(after, legitimate[0], **legitimate[1]) or 0) - (
+        metric_value(before, legitimate[0], **legitimate[1]) or 0
+    ) == MIN_DRIFT_SAMPLES
+    reference = registry.models["linear"].manifest["feature_distributions"]
+
+    def exported_psi(text: str) -> dict[str, float | None]:
+        return {
+            feature: metric_value(
+                text, "phishline_model_input_drift_psi", model="linear", feature=feature
+            )
+            for feature in reference
+        }
+
+    def expected_psi(urls: list[str]) -> dict[str, float]:
+        return pytest.approx(drift_report(reference, [normalize_url(u).text for u in urls]))
+
+    assert exported_psi(after) == expected_psi(BUSY_URLS)
+    # Unmarked, the same requests fill the window.
+    for _ in range(MIN_DRIFT_SAMPLES):
+        busy_client.post("/v1/predict/batch", json={"urls": [repeated], "model": "linear"})
+    flooded = exported_psi(busy_client.get("/metrics").text)
+    assert flooded == expected_psi(BUSY_URLS + [repeated] * MIN_DRIFT_SAMPLES)
+    assert flooded != expected_psi(BUSY_URLS)
 
 
 def test_unrouted_requests_share_one_route_label(

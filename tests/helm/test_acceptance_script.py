@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from model_service.api.routes.predict import SYNTHETIC_HEADER
+
 Manifest = dict[str, Any]
 SCRIPT = (
     Path(__file__).resolve().parents[2]
@@ -33,9 +35,11 @@ class StandIn(BaseHTTPRequestHandler):
 
     answers: ClassVar[dict[str, str]] = {}
     quit_calls: ClassVar[list[str]] = []
+    synthetic_marks: ClassVar[list[str | None]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"] or 0))
+        self.synthetic_marks.append(self.headers.get(SYNTHETIC_HEADER))
         if self.path == "/quitquitquit":
             self.quit_calls.append(self.path)
             self.send_response(200)
@@ -58,7 +62,7 @@ class StandIn(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stand_in() -> Iterator[tuple[str, type[StandIn]]]:
-    handler = type("Handler", (StandIn,), {"answers": {}, "quit_calls": []})
+    handler = type("Handler", (StandIn,), {"answers": {}, "quit_calls": [], "synthetic_marks": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -93,6 +97,8 @@ def test_right_answers_pass(stand_in: tuple[str, type[StandIn]], tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 of 2 cases" in result.stdout
     assert handler.quit_calls == ["/quitquitquit"]
+    # Marked as test traffic, so that model-service leaves it out of its drift window.
+    assert handler.synthetic_marks[: len(CASES)] == ["acceptance-test"] * len(CASES)
 
 
 def test_a_wrong_label_fails(stand_in: tuple[str, type[StandIn]], tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ import helm_python as helm
 import pytest
 import yaml
 
+from model_service.api.routes.predict import SYNTHETIC_HEADER
+
 Manifest = dict[str, Any]
 Render = Callable[[dict[str, Any]], list[Manifest]]
 One = Callable[[list[Manifest], str, str], Manifest]
@@ -285,10 +287,10 @@ def test_the_model_service_canary_has_its_webhooks(
         "cmd": "test phishline -n phishline --filter name=phishline-acceptance-test-canary --timeout 2m",
     }
     assert hooks["load-test"]["type"] == "rollout"
-    assert (
-        "http://phishline-model-service.phishline:8081/v1/predict"
-        in hooks["load-test"]["metadata"]["cmd"]
-    )
+    load_test = hooks["load-test"]["metadata"]["cmd"]
+    assert "http://phishline-model-service.phishline:8081/v1/predict" in load_test
+    # Test traffic, kept out of the primary's input-drift window.
+    assert f"-H '{SYNTHETIC_HEADER}: load-test'" in load_test
     assert hooks["manual-rollback"]["type"] == "rollback"
     assert hooks["manual-rollback"]["url"].endswith("/rollback/check")
     assert hooks["notify"] == {

@@ -66,6 +66,15 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     lines = [f"### `{method.upper()} {path}`: {operation.get('summary', '')}", ""]
     if operation.get("description"):
         lines += [operation["description"].strip(), ""]
+    parameters = operation.get("parameters", [])
+    if parameters:
+        lines += ["| parameter | in | required | description |", "|---|---|---|---|"]
+        lines += [
+            f"| `{p['name']}` | {p['in']} | {'yes' if p.get('required') else 'no'} "
+            f"| {_cell(p.get('description', ''))} |"
+            for p in parameters
+        ]
+        lines.append("")
     body = operation.get("requestBody")
     if body:
         for media_type, content in body["content"].items():

@@ -21,6 +21,7 @@ from model_service.api.schemas import (
     PredictRequest,
     PredictResponse,
 )
+from model_service.core.drift import DriftMonitor
 from model_service.core.errors import ErrorCode, ServiceError
 from model_service.core.registry import ModelRegistry, NoModelsError, UnknownModelError
 
@@ -30,6 +31,32 @@ router = APIRouter(
     route_class=JsonRoute,
     responses=error_responses(400, 413, 415, 422, 503),
 )
+
+# Test traffic (a canary's load test, a smoke test) sends this header: it is scored and
+# counted like any request, but kept out of the drift window, which stands for the inputs
+# of users. Flagger's load test sends one URL many times a second: counted, it would be
+# drift the moment a release starts, and after a rollback until users' URLs replace it.
+SYNTHETIC_HEADER = "X-Phishline-Synthetic"
+# Read from the request, not declared as a parameter, which costs FastAPI more per request
+# than a prediction's share of the check; documented in the schema all the same.
+_SYNTHETIC_PARAMETER = {
+    "parameters": [
+        {
+            "name": SYNTHETIC_HEADER,
+            "in": "header",
+            "required": False,
+            "description": "Any non-empty value marks test traffic: scored and counted, but "
+            "left out of the input-drift window.",
+            "schema": {"type": "string"},
+        }
+    ]
+}
+
+
+def _record_inputs(request: Request, drift: DriftMonitor, model: str, urls: list[str]) -> None:
+    """Feed the drift window with the URLs of users, not of test traffic."""
+    if not request.headers.get(SYNTHETIC_HEADER):
+        drift.record(model, urls)
 
 
 def _choose(registry: ModelRegistry, name: str | None) -> Predictor:
@@ -56,7 +83,12 @@ def _json(payload: dict[str, Any]) -> Response:
     return Response(to_json(payload), media_type="application/json")
 
 
-@router.post("", summary="Score one URL", response_model=PredictResponse)
+@router.post(
+    "",
+    summary="Score one URL",
+    response_model=PredictResponse,
+    openapi_extra=_SYNTHETIC_PARAMETER,
+)
 async def predict(body: PredictRequest, request: Request) -> Response:
     """P(phishing), label and the top features of one URL."""
     service = service_state(request.app)
@@ -70,7 +102,7 @@ async def predict(body: PredictRequest, request: Request) -> Response:
     service.metrics.record_predictions(
         predictor.name, scored.seconds, [body.url], [prediction.label]
     )
-    service.drift.record(predictor.name, [body.url])
+    _record_inputs(request, service.drift, predictor.name, [body.url])
     # Serialized directly, as for batches: FastAPI's validation of our own answer would cost
     # a sizeable share of a single prediction; the schemathesis test checks the schema.
     return _json(
@@ -108,7 +140,12 @@ def _batch_results(
     ]
 
 
-@router.post("/batch", summary="Score many URLs", response_model=BatchPredictResponse)
+@router.post(
+    "/batch",
+    summary="Score many URLs",
+    response_model=BatchPredictResponse,
+    openapi_extra=_SYNTHETIC_PARAMETER,
+)
 async def predict_batch(body: BatchPredictRequest, request: Request) -> Response:
     """One result per URL, in request order; any invalid URL rejects the whole batch."""
     service = service_state(request.app)
@@ -128,7 +165,7 @@ async def predict_batch(body: BatchPredictRequest, request: Request) -> Response
     service.metrics.record_predictions(
         predictor.name, time.perf_counter() - started, body.urls, [r["label"] for r in results]
     )
-    service.drift.record(predictor.name, body.urls)
+    _record_inputs(request, service.drift, predictor.name, body.urls)
     # Serialized here, skipping FastAPI's response validation (the cost above); the schemathesis
     # test checks that this body conforms to BatchPredictResponse.
     return _json({"model": predictor.name, "model_version": predictor.version, "results": results})

@@ -21,7 +21,8 @@ def predict(base_url: str, url: str, timeout: float) -> dict[str, Any]:
     request = urllib.request.Request(  # noqa: S310  (the base URL is checked to be http(s))
         f"{base_url}/v1/predict",
         data=json.dumps({"url": url, "explain_top_k": 0}).encode(),
-        headers={"Content-Type": "application/json"},
+        # Test traffic: model-service leaves it out of its input-drift window.
+        headers={"Content-Type": "application/json", "X-Phishline-Synthetic": "acceptance-test"},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
