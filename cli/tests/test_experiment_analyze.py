@@ -257,6 +257,9 @@ def test_a_planned_uneven_split_is_not_a_mismatch() -> None:
         {"expected_control_share": 0.0},
         {"expected_control_share": 1.0},
         {"tau": 0.0},
+        {"tau": float("nan")},
+        {"tau": float("inf")},
+        {"alpha": float("nan")},
     ],
 )
 def test_impossible_options_are_refused(options: dict[str, float]) -> None:

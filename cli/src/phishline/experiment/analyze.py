@@ -16,7 +16,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import erfc, exp, log, sqrt
+from math import erfc, exp, inf, log, sqrt
 from statistics import NormalDist
 
 SRM_THRESHOLD = 0.001
@@ -193,8 +193,9 @@ def analyze(
     tau: float = 0.05,
 ) -> Analysis:
     """The full decision for `control` (v1) against `treatment` (v2)."""
-    if not 0 < alpha < 1 or not 0 < expected_control_share < 1 or tau <= 0:
-        raise ValueError("alpha and the expected split must be in (0, 1), tau positive")
+    # Written so that NaN fails every check.
+    if not 0 < alpha < 1 or not 0 < expected_control_share < 1 or not 0 < tau < inf:
+        raise ValueError("alpha and the expected split must be in (0, 1), tau positive and finite")
     srm = srm_check(control.assigned, treatment.assigned, expected_control_share)
     comparison = (
         always_valid(control, treatment, alpha, tau)
