@@ -227,6 +227,19 @@ def test_unpinned_actions_are_caught() -> None:
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_artifact_uploads_survive_a_rerun(path: Path) -> None:
+    """upload-artifact v4 and later refuse a name the run already holds (409 Conflict), which
+    a re-run of the job can meet: every upload replaces its artifact instead."""
+    uploads = [
+        step
+        for job in load(path)["jobs"].values()
+        for step in job.get("steps", [])
+        if "actions/upload-artifact@" in step.get("uses", "")
+    ]
+    assert all(step["with"].get("overwrite") is True for step in uploads), path.name
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
 def test_permissions_are_least_privilege(path: Path) -> None:
     assert permission_problems(load(path)) == []
 
