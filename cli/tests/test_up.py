@@ -1,11 +1,15 @@
 """`phishline up` refuses a busy port and fails when a service of the stack stops."""
 
+import os
 import signal
 import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -15,6 +19,11 @@ from phishline.commands.checks import bind_refusal
 
 REPO = Path(__file__).resolve().parents[2]
 NEVER_RUN = ("/nonexistent/binary",)  # Popen would raise: proves nothing was started
+
+
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        return int(listener.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,8 +56,7 @@ def test_an_optional_service_on_a_busy_port_is_skipped(
     assert f"skipped prometheus: port {busy_port} is in use" in capsys.readouterr().out
 
 
-def test_a_service_that_stops_by_itself_fails_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(signal, "signal", lambda *_: None)  # leave pytest's handlers alone
+def test_a_service_that_stops_by_itself_fails_the_stack() -> None:
     crashing = up.subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(up.StackError, match="model-service exited with code 3"):
         up.supervise([(up.Service("model-service", 1, ()), crashing)])
@@ -65,3 +73,38 @@ def test_up_on_a_busy_port_says_so_and_exits_1(
     assert f"model-service cannot start: port {busy_port} is in use" in " ".join(
         result.output.split()
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_start_up_stops_what_up_started(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    """SIGTERM (a process manager) or SIGHUP (the terminal closed) while up waits for a
+    service: the services it started must not outlive it. Models absent, model-service
+    starts and stays unready, so up is still starting when the signal comes."""
+    ports = [str(free_port()) for _ in range(3)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "phishline", "up", "--skip-pipeline", "--no-with-monitoring",
+         "--model-dir", str(tmp_path), "--model-port", ports[0], "--v1-port", ports[1],
+         "--v2-port", ports[2]],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not children and time.monotonic() < deadline and process.poll() is None:
+            children = psutil.Process(process.pid).children(recursive=True)
+            time.sleep(0.1)
+        assert children, "up started no service"
+        process.send_signal(signum)
+        process.wait(timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=5)
+        assert not alive, f"left running: {[child.cmdline() for child in alive]}"
+    finally:
+        for child in children:
+            if child.is_running():
+                child.kill()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

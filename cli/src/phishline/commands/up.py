@@ -180,16 +180,17 @@ def start_stack(
                 console.print(f"[yellow]skipped[/] {service.name}: port {service.port} is in use")
                 continue
             process = subprocess.Popen(service.args, cwd=root, env=venv_environment())  # noqa: S603
+            # Counted at once: a stop requested while it starts must stop it too.
+            started.append((service, process))
             try:
                 wait_ready(service, process, READY_TIMEOUT_SECONDS)
             except StackError as exc:
                 if not service.optional:
-                    started.append((service, process))
                     raise
+                started.pop()
                 stop_all([process])
                 console.print(f"[yellow]skipped[/] {service.name}: {exc}")
                 continue
-            started.append((service, process))
             console.print(f"[green]ready[/] {service.name:<14} {service.url}")
     except BaseException:
         stop_all([process for _, process in started])
@@ -225,6 +226,7 @@ def up(
         stack = services(ports, model_dir or Paths(root).models)
         if with_monitoring:
             stack += monitoring(root, ports, Path(state))
+        stop_on_signals()
         try:
             supervise(start_stack(stack, root))
         except StackError as error:
@@ -232,25 +234,33 @@ def up(
             raise typer.Exit(1) from error
 
 
+def stop_on_signals() -> None:
+    """SIGTERM (a process manager) and SIGHUP (the terminal closed) stop the stack as Ctrl-C
+    does, during start-up too; left to their default, they end this process alone and its
+    services run on, holding their ports. Once stopping, they are ignored: the stop is
+    bounded by STOP_TIMEOUT_SECONDS anyway."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
 def supervise(running: Sequence[tuple[Service, subprocess.Popen[bytes]]]) -> None:
-    """Print the URLs, then wait for Ctrl-C / SIGTERM or a crash, and stop everything;
-    raises StackError after a crash, so that the command fails."""
-    stop = {"requested": False}
+    """Print the URLs, then wait for Ctrl-C / SIGTERM / SIGHUP or a crash, and stop
+    everything; raises StackError after a crash, so that the command fails."""
     crashed: list[str] = []
-
-    def request_stop(_signum: int, _frame: object) -> None:
-        stop["requested"] = True
-
-    signal.signal(signal.SIGTERM, request_stop)
     console.print("[bold]phishline is up[/] (Ctrl-C stops everything):")
     for service, _ in running:
         console.print(f"  {service.name:<14} {service.url}")
     try:
-        while not stop["requested"]:
+        while not crashed:
             for service, process in running:
                 if process.poll() is not None:
                     crashed.append(f"{service.name} exited with code {process.returncode}")
-                    stop["requested"] = True
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
