@@ -6,6 +6,8 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -139,6 +141,47 @@ def test_sighup_keeps_serving_the_old_models_when_the_new_are_tampered(
         assert response.status_code == 200
         assert response.json()["model"] == "ensemble"
         assert scrape(service, "phishline_model_loaded_models") == 3
+
+
+# The first load sends the process a SIGHUP halfway, as an operator who replaced the models
+# while the service was starting would.
+_HUP_WHILE_LOADING = """
+import os, signal
+from model_service import main
+from model_service.core.config import Settings
+from model_service.server import run
+load = main.load_registry
+sent = []
+def load_after_a_hup(settings):
+    if not sent:
+        sent.append(signal.SIGHUP)
+        os.kill(os.getpid(), signal.SIGHUP)
+    return load(settings)
+main.load_registry = load_after_a_hup
+run(Settings())
+"""
+
+
+def test_a_sighup_while_the_models_load_is_a_reload_once_serving(models_copy: Path) -> None:
+    """Left to its default, the signal ended the process before it ever served."""
+    port = free_port()
+    env = {**os.environ, "PHISHLINE_PORT": str(port), "PHISHLINE_MODEL_DIR": str(models_copy),
+           "PHISHLINE_LOG_LEVEL": "warning"}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HUP_WHILE_LOADING], env=env, stderr=subprocess.DEVNULL
+    )
+    service = RunningService(process, "127.0.0.1", port)
+    try:
+        wait_for(
+            lambda: process.poll() is not None or _answers(f"{service.base_url}/health/ready"), 60
+        )
+        assert process.poll() is None, f"model-service ended with {process.returncode}"
+        wait_for(
+            lambda: scrape(service, "phishline_model_reloads_total", result="success") == 1, 60
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_start_up_refuses_tampered_artifacts_clearly(

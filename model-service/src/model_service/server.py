@@ -4,6 +4,7 @@ import asyncio
 import gc
 import logging
 import signal
+import threading
 
 import uvicorn
 
@@ -26,18 +27,29 @@ def reload_on_signal(store: ModelStore) -> None:
         logger.warning("SIGHUP reload failed; still serving the previous models")
 
 
-async def _serve(server: uvicorn.Server, store: ModelStore) -> None:
+async def _serve(
+    server: uvicorn.Server, store: ModelStore, hup_while_starting: threading.Event
+) -> None:
     loop = asyncio.get_running_loop()
-    # Loading artifacts takes a while: it runs in a worker thread so requests keep flowing.
-    loop.add_signal_handler(
-        signal.SIGHUP, lambda: loop.run_in_executor(None, reload_on_signal, store)
-    )
+
+    def reload_in_background() -> None:
+        # Loading artifacts takes a while: it runs in a worker thread so requests keep flowing.
+        loop.run_in_executor(None, reload_on_signal, store)
+
+    loop.add_signal_handler(signal.SIGHUP, reload_in_background)
+    if hup_while_starting.is_set():
+        # The models were read before or while they changed: read them again.
+        reload_in_background()
     await server.serve()
 
 
 def run(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT; refuses to start (SystemExit) when models fail to load."""
     configure_logging(settings.log_level)
+    # Left to its default, a SIGHUP while the models load would end the process: it is
+    # remembered, and answered by a reload once serving.
+    hup_while_starting = threading.Event()
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: hup_while_starting.set())
     try:
         app = create_app(settings)
     except ModelLoadError as exc:
@@ -58,4 +70,4 @@ def run(settings: Settings) -> None:
     gc.collect()
     gc.freeze()
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(_serve(server, service_state(app).store))
+        runner.run(_serve(server, service_state(app).store, hup_while_starting))
