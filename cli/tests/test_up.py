@@ -108,3 +108,17 @@ def test_a_signal_during_start_up_stops_what_up_started(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_a_failing_pipeline_is_one_error_line(tmp_path: Path) -> None:
+    """dvc repro prints its own error; up adds one line (no traceback) and exits 1."""
+    (tmp_path / "params.yaml").write_text("{}\n", encoding="utf-8")  # a project, not DVC's
+    result = subprocess.run(
+        [sys.executable, "-m", "phishline", "up", "--no-with-monitoring"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Error: the pipeline failed: dvc repro exited with code" in " ".join(
+        result.stderr.split()
+    )

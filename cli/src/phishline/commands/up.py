@@ -36,7 +36,7 @@ LOCAL_ALERT_ENVIRONMENT = {
 
 
 class StackError(RuntimeError):
-    """A service of the stack could not start or stopped by itself."""
+    """The pipeline failed, or a service of the stack could not start or stopped by itself."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,16 @@ def venv_environment() -> dict[str, str]:
 def reproduce_pipeline(root: Path) -> None:
     """`dvc repro`: runs only the stages whose inputs changed (seconds when nothing did)."""
     console.print("[bold]pipeline[/]: dvc repro (trains only when data, code or params changed)")
-    subprocess.run(
-        [sys.executable, "-m", "dvc", "repro"], cwd=root, env=venv_environment(), check=True
-    )
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "dvc", "repro"], cwd=root, env=venv_environment(), check=True
+        )
+    except subprocess.CalledProcessError as exc:
+        # dvc has printed what failed; a traceback of this call would bury it.
+        raise StackError(
+            f"the pipeline failed: dvc repro exited with code {exc.returncode} (its error is "
+            "above); nothing was started"
+        ) from exc
 
 
 def services(ports: Ports, models: Path) -> list[Service]:
@@ -219,19 +226,19 @@ def up(
     from model_training.config import Paths
 
     root = current_project()
-    if not skip_pipeline:
-        reproduce_pipeline(root)
-    with tempfile.TemporaryDirectory(prefix="phishline-up-") as state:
-        ports = Ports(model_port, v1_port, v2_port, prometheus_port, alertmanager_port)
-        stack = services(ports, model_dir or Paths(root).models)
-        if with_monitoring:
-            stack += monitoring(root, ports, Path(state))
-        stop_on_signals()
-        try:
+    try:
+        if not skip_pipeline:
+            reproduce_pipeline(root)
+        with tempfile.TemporaryDirectory(prefix="phishline-up-") as state:
+            ports = Ports(model_port, v1_port, v2_port, prometheus_port, alertmanager_port)
+            stack = services(ports, model_dir or Paths(root).models)
+            if with_monitoring:
+                stack += monitoring(root, ports, Path(state))
+            stop_on_signals()
             supervise(start_stack(stack, root))
-        except StackError as error:
-            errors.print(f"[red]Error:[/] {error}")
-            raise typer.Exit(1) from error
+    except StackError as error:
+        errors.print(f"[red]Error:[/] {error}")
+        raise typer.Exit(1) from error
 
 
 def stop_on_signals() -> None:
