@@ -122,3 +122,18 @@ def test_a_failing_pipeline_is_one_error_line(tmp_path: Path) -> None:
     assert "Error: the pipeline failed: dvc repro exited with code" in " ".join(
         result.stderr.split()
     )
+
+
+def test_alertmanager_is_skipped_when_its_configuration_cannot_be_rendered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PHISHLINE_ALERT_* value the template refuses: monitoring is optional, so the stack
+    starts without Alertmanager and says why (it ended up in a traceback)."""
+    monkeypatch.setattr(up.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setenv("PHISHLINE_ALERT_SMTP_REQUIRE_TLS", "yes")
+    found = up.monitoring(REPO, up.Ports(1, 2, 3, 4, 5), tmp_path)
+    assert [service.name for service in found] == ["prometheus"]
+    assert (
+        "skipped alertmanager: render_config: PHISHLINE_ALERT_SMTP_REQUIRE_TLS must be true or "
+        "false, not 'yes'"
+    ) in " ".join(capsys.readouterr().out.split())

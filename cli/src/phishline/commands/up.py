@@ -18,6 +18,7 @@ import httpx
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from phishline.commands.checks import bind_refusal, current_project, errors
 
@@ -131,10 +132,13 @@ def monitoring(root: Path, ports: Ports, state: Path) -> list[Service]:
     if alertmanager:
         config = state / "alertmanager.yml"
         environment = {**LOCAL_ALERT_ENVIRONMENT, **os.environ}
-        subprocess.run(  # noqa: S603 (this interpreter, the project's script)
+        rendered = subprocess.run(  # noqa: S603 (this interpreter, the project's script)
             [sys.executable, str(root / "operation/alertmanager/render_config.py"), "--out", str(config)],
-            env=environment, check=True,
+            env=environment, capture_output=True, text=True, check=False,
         )  # fmt: skip
+        if rendered.returncode != 0:  # a PHISHLINE_ALERT_* value it refuses, named in its error
+            console.print(f"[yellow]skipped[/] alertmanager: {escape(rendered.stderr.strip())}")
+            return found
         found.append(Service("alertmanager", ports.alertmanager, (
             alertmanager, f"--config.file={config}", f"--storage.path={state / 'alertmanager'}",
             f"--web.listen-address=127.0.0.1:{ports.alertmanager}", "--cluster.listen-address=",
