@@ -1,11 +1,14 @@
 import inspect
 import socket
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer
 import yaml
@@ -353,3 +356,42 @@ def test_the_reports_show_what_a_set_of_one_label_cannot_define_as_na(
     assert result.exit_code == 0, result.output
     assert result.output.count("n/a") == 1
     assert "0.5000" in result.output
+
+
+# Sends the process a SIGHUP once model-service's modules start loading (about two seconds of
+# a start-up of three), then runs the command line.
+_HUP_WHILE_IMPORTING = """
+import os, signal, sys, threading, time
+from phishline.cli import main
+def hup_once_model_service_loads():
+    while "model_service" not in sys.modules:
+        time.sleep(0.001)
+    os.kill(os.getpid(), signal.SIGHUP)
+threading.Thread(target=hup_once_model_service_loads, daemon=True).start()
+sys.argv[0] = "phishline"
+main()
+"""
+
+
+@pytest.mark.slow
+def test_serve_model_outlives_a_sighup_while_it_starts(tmp_path: Path) -> None:
+    """SIGHUP means reload; sent while the service starts (models replaced meanwhile), it
+    ended the process before it ever served."""
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = str(closed.getsockname()[1])
+    command = [sys.executable, "-c", _HUP_WHILE_IMPORTING, "serve", "model", "--port", port,
+               "--model-dir", str(tmp_path)]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                live = httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert process.poll() is None, f"model-service ended with {process.returncode}"
+        assert live.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,5 +1,6 @@
 """`phishline serve model|app`: run model-service or the web app on one host and port."""
 
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +41,10 @@ def serve_model(
     ] = None,
 ) -> None:
     """Serve the trained models over HTTP (POST /v1/predict, /v1/predict/batch, GET /v1/models)."""
+    # SIGHUP means reload: left to its default while the modules load (most of the start-up),
+    # it would end the process. No model is read yet, so there is nothing to reload; the
+    # server takes the signal over before it reads them.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from model_service.core.config import Settings
     from model_service.server import run
 
