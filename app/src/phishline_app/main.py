@@ -12,7 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from lib_version import VersionUtil
 from phishline_app import DISTRIBUTION
 from phishline_app.api.deps import AppContext, Runtime
-from phishline_app.api.errors import error_page, install_error_handlers
+from phishline_app.api.errors import (
+    ShutdownCutoffMiddleware,
+    error_page,
+    install_error_handlers,
+)
 from phishline_app.api.routes import api, health, metrics, pages
 from phishline_app.core.config import Settings
 from phishline_app.core.identity import IdentityMiddleware
@@ -91,6 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         page=lambda: error_page(context, 413, too_long),
     )
+    # Inside the headers, metrics and request id: its 503 gets all three.
+    app.add_middleware(ShutdownCutoffMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=app_metrics)
     app.add_middleware(RequestTracingMiddleware)

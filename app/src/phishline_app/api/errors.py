@@ -1,6 +1,7 @@
 """Every error leaves the app as `{"error": {"code", "message"}}` with a 4xx/5xx status,
 except to a browser asking for a page (outside the JSON API): it gets the error page."""
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -8,9 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phishline_app.api.deps import AppContext, get_context
 from phishline_app.core.security import SECURITY_HEADERS, wants_page
@@ -92,6 +94,41 @@ def error_page(
         message=message.format(detail=detail),
     )
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+class ShutdownCutoffMiddleware:
+    """A 503 `shutting_down` for a request still running when SIGTERM's grace period ends:
+    uvicorn cancels it and would answer a plain-text 500, logging a traceback. Nothing awaits
+    the request after that, so answering here ends it cleanly."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started_response = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except asyncio.CancelledError:
+            if started_response:
+                raise
+            logger.warning("request cut off by the shutdown")
+            message = "the app is shutting down and did not finish this request; send it again"
+            request = Request(scope)
+            response: Response = (
+                error_page(get_context(request), 503, message)
+                if wants_page(request.headers, request.url.path)
+                else error_response(503, "shutting_down", message)
+            )
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
