@@ -137,3 +137,12 @@ def test_alertmanager_is_skipped_when_its_configuration_cannot_be_rendered(
         "skipped alertmanager: render_config: PHISHLINE_ALERT_SMTP_REQUIRE_TLS must be true or "
         "false, not 'yes'"
     ) in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("option", ["--model-port", "--v1-port", "--alertmanager-port"])
+def test_a_port_out_of_range_is_a_usage_error(option: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(app, ["up", "--skip-pipeline", option, "70000"])
+    assert result.exit_code == 2, result.exception
+    said = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for '{option}': Input should be less than or equal to 65535" in said

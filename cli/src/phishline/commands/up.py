@@ -210,11 +210,13 @@ def start_stack(
 
 
 def up(
-    model_port: Annotated[int, typer.Option(help="model-service port.")] = 8081,
-    v1_port: Annotated[int, typer.Option(help="app v1 port.")] = 8080,
-    v2_port: Annotated[int, typer.Option(help="app v2 port.")] = 8082,
-    prometheus_port: Annotated[int, typer.Option(help="Prometheus port.")] = 9090,
-    alertmanager_port: Annotated[int, typer.Option(help="Alertmanager port.")] = 9093,
+    model_port: Annotated[int, typer.Option(help="model-service port.", min=1, max=65535)] = 8081,
+    v1_port: Annotated[int, typer.Option(help="app v1 port.", min=1, max=65535)] = 8080,
+    v2_port: Annotated[int, typer.Option(help="app v2 port.", min=1, max=65535)] = 8082,
+    prometheus_port: Annotated[int, typer.Option(help="Prometheus port.", min=1, max=65535)] = 9090,
+    alertmanager_port: Annotated[
+        int, typer.Option(help="Alertmanager port.", min=1, max=65535)
+    ] = 9093,
     skip_pipeline: Annotated[
         bool, typer.Option(help="Serve the models already there without `dvc repro`.")
     ] = False,
