@@ -59,9 +59,11 @@ def test_build_server_uses_the_settings() -> None:
     assert config.timeout_graceful_shutdown == server.GRACEFUL_SHUTDOWN_SECONDS
 
 
-def test_run_serves_and_finishes_in_flight_requests_on_shutdown(
-    monkeypatch, tmp_path, unused_port: int, fake_service, fake_service_session
-) -> None:
+def _serve_with_a_request_in_flight(
+    monkeypatch, tmp_path, port: int, fake_service_url: str
+) -> tuple[threading.Thread, threading.Thread, list[httpx.Response]]:
+    """`server.run` in a thread, one `POST /api/predict` waiting on model-service, then what
+    SIGTERM does; returns the server's and the request's threads, and the answers."""
     original_build = server.build_server
     built: list = []
 
@@ -71,9 +73,9 @@ def test_run_serves_and_finishes_in_flight_requests_on_shutdown(
 
     monkeypatch.setattr(server, "build_server", build_and_keep)
     settings = Settings(
-        port=unused_port,
+        port=port,
         database_url=f"sqlite:///{tmp_path / 'feedback.db'}",
-        model_service_url=fake_service_session[1].url,
+        model_service_url=fake_service_url,
         log_level="warning",
     )
     serving = threading.Thread(target=server.run, args=(settings,))
@@ -83,23 +85,31 @@ def test_run_serves_and_finishes_in_flight_requests_on_shutdown(
         assert time.monotonic() < deadline
         assert serving.is_alive()
         time.sleep(0.02)
-    base = f"http://127.0.0.1:{unused_port}"
+    base = f"http://127.0.0.1:{port}"
     assert httpx.get(f"{base}/health/live").status_code == 200
-
-    fake_service.delay = 0.5
     answers: list[httpx.Response] = []
-    slow = threading.Thread(
+    waiting = threading.Thread(
         target=lambda: answers.append(
-            httpx.post(f"{base}/api/predict", json={"url": "http://x.test/"}, timeout=5)
+            httpx.post(f"{base}/api/predict", json={"url": "http://x.test/"}, timeout=10)
         )
     )
-    slow.start()
+    waiting.start()
     registry = built[0].config.app.state.context.metrics.registry
     while not registry.get_sample_value("phishline_app_in_flight_requests", {"variant": "v1"}):
         assert time.monotonic() < deadline + 10
         time.sleep(0.01)
     built[0].should_exit = True  # what SIGTERM does, while the request waits on model-service
-    slow.join(timeout=10)
+    return serving, waiting, answers
+
+
+def test_run_serves_and_finishes_in_flight_requests_on_shutdown(
+    monkeypatch, tmp_path, unused_port: int, fake_service, fake_service_session
+) -> None:
+    fake_service.delay = 0.5
+    serving, waiting, answers = _serve_with_a_request_in_flight(
+        monkeypatch, tmp_path, unused_port, fake_service_session[1].url
+    )
+    waiting.join(timeout=10)
     serving.join(timeout=15)
     assert not serving.is_alive()
     assert [response.status_code for response in answers] == [200]
@@ -111,42 +121,11 @@ def test_a_request_cut_off_by_the_shutdown_is_answered_with_a_json_503(
     """uvicorn cancels what still runs when the grace period ends, and answered it with a
     plain-text 500 and a traceback in the log."""
     monkeypatch.setattr(server, "GRACEFUL_SHUTDOWN_SECONDS", 1)
-    original_build = server.build_server
-    built: list = []
-
-    def build_and_keep(settings: Settings):
-        built.append(original_build(settings))
-        return built[-1]
-
-    monkeypatch.setattr(server, "build_server", build_and_keep)
-    settings = Settings(
-        port=unused_port,
-        database_url=f"sqlite:///{tmp_path / 'feedback.db'}",
-        model_service_url=fake_service_session[1].url,
-        log_level="warning",
-    )
-    serving = threading.Thread(target=server.run, args=(settings,))
-    serving.start()
-    deadline = time.monotonic() + 10
-    while not (built and built[0].started):
-        assert time.monotonic() < deadline
-        assert serving.is_alive()
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{unused_port}"
     fake_service.delay = 4.0  # longer than the grace period, shorter than the call timeout
-    answers: list[httpx.Response] = []
-    stalled = threading.Thread(
-        target=lambda: answers.append(
-            httpx.post(f"{base}/api/predict", json={"url": "http://x.test/"}, timeout=10)
-        )
+    serving, waiting, answers = _serve_with_a_request_in_flight(
+        monkeypatch, tmp_path, unused_port, fake_service_session[1].url
     )
-    stalled.start()
-    registry = built[0].config.app.state.context.metrics.registry
-    while not registry.get_sample_value("phishline_app_in_flight_requests", {"variant": "v1"}):
-        assert time.monotonic() < deadline + 10
-        time.sleep(0.01)
-    built[0].should_exit = True  # what SIGTERM does
-    stalled.join(timeout=10)
+    waiting.join(timeout=10)
     serving.join(timeout=15)
     assert not serving.is_alive()
     assert [response.status_code for response in answers] == [503]
