@@ -512,6 +512,31 @@ def promtool_files(
 
 # Flagger's series as Prometheus stores them when it scrapes Flagger's pod (in namespace
 # flagger) without honorLabels: the canary's own namespace label becomes exported_namespace.
+def rolled_back_alert(canary: str) -> list[dict[str, Any]]:
+    """promtool's expectations: no alert at first, then one mail for `canary` alone."""
+    return [
+        {"eval_time": "1m", "alertname": "PhishlineCanaryRolledBack", "exp_alerts": []},
+        {
+            "eval_time": "5m",
+            "alertname": "PhishlineCanaryRolledBack",
+            "exp_alerts": [
+                {
+                    "exp_labels": {
+                        "name": canary,
+                        "namespace": NAMESPACE,
+                        "severity": "warning",
+                        "component": "canary",
+                    },
+                    "exp_annotations": {
+                        "summary": f"canary {canary} was rolled back",
+                        "description": "Flagger's analysis of the new version failed and every request is back on the primary. `kubectl -n phishline describe canary` says which check failed.",
+                    },
+                }
+            ],
+        },
+    ]
+
+
 FLAGGER_STATUS = 'flagger_canary_status{{name="{}", namespace="flagger", exported_namespace="{}"}}'
 CANARY_ALERT_TEST = {
     "name": "a rolled back canary of this release mails; a succeeded one, another release's "
@@ -529,27 +554,7 @@ CANARY_ALERT_TEST = {
             "values": "2x28",
         },
     ],
-    "alert_rule_test": [
-        {"eval_time": "1m", "alertname": "PhishlineCanaryRolledBack", "exp_alerts": []},
-        {
-            "eval_time": "5m",
-            "alertname": "PhishlineCanaryRolledBack",
-            "exp_alerts": [
-                {
-                    "exp_labels": {
-                        "name": "phishline-model-service",
-                        "namespace": NAMESPACE,
-                        "severity": "warning",
-                        "component": "canary",
-                    },
-                    "exp_annotations": {
-                        "summary": "canary phishline-model-service was rolled back",
-                        "description": "Flagger's analysis of the new version failed and every request is back on the primary. `kubectl -n phishline describe canary` says which check failed.",
-                    },
-                }
-            ],
-        },
-    ],
+    "alert_rule_test": rolled_back_alert("phishline-model-service"),
 }
 
 
@@ -567,27 +572,7 @@ CANARY_ALERT_HONORING_LABELS_TEST = {
             "values": "2x28",
         },
     ],
-    "alert_rule_test": [
-        {"eval_time": "1m", "alertname": "PhishlineCanaryRolledBack", "exp_alerts": []},
-        {
-            "eval_time": "5m",
-            "alertname": "PhishlineCanaryRolledBack",
-            "exp_alerts": [
-                {
-                    "exp_labels": {
-                        "name": "phishline-app-v1",
-                        "namespace": NAMESPACE,
-                        "severity": "warning",
-                        "component": "canary",
-                    },
-                    "exp_annotations": {
-                        "summary": "canary phishline-app-v1 was rolled back",
-                        "description": "Flagger's analysis of the new version failed and every request is back on the primary. `kubectl -n phishline describe canary` says which check failed.",
-                    },
-                }
-            ],
-        },
-    ],
+    "alert_rule_test": rolled_back_alert("phishline-app-v1"),
 }
 
 
