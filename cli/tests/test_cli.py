@@ -107,6 +107,13 @@ def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return stopped.value.code if isinstance(stopped.value.code, int) else 1
 
 
+def assert_one_error(err: str, said: str) -> None:
+    """An `Error:` message saying `said` (Rich may wrap it), and no traceback."""
+    assert err.startswith("Error: ")
+    assert said in " ".join(err.split())
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
@@ -127,10 +134,7 @@ def test_mistakes_in_input_or_setup_are_one_message_not_a_traceback(
     for name in ("PHISHLINE_PORT", "PHISHLINE_VARIANT", "PHISHLINE_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     assert run_main(monkeypatch, *args) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("Error: ")
-    assert said in " ".join(err.split())
-    assert "Traceback" not in err
+    assert_one_error(capsys.readouterr().err, said)
 
 
 # A stage run in a project whose params.yaml holds a value it refuses (or, for the last, whose
@@ -176,10 +180,7 @@ def test_a_value_of_params_the_stages_refuse_is_one_message(
     Path("data/prepared/train.txt").write_text(BOTH_LABELS)
     Path("data/prepared/val.txt").write_text(val)
     assert run_main(monkeypatch, *args) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("Error: ")
-    assert said in " ".join(err.split())
-    assert "Traceback" not in err
+    assert_one_error(capsys.readouterr().err, said)
 
 
 def test_a_params_file_that_is_not_yaml_is_one_message(
