@@ -1,9 +1,15 @@
-"""The end-to-end benchmark's statistics (the processes and the load: tests/reliability)."""
+"""The end-to-end benchmark's statistics and how it stops its stack (the processes and the
+load: tests/reliability)."""
 
 import math
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from phishline.bench_e2e.load import Outcome
 from phishline.bench_e2e.measure import percentile, summarize
+from phishline.bench_e2e.stack import Stack
 
 
 def outcome(index: int, latency: float, status: int | None = 200, code: str = "") -> Outcome:
@@ -34,3 +40,30 @@ def test_summary_of_nothing() -> None:
     assert (summary["requests"], summary["errors"], summary["requests_per_s"]) == (0, 0, 0.0)
     assert math.isnan(summary["p50_ms"])
     assert math.isnan(summary["max_ms"])
+
+
+class StoppableStandIn:
+    """A service whose stop may outlast its timeout (ServiceProcess kills it, then raises)."""
+
+    def __init__(self, outlasts_its_stop: bool):
+        self.outlasts_its_stop = outlasts_its_stop
+        self.stopped = False
+
+    def running(self) -> bool:
+        return not self.stopped
+
+    def stop(self) -> int:
+        self.stopped = True
+        if self.outlasts_its_stop:
+            raise subprocess.TimeoutExpired("phishline serve app", 30.0)
+        return 0
+
+
+def test_a_service_that_outlasts_its_stop_does_not_leave_the_other_running(
+    tmp_path: Path,
+) -> None:
+    model_service, app = StoppableStandIn(False), StoppableStandIn(True)
+    stack = Stack(model_service, app, tmp_path / "feedback.db", "key")  # type: ignore[arg-type]
+    with pytest.raises(subprocess.TimeoutExpired):
+        stack.stop()
+    assert model_service.stopped

@@ -189,9 +189,17 @@ class Stack:
             service.wait_ready()
 
     def stop(self) -> None:
+        """Stop the app, then model-service; a service that outlasted its stop (killed) is
+        reported once the other one is stopped too, not left running on its port."""
+        outlasted: list[subprocess.TimeoutExpired] = []
         for service in reversed(self.services):
             if service.running():
-                service.stop()
+                try:
+                    service.stop()
+                except subprocess.TimeoutExpired as exc:
+                    outlasted.append(exc)
+        if outlasted:
+            raise outlasted[0]
 
 
 @contextmanager
