@@ -301,3 +301,13 @@ def test_bundle_command(
     with pytest.raises(SystemExit, match="model release refused"):
         bundle_main(["--release", "v2.0.1", "--out", "other.tar.gz"])
     assert not (project / "other.tar.gz").exists()
+
+
+def test_bundle_help_describes_the_asset_in_whole_sentences(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        bundle_main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the artifact directories at its top" in text
+    assert "MODEL_CARD.md" in text

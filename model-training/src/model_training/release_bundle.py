@@ -80,7 +80,7 @@ def build_bundle(out: Path, release: str, root: Path | None = None) -> GateResul
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--release", required=True, help="the release it belongs to, e.g. v1.2.3")
     parser.add_argument("--out", type=Path, default=Path("dist") / ASSET_NAME)
     args = parser.parse_args(argv)
