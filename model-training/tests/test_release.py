@@ -118,7 +118,7 @@ def test_gate_refuses_and_exits_1(
     write_metrics(project, "ensemble", {**GOOD, "f1": 0.9})
     monkeypatch.chdir(project)
     with pytest.raises(SystemExit) as exit_info:
-        gate_main()
+        gate_main([])
     assert exit_info.value.code == 1
     out = capsys.readouterr().out
     assert "release gate: ensemble is REFUSED" in out
@@ -129,7 +129,7 @@ def test_gate_passes_quietly_in_a_good_project(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(project)
-    gate_main()
+    gate_main([])
     assert "roc_auc: 0.9970 (needs >= 0.99) ok" in capsys.readouterr().out
 
 
@@ -301,6 +301,19 @@ def test_bundle_command(
     with pytest.raises(SystemExit, match="model release refused"):
         bundle_main(["--release", "v2.0.1", "--out", "other.tar.gz"])
     assert not (project / "other.tar.gz").exists()
+
+
+def test_gate_help_describes_the_gate_without_running_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_metrics(project, "ensemble", {**GOOD, "f1": 0.9})
+    monkeypatch.chdir(project)
+    with pytest.raises(SystemExit) as exit_info:
+        gate_main(["--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "is released only when its test-split metrics" in text
+    assert "REFUSED" not in text  # the gate did not run
 
 
 def test_bundle_help_describes_the_asset_in_whole_sentences(

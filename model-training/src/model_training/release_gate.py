@@ -5,6 +5,7 @@ reach every floor in params.yaml `release.min_metrics`.
 `python -m model_training.release_gate` prints each check and exits 1 when one fails.
 """
 
+import argparse
 import json
 import math
 from collections.abc import Mapping
@@ -94,7 +95,9 @@ def evaluate_gate(root: Path | None = None) -> GateResult:
     return GateResult(model, check_metrics(metrics, minimums))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    # No options; parsed so that --help answers rather than running the gate.
+    argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0]).parse_args(argv)
     result = evaluate_gate()
     print(result.report())
     if not result.passed:
