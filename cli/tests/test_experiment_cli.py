@@ -216,9 +216,9 @@ def prometheus_counting(
         body = {"status": "success", "data": {"resultType": "vector", "result": result}}
         return httpx.Response(200, json=body)
 
-    def answering(url: str, window: str = "30d") -> ExperimentData:
+    def answering(url: str, window: str = "30d", namespace: str | None = None) -> ExperimentData:
         client = httpx.Client(transport=httpx.MockTransport(handler))
-        return real(url, window, client=client)
+        return real(url, window, namespace, client=client)
 
     monkeypatch.setattr(sources, "from_prometheus", answering)
 
@@ -327,8 +327,10 @@ def test_analyze_from_the_feedback_db_decides_the_restarted_experiment_alone(
     [
         (["--feedback-db", "sqlite:///x.db", "--since", "last week"], "Invalid isoformat"),
         (["--prometheus", "http://p.test", "--since", "2026-03-10"], "go with --feedback-db"),
+        (["--feedback-db", "sqlite:///x.db", "--namespace", "phishline"], "goes with --prometheus"),
+        (["--prometheus", "http://p.test", "--namespace", "Prod"], "not a Kubernetes namespace"),
     ],
-    ids=["not a time", "with Prometheus"],
+    ids=["not a time", "with Prometheus", "namespace of a database", "not a namespace"],
 )
 def test_analyze_refuses_bounds_it_cannot_apply(options: list[str], refusal: str) -> None:
     result = runner.invoke(app, ["experiment", "analyze", *options])

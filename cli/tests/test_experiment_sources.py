@@ -256,7 +256,9 @@ def test_prometheus_failures_are_source_errors(response: httpx.Response, problem
 
 
 USERS = 'service!~".+-canary"'
-ASSIGNED_30D = f"sum by (variant) (increase(phishline_app_new_users_total{{{USERS}}}[30d]))"
+ASSIGNED_30D = (
+    f"sum by (namespace, variant) (increase(phishline_app_new_users_total{{{USERS}}}[30d]))"
+)
 
 
 NOT_A_VECTOR = f"to {ASSIGNED_30D}: not a vector"
@@ -343,9 +345,51 @@ def test_prometheus_queries_use_the_window_and_exported_metrics() -> None:
         "http://p.test", window="7d", client=httpx.Client(transport=httpx.MockTransport(handler))
     )
     assert seen == [
-        f"sum by (variant) (increase(phishline_app_new_users_total{{{USERS}}}[7d]))",
-        f"sum by (variant, answer) (increase(phishline_app_feedback_total{{{USERS}}}[7d]))",
+        f"sum by (namespace, variant) (increase(phishline_app_new_users_total{{{USERS}}}[7d]))",
+        "sum by (namespace, variant, answer) "
+        f"(increase(phishline_app_feedback_total{{{USERS}}}[7d]))",
     ]
+
+
+def test_prometheus_holding_several_releases_needs_their_namespace() -> None:
+    """One Prometheus scraping staging beside production: added up, the two releases' users
+    and answers would make one experiment of two."""
+    results = {
+        "phishline_app_new_users_total": [
+            sample(100, variant="v1", namespace="phishline"),
+            sample(100, variant="v2", namespace="phishline"),
+            sample(7, variant="v2", namespace="phishline-staging"),
+        ],
+        "phishline_app_feedback_total": [
+            sample(40, variant="v1", answer="yes", namespace="phishline")
+        ],
+    }
+    with pytest.raises(SourceError, match=r"several namespaces \(phishline, phishline-staging\): "):
+        from_prometheus("http://p.test", client=prometheus_answering(results))
+    seen = []
+
+    def one_namespace(request: httpx.Request) -> httpx.Response:
+        query = parse_qs(request.url.query.decode())["query"][0]
+        seen.append(query)
+        metric = next(name for name in results if name in query)
+        kept = [r for r in results[metric] if r["metric"]["namespace"] == "phishline"]
+        body = {"status": "success", "data": {"resultType": "vector", "result": kept}}
+        return httpx.Response(200, json=body)
+
+    data = from_prometheus(
+        "http://p.test",
+        namespace="phishline",
+        client=httpx.Client(transport=httpx.MockTransport(one_namespace)),
+    )
+    assert all(f'{{{USERS}, namespace="phishline"}}' in query for query in seen)
+    assert (data.control.assigned, data.treatment.assigned, data.control.yes) == (100, 100, 40)
+    assert data.source == "Prometheus http://p.test (last 30d, namespace phishline)"
+
+
+@pytest.mark.parametrize("namespace", ["Phishline", 'a"} or vector(1) #', "-a", ""])
+def test_a_namespace_that_kubernetes_would_refuse_is_refused(namespace: str) -> None:
+    with pytest.raises(ValueError, match="is not a Kubernetes namespace name"):
+        from_prometheus("http://p.test", namespace=namespace, client=prometheus_answering({}))
 
 
 def test_prometheus_leaves_out_the_load_test_on_an_app_canary(tmp_path: Path) -> None:

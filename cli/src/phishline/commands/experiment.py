@@ -76,6 +76,13 @@ def analyze(
     window: Annotated[
         str, typer.Option(help="With --prometheus: the experiment's duration so far (PromQL).")
     ] = "30d",
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            help="With --prometheus: the Kubernetes namespace of the release under test, "
+            "when Prometheus holds several."
+        ),
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -118,12 +125,14 @@ def analyze(
         raise typer.BadParameter("give exactly one of --prometheus URL or --feedback-db URL")
     if prometheus and (since or until):
         raise typer.BadParameter("--since and --until go with --feedback-db; --window here")
+    if feedback_db and namespace:
+        raise typer.BadParameter("--namespace goes with --prometheus")
     try:
         start, end = (
             None if text is None else datetime.fromisoformat(text) for text in (since, until)
         )
         data = (
-            from_prometheus(prometheus, window)
+            from_prometheus(prometheus, window, namespace)
             if prometheus
             else from_feedback_db(str(feedback_db), start, end)
         )

@@ -7,6 +7,7 @@
   checked on the users assigned (`phishline_app_new_users_total`), answered or not.
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ QUERY_TIMEOUT_SECONDS = 30.0
 # the load test, whose requests carry no cookie and so each assign a new user. Without the
 # label (the local stack) every series counts.
 NOT_CANARY = 'service!~".+-canary"'
+# A Kubernetes namespace name (RFC 1123 label): nothing a PromQL string would need escaped.
+NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class SourceError(RuntimeError):
@@ -125,33 +128,48 @@ def _count(sample: dict[str, Any]) -> int:
 
 
 def from_prometheus(
-    url: str, window: str = "30d", client: "httpx.Client | None" = None
+    url: str,
+    window: str = "30d",
+    namespace: str | None = None,
+    client: "httpx.Client | None" = None,
 ) -> ExperimentData:
     """Assignment and answer counts of both variants over the last `window` (a PromQL
-    duration); `client` lets tests answer for Prometheus."""
+    duration), of the release in `namespace` when given; `client` lets tests answer for
+    Prometheus. Series of several namespaces (staging beside production, in one Prometheus)
+    are refused without `namespace`: added up, they would be one experiment of two."""
     import httpx
 
+    if namespace is not None and not NAMESPACE.fullmatch(namespace):
+        raise ValueError(f"{namespace!r} is not a Kubernetes namespace name")
     base_url = url.rstrip("/")
+    selector = NOT_CANARY + (f', namespace="{namespace}"' if namespace else "")
     assigned_query = (
-        f"sum by (variant) (increase(phishline_app_new_users_total{{{NOT_CANARY}}}[{window}]))"
+        f"sum by (namespace, variant) "
+        f"(increase(phishline_app_new_users_total{{{selector}}}[{window}]))"
     )
     answers_query = (
-        f"sum by (variant, answer) "
-        f"(increase(phishline_app_feedback_total{{{NOT_CANARY}}}[{window}]))"
+        f"sum by (namespace, variant, answer) "
+        f"(increase(phishline_app_feedback_total{{{selector}}}[{window}]))"
     )
     http = client or httpx.Client(timeout=QUERY_TIMEOUT_SECONDS)
     try:
-        assigned = {
-            s["metric"].get("variant"): _count(s)
-            for s in _instant_vector(http, base_url, assigned_query)
-        }
-        answers: dict[tuple[str, str], int] = {
-            (s["metric"].get("variant"), s["metric"].get("answer")): _count(s)
-            for s in _instant_vector(http, base_url, answers_query)
-        }
+        assigned_samples = _instant_vector(http, base_url, assigned_query)
+        answer_samples = _instant_vector(http, base_url, answers_query)
     finally:
         if client is None:
             http.close()
+    namespaces = sorted(
+        {s["metric"].get("namespace", "") for s in assigned_samples + answer_samples} - {""}
+    )
+    if len(namespaces) > 1:
+        raise SourceError(
+            f"Prometheus at {base_url} holds the experiment's series of several namespaces "
+            f"({', '.join(namespaces)}): choose one with --namespace"
+        )
+    assigned = {s["metric"].get("variant"): _count(s) for s in assigned_samples}
+    answers: dict[tuple[str, str], int] = {
+        (s["metric"].get("variant"), s["metric"].get("answer")): _count(s) for s in answer_samples
+    }
     control, treatment = (
         VariantData.from_answers(
             name,
@@ -161,4 +179,7 @@ def from_prometheus(
         )
         for name in (CONTROL, TREATMENT)
     )
-    return ExperimentData(f"Prometheus {base_url} (last {window})", "answer", control, treatment)
+    where = f", namespace {namespaces[0]}" if namespaces else ""
+    return ExperimentData(
+        f"Prometheus {base_url} (last {window}{where})", "answer", control, treatment
+    )
