@@ -150,6 +150,19 @@ def test_pickled_npz_is_never_loaded(copy_of) -> None:  # type: ignore[no-untype
             lambda m: m["feature_distributions"].update(url_length=[1, 2]),
             "'url_length' needs lists of numbers",
         ),
+        # One list of numbers is not enough: the other must be one too, and a bool is no number.
+        (
+            lambda m: m["feature_distributions"].update(
+                url_length={"edges": ["10"], "probabilities": [0.5, 0.5]}
+            ),
+            "'url_length' needs lists of numbers",
+        ),
+        (
+            lambda m: m["feature_distributions"].update(
+                url_length={"edges": [10.0], "probabilities": [True, False]}
+            ),
+            "'url_length' needs lists of numbers",
+        ),
     ],
 )
 def test_invalid_manifests_are_refused(copy_of, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
