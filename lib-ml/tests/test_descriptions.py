@@ -57,6 +57,9 @@ def test_a_lexical_feature_is_described_by_what_it_measures() -> None:
 def test_names_from_elsewhere_are_kept_as_they_are() -> None:
     assert describe_feature("num_dots", "lexical") == "num_dots"
     assert describe_feature("anything", "other") == "anything"
+    # A view's prefix describes an n-gram only: the same name of another kind is kept.
+    assert describe_feature("url:login", "other") == "url:login"
+    assert describe_feature("words:h:secure", "other") == "words:h:secure"
     assert describe_feature("login", "ngram") == "login"
     assert describe_feature("title:login", "ngram") == "title:login"
 
