@@ -312,7 +312,12 @@ def test_limits_come_from_the_settings(
     strict = make_client(
         settings.model_copy(update={"max_url_length": 10, "max_batch": 2}), registry
     )
-    assert strict.post("/v1/predict", json={"url": "a.com/12345"}).status_code == 422
+    too_long = strict.post("/v1/predict", json={"url": "a.com/12345"})
+    assert too_long.status_code == 422
+    assert error_of(too_long)["code"] == "url_too_long"
+    # The limit is the longest length accepted, alone and in a batch.
+    assert strict.post("/v1/predict", json={"url": "a.com/1234"}).status_code == 200
+    assert strict.post("/v1/predict/batch", json={"urls": ["a.com/1234"]}).status_code == 200
     assert strict.post("/v1/predict/batch", json={"urls": ["a.com"] * 3}).status_code == 413
     assert strict.post("/v1/predict/batch", json={"urls": ["a.com"] * 2}).status_code == 200
 
