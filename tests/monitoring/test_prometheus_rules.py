@@ -14,6 +14,13 @@ PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "operation" / "prometheus
 RULES = PROMETHEUS_DIR / "rules.yml"
 RULE_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.test.yml"))
 MetricNames = Callable[[str], set[str]]
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_LABEL_CLAUSE = re.compile(r"\b(by|without|on|ignoring)\s*\(([^)]*)\)")
+# An aggregation operator: its name, then its operand or its label clause.
+_AGGREGATION = re.compile(
+    r"\b(?:sum|min|max|avg|group|stddev|stdvar|count|count_values|topk|bottomk|quantile|limitk"
+    r"|limit_ratio)\s*(?=\(|by\b|without\b)"
+)
 
 
 def promtool_run(promtool: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -106,14 +113,45 @@ def test_rule_unit_tests_catch_a_broken_rule(
     assert failing in result.stdout + result.stderr
 
 
+def namespace_problems(expr: str) -> list[str]:
+    """How an expression loses the namespace label: an aggregation or a join that does not
+    keep it by name (`by`, `on`), leaves it out (`without`, `ignoring`), or an aggregation
+    with no label clause at all, which keeps no label."""
+    text = _STRING.sub('""', expr)
+    problems = []
+    for clause, labels in _LABEL_CLAUSE.findall(text):
+        named = "namespace" in re.split(r"\s*,\s*", labels.strip())
+        if named is (clause in ("without", "ignoring")):
+            problems.append(f"{clause} ({labels.strip()})")
+    grouped = sum(clause in ("by", "without") for clause, _ in _LABEL_CLAUSE.findall(text))
+    if len(_AGGREGATION.findall(text)) > grouped:
+        problems.append("an aggregation without by or without")
+    return problems
+
+
 def test_every_aggregation_and_join_keeps_the_namespace() -> None:
     """In the cluster an alert reaches its release's AlertmanagerConfig by its namespace."""
-    for rule in rules():
-        for labels in re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", rule["expr"]):
-            assert "namespace" in re.split(r"\s*,\s*", labels.strip()), (
-                rule.get("alert") or rule["record"],
-                labels,
-            )
+    found = [
+        (rule.get("alert") or rule["record"], namespace_problems(rule["expr"])) for rule in rules()
+    ]
+    assert [(name, problems) for name, problems in found if problems] == []
+
+
+def test_an_expression_that_drops_the_namespace_is_caught() -> None:
+    kept = (
+        'sum by (namespace, variant) (rate(a_count{route!~"by (x)"}[5m]))'
+        " / on (namespace, variant) group_left max without (pod) (b)"
+        " > ignoring (quantile) histogram_quantile(0.9, sum(rate(c[5m])) by (namespace, le))"
+    )
+    assert namespace_problems(kept) == []
+    assert namespace_problems("sum by (variant) (a)") == ["by (variant)"]
+    assert namespace_problems("max without (namespace, pod) (a)") == ["without (namespace, pod)"]
+    assert namespace_problems("a / on (variant) b") == ["on (variant)"]
+    assert namespace_problems("a / ignoring (namespace) b") == ["ignoring (namespace)"]
+    assert namespace_problems("sum(rate(a[5m])) > 1") == ["an aggregation without by or without"]
+    assert namespace_problems("count (a) / sum by (namespace) (b)") == [
+        "an aggregation without by or without"
+    ]
 
 
 def test_every_alert_is_tested_firing_at_each_severity_and_silent() -> None:
