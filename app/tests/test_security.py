@@ -214,6 +214,30 @@ def test_streamed_body_over_the_limit_is_refused(make_client) -> None:
     assert response.status_code == 413
 
 
+def padded_body(size: int) -> bytes:
+    """A prediction request of exactly `size` bytes (JSON allows blanks before the brace)."""
+    body = b'{"url": "http://paypal.test/"}'
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "streamed"])
+def test_a_body_of_exactly_the_limit_is_served_and_one_byte_more_is_not(
+    make_client, streamed: bool
+) -> None:
+    client = make_client(max_url_length=64, max_body_bytes=2048)
+
+    def post(body: bytes) -> httpx.Response:
+        content = iter([body[:1000], body[1000:]]) if streamed else body
+        return client.post(
+            "/api/predict", content=content, headers={"content-type": "application/json"}
+        )
+
+    served = post(padded_body(2048))
+    assert served.status_code == 200, served.text
+    assert served.json()["label"] == "phishing"
+    assert post(padded_body(2049)).status_code == 413
+
+
 def test_streamed_body_within_the_limit_is_served(client) -> None:
     def chunks():
         yield b'{"url": "http://paypal.test/",'
