@@ -226,17 +226,44 @@ def test_unpinned_actions_are_caught() -> None:
     assert len(unpinned_actions(text)) == 5
 
 
-@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
-def test_artifact_uploads_survive_a_rerun(path: Path) -> None:
-    """upload-artifact v4 and later refuse a name the run already holds (409 Conflict), which
-    a re-run of the job can meet: every upload replaces its artifact instead."""
-    uploads = [
+def uploads(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
         step
-        for job in load(path)["jobs"].values()
+        for job in workflow["jobs"].values()
         for step in job.get("steps", [])
         if "actions/upload-artifact@" in step.get("uses", "")
     ]
-    assert all(step["with"].get("overwrite") is True for step in uploads), path.name
+
+
+def uploads_lost_on_a_rerun(workflow: dict[str, Any]) -> list[str]:
+    """upload-artifact v4 and later refuse a name the run already holds (409 Conflict), which
+    a re-run of the job can meet: every upload must replace its artifact instead."""
+    return [
+        step.get("name", step["uses"])
+        for step in uploads(workflow)
+        if (step.get("with") or {}).get("overwrite") is not True
+    ]
+
+
+def uploading_workflows() -> list[Path]:
+    """The workflows that upload artifacts (by their text, not by the parse checked below)."""
+    return [p for p in workflow_files() if "actions/upload-artifact@" in p.read_text("utf-8")]
+
+
+@pytest.mark.parametrize("path", uploading_workflows(), ids=lambda p: p.name)
+def test_artifact_uploads_survive_a_rerun(path: Path) -> None:
+    workflow = load(path)
+    assert uploads(workflow), "an upload the check does not see"
+    assert uploads_lost_on_a_rerun(workflow) == []
+
+
+def test_uploads_that_a_rerun_would_refuse_are_caught() -> None:
+    workflow = load(WORKFLOWS / "ci.yml")
+    (upload,) = uploads(workflow)
+    upload["name"] = "coverage"
+    for options in ({"name": "x"}, {"name": "x", "overwrite": "true"}, None):
+        upload["with"] = options
+        assert uploads_lost_on_a_rerun(workflow) == ["coverage"]
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
