@@ -188,9 +188,15 @@ def test_a_mutant_that_is_no_url_does_not_stop_the_others() -> None:
     assert [m.text for m in mutant_set(url)] == [url, url.replace("a=1&b=2", "b=2&a=1")]
 
 
-def test_the_mutant_set_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mutants, "MAX_MUTANT_SET", 3)
-    assert len(mutant_set("http://a.com/x/y?a=1&b=2")) == 3
+@pytest.mark.parametrize("cap", [1, 2, 3])
+def test_the_mutant_set_is_capped(monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
+    # Four mutants, two of them one rewrite away: the cap cuts within a round of rewrites
+    # (2) as well as at its end (3); the first found are kept.
+    url = "http://a.com/x/y?a=1&b=2"
+    everything = [m.text for m in mutant_set(url)]
+    assert len(everything) == 4
+    monkeypatch.setattr(mutants, "MAX_MUTANT_SET", cap)
+    assert [m.text for m in mutant_set(url)] == everything[:cap]
 
 
 def test_the_mutant_set_of_a_non_url_raises() -> None:
