@@ -106,10 +106,17 @@ class FakeModel:
 def test_report_mutamorphic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import lib_ml
 
-    monkeypatch.setattr(lib_ml.Predictor, "load", staticmethod(lambda _directory: FakeModel()))
+    loaded: list[Path] = []
+
+    def load(directory: Path) -> FakeModel:
+        loaded.append(Path(directory))
+        return FakeModel()
+
+    monkeypatch.setattr(lib_ml.Predictor, "load", staticmethod(load))
     (tmp_path / "model.json").write_text("{}")  # what --model-dir is checked for at once
     (tmp_path / "urls.txt").write_text(
         "phishing\thttp://a.com/x/y?b=1&c=2\nlegitimate\thttps://b.org/\n"
+        "legitimate\thttps://c.net/left/out\n"  # past --limit
     )
     result = runner.invoke(
         app,
@@ -120,11 +127,14 @@ def test_report_mutamorphic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             str(tmp_path),
             "--data",
             str(tmp_path / "urls.txt"),
+            "--limit",
+            "2",
             "--out",
             str(tmp_path / "out"),
         ],
     )
     assert result.exit_code == 0, result.output
+    assert loaded == [tmp_path]
     assert "query_order" in result.output
     assert (
         (tmp_path / "out" / "mutamorphic.md")
