@@ -9,7 +9,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from model_training.get_data import DataUnavailableError, RawFile, fetch, get_da
 from model_training.get_data import main as get_data_main
 from model_training.prepare import SPLITS, clean, grouped_split, prepare
 from model_training.prepare import main as prepare_main
+from model_training.refit_check import refit_report
 from model_training.sources import Example, read_dl
 from model_training.train import (
     Split,
@@ -340,11 +341,14 @@ def test_prepare_refuses_fractions_that_leave_train_no_share(
 
 
 @pytest.mark.parametrize(
+    "stage", [train, lambda root: refit_report([0], root)], ids=["train", "refit check"]
+)
+@pytest.mark.parametrize(
     ("split", "lines"),
     [("val", ""), ("val", "phishing\thttp://a.tk/\n"), ("train", "legitimate\thttps://b.org/\n")],
 )
 def test_training_needs_both_labels_in_train_and_val(
-    tmp_path: Path, split: str, lines: str
+    tmp_path: Path, split: str, lines: str, stage: Callable[[Path], object]
 ) -> None:
     prepared = Paths(tmp_path).prepared
     prepared.mkdir(parents=True)
@@ -355,7 +359,7 @@ def test_training_needs_both_labels_in_train_and_val(
     (prepared / f"{split}.txt").write_text(lines)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"train": {"seed": 1, "families": []}}))
     with pytest.raises(UnusableSplitError, match=f"{split}.txt holds .* not URLs of both labels"):
-        train(tmp_path)
+        stage(tmp_path)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

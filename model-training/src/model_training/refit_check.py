@@ -18,7 +18,13 @@ from lib_ml.drift import reference_distributions
 from model_training.config import Paths, load_params, project_root
 from model_training.evaluate import write_json
 from model_training.metrics import classification_metrics
-from model_training.train import Split, domain_folds, load_split, manifest_for, train_families
+from model_training.train import (
+    Split,
+    domain_folds,
+    load_labelled_split,
+    manifest_for,
+    train_families,
+)
 
 REPORTED = ("log_loss", "roc_auc", "f1")
 CUT_FOLDS = 100  # the choosing part is a whole number of these domain-grouped folds
@@ -70,7 +76,7 @@ def refit_report(seeds: list[int], root: Path | None = None) -> tuple[list[dict[
     reports/refit.json."""
     root = root or project_root()
     prepared = Paths(root).prepared
-    train, val = (load_split(prepared / f"{name}.txt") for name in ("train", "val"))
+    train, val = (load_labelled_split(prepared / f"{name}.txt") for name in ("train", "val"))
     results = refit_check(train, val, load_params(root)["train"], seeds)
     out = root / "reports" / "refit.json"
     write_json(out, results)
