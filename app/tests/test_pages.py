@@ -182,6 +182,23 @@ def test_the_title_leads_with_the_answer(make_user, variant: str, url: str, titl
     assert title_of(user.check(url).text) == title
 
 
+@pytest.mark.parametrize("control", ["\u202e", "\u2067", "\u200f"])
+def test_the_checked_link_shows_bidi_controls_instead_of_obeying_them(
+    user, fake_service, control: str
+) -> None:
+    # Obeyed, U+202E (right-to-left override) shows invoice\u202efdp.exe as "invoiceexe.pdf".
+    url = f"http://files.example.com/invoice{control}fdp.exe"
+    response = user.check(url)
+    assert response.status_code == 200
+    assert fake_service.requests[-1]["url"] == url  # checked as typed
+    code_point = f"[U+{ord(control):04X}]"
+    assert (
+        text_of(response.text, "checked-url")
+        == f"http://files.example.com/invoice{code_point}fdp.exe"
+    )
+    assert f'value="{url}"' in response.text  # the field keeps it for another check
+
+
 def test_a_refused_url_keeps_the_chosen_model(user) -> None:
     response = user.check("   ", model="linear")
     assert response.status_code == 422

@@ -34,6 +34,19 @@ class ResultView:
         return self.label == "phishing"
 
 
+# Bidirectional formatting characters, which RFC 3987 keeps out of IRIs: rendered, they
+# reorder the text after them, so that `invoice<U+202E>fdp.exe` reads as "invoiceexe.pdf".
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def visible_bidi_controls(text: str) -> str:
+    """`text` with each bidirectional formatting character as its code point (`[U+202E]`):
+    the page shows the link in the order it was typed, not the order it pretends."""
+    return "".join(f"[U+{ord(char):04X}]" if char in BIDI_CONTROLS else char for char in text)
+
+
 # Decimals that a probability just below the threshold may need to read as below it.
 MAX_PERCENT_DECIMALS = 4
 
@@ -80,11 +93,11 @@ def top_features(explanation: tuple[Contribution, ...]) -> tuple[FeatureView, ..
 
 
 def result_view(url: str, prediction: Prediction) -> ResultView:
-    """The result for `url` as the user typed it."""
+    """The result for `url` as the user typed it, bidirectional formatting shown."""
     # The verdict is model-service's label (decided at the model's own threshold), never a
     # re-derivation from the probability: the page must agree with the service.
     return ResultView(
-        url=url,
+        url=visible_bidi_controls(url),
         label=prediction.label,
         verdict=VERDICTS[prediction.label],
         probability=prediction.probability,
