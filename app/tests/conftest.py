@@ -50,7 +50,8 @@ class FakeModelService:
     """Scores URLs by keyword: "paypal"/"phish" → 0.97 phishing, anything else → 0.03.
 
     `mode` switches behaviour: "ok", "error" (503 JSON), "garbage" (200, not JSON), "garbled"
-    (200, says gzip and is not: a misconfigured proxy), "redirect" (302 elsewhere); `delay`
+    (200, says gzip and is not: a misconfigured proxy), "redirect" (302 elsewhere),
+    "models_error" (503 JSON from the model list alone, predictions answered); `delay`
     makes every answer slow; `probability` overrides the score.
     """
 
@@ -89,6 +90,10 @@ class FakeModelService:
                     return Response(b"{}", headers={"content-encoding": "gzip"})
                 if self.mode == "redirect":
                     return RedirectResponse(f"http://127.0.0.1:9{request.url.path}", 302)
+                if self.mode == "models_error" and request.url.path == "/v1/models":
+                    return JSONResponse(
+                        {"error": {"code": "not_ready", "message": "no model"}}, status_code=503
+                    )
             response: Response = await call_next(request)
             return response
 

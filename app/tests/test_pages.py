@@ -311,6 +311,23 @@ def test_slow_model_service_times_out_with_the_message(make_user, fake_service) 
     assert user.check(PHISHING_URL).status_code == 200
 
 
+@pytest.mark.parametrize("variant", ["v1", "v2"])
+def test_a_result_stands_when_only_the_model_list_fails(make_user, fake_service, variant) -> None:
+    # The list gives the models, versions and threshold; the check itself was answered.
+    user = make_user(variant=variant)
+    token_page = user.open()
+    fake_service.mode = "models_error"
+    response = user.client.post(
+        "/", data={"url": PHISHING_URL, "model": "", "csrf_token": _token(token_page)}
+    )
+    assert response.status_code == 200
+    assert 'id="result"' in response.text
+    assert 'id="unavailable"' not in response.text
+    assert "Checking is unavailable" not in response.text
+    assert not title_of(response.text).startswith("Error - ")
+    assert text_of(response.text, "service-version") == "unavailable"
+
+
 @pytest.mark.parametrize("mode", ["garbage", "garbled", "redirect"])
 def test_nonsense_from_model_service_counts_as_unavailable(user, fake_service, mode) -> None:
     fake_service.mode = mode

@@ -104,7 +104,9 @@ async def _render(
         try:
             catalog = await runtime.client.catalog()
         except (ModelServiceUnavailableError, ModelServiceRejectedError):
-            unavailable = True
+            # The list only adds the models, versions and threshold: a result it just
+            # scored stands, and the page does not say that nothing can be checked.
+            unavailable = content.result is None
     selected = content.model or (catalog.default if catalog else None)
     threshold = _threshold(content, catalog)
     threshold_percent: str | None = None
