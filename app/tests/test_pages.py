@@ -258,6 +258,31 @@ def test_a_second_answer_to_the_same_result_does_not_count(user) -> None:
     assert "already had an answer" in notice
 
 
+def test_the_same_answer_sent_twice_is_thanked_for_twice(user) -> None:
+    # A double click on Yes sends the form twice: the first records it, the second must not
+    # tell the user that the result "already had an answer".
+    result = user.check(PHISHING_URL).text
+    assert user.answer(result, "yes").headers["location"] == "/?feedback=recorded"
+    assert user.answer(result, "yes").headers["location"] == "/?feedback=recorded"
+
+
+def test_the_same_answer_from_another_user_is_a_duplicate(user, make_user) -> None:
+    result = user.check(PHISHING_URL).text
+    assert user.answer(result, "yes").headers["location"] == "/?feedback=recorded"
+    other = make_user()
+    page = other.open()
+    second = other.client.post(
+        "/feedback",
+        data={
+            "ticket": hidden_value(result, "ticket"),
+            "answer": "yes",
+            "csrf_token": hidden_value(page, "csrf_token"),
+        },
+        follow_redirects=False,
+    )
+    assert second.headers["location"] == "/?feedback=duplicate"
+
+
 def test_unknown_notice_codes_show_nothing(user) -> None:
     assert 'id="notice"' not in user.client.get("/?feedback=<b>hi</b>").text
 

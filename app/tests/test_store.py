@@ -106,6 +106,20 @@ def test_broken_database_is_unreachable_and_refuses_writes(tmp_path: Path) -> No
         assert not store.reachable()
         with pytest.raises(StoreUnavailableError):
             store.add(a_record())
+        with pytest.raises(StoreUnavailableError):
+            store.holds("p1", "no", "u" * 24)
+    finally:
+        store.close()
+
+
+def test_holds_tells_whether_the_stored_answer_is_this_users(tmp_path: Path) -> None:
+    store = FeedbackStore.open(f"sqlite:///{tmp_path / 'f.db'}")
+    try:
+        store.add(a_record("same", answer="no"))
+        assert store.holds("same", "no", "u" * 24)
+        assert not store.holds("same", "yes", "u" * 24)
+        assert not store.holds("same", "no", "v" * 24)
+        assert not store.holds("other", "no", "u" * 24)
     finally:
         store.close()
 

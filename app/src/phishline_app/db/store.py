@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -161,6 +161,16 @@ class FeedbackStore:
                 session.rollback()
                 raise StoreUnavailableError(str(exc)) from exc
         return record
+
+    def holds(self, prediction_id: str, answer: str, user_id: str) -> bool:
+        """Whether the prediction's stored answer is `answer` from `user_id`."""
+        query = select(Feedback.answer, Feedback.user_id).filter_by(prediction_id=prediction_id)
+        try:
+            with self.session() as session:
+                stored = session.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailableError(str(exc)) from exc
+        return stored is not None and tuple(stored) == (answer, user_id)
 
     def reachable(self) -> bool:
         try:

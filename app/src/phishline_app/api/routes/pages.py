@@ -182,6 +182,20 @@ async def check(
     return await _render(request, context, runtime, shown)
 
 
+async def _duplicate_notice(
+    runtime: Runtime, ticket: PredictionTicket, answer: str, user_id: str
+) -> str:
+    """`recorded` when the stored answer is this one from this user: the same form sent twice
+    (a double click on Yes), which must not read as an earlier answer; else `duplicate`."""
+    try:
+        repeated = await run_in_threadpool(
+            runtime.store.holds, ticket.prediction_id, answer, user_id
+        )
+    except StoreUnavailableError:
+        repeated = False
+    return "recorded" if repeated else "duplicate"
+
+
 @router.post("/feedback", response_class=HTMLResponse)
 async def feedback(
     request: Request,
@@ -209,7 +223,8 @@ async def feedback(
             record_feedback, runtime.store, context.metrics, shown, chosen, user.user_id
         )
     except DuplicateFeedbackError:
-        return RedirectResponse("/?feedback=duplicate", status_code=303)
+        notice = await _duplicate_notice(runtime, shown, chosen, user.user_id)
+        return RedirectResponse(f"/?feedback={notice}", status_code=303)
     except StoreUnavailableError:
         return await _render(
             request, context, runtime, PageContent(form_error=FEEDBACK_NOT_SAVED), 503
