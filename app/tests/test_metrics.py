@@ -1,10 +1,14 @@
 """/metrics exports exactly the app metrics of docs/metrics.md, and they move as users act."""
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Message, Receive, Scope, Send
+
+from phishline_app.core.metrics import AppMetrics, RequestMetricsMiddleware
 
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
 METRICS_DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
@@ -165,3 +169,40 @@ def test_static_files_and_the_schema_are_counted_under_their_routes(client) -> N
     for route in ("/static/{path}", "/api/openapi.json"):
         assert after[route] - before.get(route, 0.0) == 1
     assert after.get("unmatched", 0.0) == before.get("unmatched", 0.0)
+
+
+def test_a_request_is_counted_before_the_end_of_its_answer_is_sent() -> None:
+    # A client holding the whole answer that scrapes at once must find it counted, also when
+    # the route works on after its last byte (a file response closing its file).
+    metrics = AppMetrics(variant="v1", version="0")
+    counted_when_sent: list[float | None] = []
+
+    async def route(_scope: Scope, _receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        await send({"type": "http.response.body", "body": b"end"})
+        await asyncio.sleep(0.01)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            counted_when_sent.append(
+                metrics.registry.get_sample_value(
+                    "phishline_app_http_requests_total",
+                    {"variant": "v1", "route": "unmatched", "status": "200"},
+                )
+            )
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
+    asyncio.run(RequestMetricsMiddleware(route, metrics=metrics)(scope, receive, send))
+    assert counted_when_sent == [None, 1.0]
+    samples = metrics.registry.get_sample_value(
+        "phishline_app_request_duration_seconds_count", {"variant": "v1", "route": "unmatched"}
+    )
+    assert samples == 1.0
+    assert (
+        metrics.registry.get_sample_value("phishline_app_in_flight_requests", {"variant": "v1"})
+        == 0
+    )

@@ -130,12 +130,24 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500  # what the client gets when the app raises before answering
+        answered = False
         in_flight = self.metrics.in_flight.labels(variant=self.metrics.variant)
+
+        def record() -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                seconds = time.perf_counter() - started
+                self.metrics.request_answered(route_label(scope), status, seconds)
 
         async def send_recording_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Counted before the last byte leaves: a client that has the whole answer
+                # and scrapes at once finds it, though the route may still be closing up.
+                record()
             await send(message)
 
         started = time.perf_counter()
@@ -144,4 +156,4 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_recording_status)
         finally:
             in_flight.dec()
-            self.metrics.request_answered(route_label(scope), status, time.perf_counter() - started)
+            record()
