@@ -5,6 +5,8 @@ import io
 import os
 import posixpath
 import shutil
+import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ from model_service.core.remote import ModelSourceError, fetch_models
 from model_service.server import reload_on_signal, run
 
 from .conftest import ADMIN, ADMIN_TOKEN
+from .test_server import wait_for
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -337,3 +340,73 @@ def test_start_up_refuses_an_unusable_cache_in_one_line(remote_settings: Setting
     _spoil_cache(remote_settings)
     with pytest.raises(SystemExit, match="model-service cannot start: cannot load the models"):
         run(remote_settings)
+
+
+@pytest.fixture
+def stalling_url() -> Iterator[tuple[str, threading.Event]]:
+    """A URL whose answer sends half of its body, then nothing more until the event is set."""
+    done = threading.Event()
+
+    class Stalling(_QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2048")
+            self.end_headers()
+            self.wfile.write(bytes(1024))
+            self.wfile.flush()
+            done.wait(30)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/models.tar.gz", done
+    finally:
+        done.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _downloading(cache: Path, count: int) -> bool:
+    """At least count downloads have their answer and write the archive."""
+    return len(list(cache.glob(".download-*/models.tar.gz"))) >= count
+
+
+@pytest.mark.slow
+def test_a_download_left_by_a_killed_process_is_removed_and_one_in_progress_kept(
+    release: tuple[Path, str],
+    artifact_root: Path,
+    tmp_path: Path,
+    stalling_url: tuple[str, threading.Event],
+) -> None:
+    served, base = release
+    stalling, stop_stalling = stalling_url
+    pack(served / "models.tar.gz", {"linear": artifact_root / "linear"})
+    cache = tmp_path / "cache"
+    in_progress = threading.Thread(
+        target=partial(pytest.raises, ModelSourceError, fetch_models, stalling, cache)
+    )
+    in_progress.start()
+    wait_for(lambda: _downloading(cache, 1))
+    (live,) = cache.glob(".download-*")
+    killed = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from model_service.core.remote import "
+            "fetch_models; fetch_models(sys.argv[1], Path(sys.argv[2]))",
+            stalling,
+            str(cache),
+        ]
+    )
+    try:
+        wait_for(lambda: _downloading(cache, 2))
+    finally:
+        killed.kill()  # as a pod's container killed halfway through its start-up download
+        killed.wait()
+    root = fetch_models(f"{base}/models.tar.gz", cache)
+    assert sorted(p.name for p in cache.iterdir()) == sorted([root.name, live.name])
+    stop_stalling.set()
+    in_progress.join()
+    assert list(cache.iterdir()) == [root]

@@ -1,11 +1,15 @@
 """Models published as a release asset: a .tar.gz of artifact dirs, downloaded and extracted
 once per archive content into a cache dir."""
 
+import fcntl
 import hashlib
 import logging
+import os
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,6 +23,7 @@ logger = logging.getLogger(__name__)
 # (a small archive of zeros can fill the cache volume).
 MAX_ARCHIVE_BYTES = 1 << 30
 DOWNLOAD_TIMEOUT_SECONDS = 60.0
+STAGING_PREFIX = ".download-"
 
 
 class ModelSourceError(ModelLoadError):
@@ -28,8 +33,8 @@ class ModelSourceError(ModelLoadError):
 def fetch_models(url: str, cache_dir: Path) -> Path:
     """Download the archive at url and return the directory holding its artifact dirs."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".download-") as staging_name:
-        staging = Path(staging_name)
+    _remove_abandoned_downloads(cache_dir)
+    with _staging_dir(cache_dir) as staging:
         archive = staging / "models.tar.gz"
         digest = _download(url, archive)
         target = cache_dir / digest
@@ -47,6 +52,36 @@ def fetch_models(url: str, cache_dir: Path) -> Path:
                     raise
     logger.info("models fetched", extra={"url": url, "directory": str(target)})
     return _artifact_root(target)
+
+
+@contextmanager
+def _staging_dir(cache_dir: Path) -> Iterator[Path]:
+    """A new directory in cache_dir, locked while in use: a process killed halfway leaves it
+    behind (up to a whole archive), and the lock tells a later fetch that nobody owns it."""
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=STAGING_PREFIX) as staging_name:
+        descriptor = os.open(staging_name, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield Path(staging_name)
+        finally:
+            os.close(descriptor)
+
+
+def _remove_abandoned_downloads(cache_dir: Path) -> None:
+    """Remove the staging directories of processes that died (no lock on them); those of
+    downloads in progress, in this process or another sharing the cache, stay."""
+    for staging in cache_dir.glob(f"{STAGING_PREFIX}*"):
+        try:
+            descriptor = os.open(staging, os.O_RDONLY)
+        except OSError:  # removed meanwhile by its owner
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(staging, ignore_errors=True)
+        except BlockingIOError:  # a download in progress
+            pass
+        finally:
+            os.close(descriptor)
 
 
 def _download(url: str, destination: Path) -> str:
