@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -410,3 +411,43 @@ def test_a_download_left_by_a_killed_process_is_removed_and_one_in_progress_kept
     stop_stalling.set()
     in_progress.join()
     assert list(cache.iterdir()) == [root]
+
+
+@pytest.fixture
+def trickling_url() -> Iterator[str]:
+    """A URL whose answer comes a byte at a time, each well within the read timeout: 4 s in all."""
+
+    class Trickling(_QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "80")
+            self.end_headers()
+            try:
+                for _ in range(80):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except BrokenPipeError:  # the download gave up, as it should
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickling)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/models.tar.gz"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_download_that_trickles_on_past_the_deadline_stops(
+    trickling_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It would hold the reload lock meanwhile: every later reload would wait behind it.
+    monkeypatch.setattr(remote, "DOWNLOAD_DEADLINE_SECONDS", 0.5, raising=False)
+    started = time.monotonic()
+    with pytest.raises(ModelSourceError, match=r"not downloaded within 0\.5 s"):
+        fetch_models(trickling_url, tmp_path / "cache")
+    assert time.monotonic() - started < 2
+    assert list((tmp_path / "cache").iterdir()) == []

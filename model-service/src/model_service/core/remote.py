@@ -8,6 +8,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,11 @@ logger = logging.getLogger(__name__)
 # Far above any artifact set: stops a runaway download, and an archive that expands to more
 # (a small archive of zeros can fill the cache volume).
 MAX_ARCHIVE_BYTES = 1 << 30
-DOWNLOAD_TIMEOUT_SECONDS = 60.0
+DOWNLOAD_TIMEOUT_SECONDS = 60.0  # for each connect, read and write
+# The whole download: a server trickling bytes faster than the timeout above would otherwise
+# keep it (and the start-up, or the reload lock and every reload waiting behind it) for hours.
+# Checked as bytes arrive, so it may be overrun by one DOWNLOAD_TIMEOUT_SECONDS.
+DOWNLOAD_DEADLINE_SECONDS = 600.0
 STAGING_PREFIX = ".download-"
 
 
@@ -88,6 +93,7 @@ def _download(url: str, destination: Path) -> str:
     """Stream url into destination; returns the sha256 of the content."""
     digest = hashlib.sha256()
     size = 0
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE_SECONDS
     try:
         with (
             httpx.stream(
@@ -100,6 +106,10 @@ def _download(url: str, destination: Path) -> str:
                 size += len(chunk)
                 if size > MAX_ARCHIVE_BYTES:
                     raise ModelSourceError(f"{url} is larger than {MAX_ARCHIVE_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise ModelSourceError(
+                        f"{url} was not downloaded within {DOWNLOAD_DEADLINE_SECONDS} s"
+                    )
                 digest.update(chunk)
                 out.write(chunk)
     except httpx.HTTPError as exc:
