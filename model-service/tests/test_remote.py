@@ -259,6 +259,19 @@ def test_not_a_tarball_is_refused(release: tuple[Path, str], tmp_path: Path) -> 
         fetch_models(f"{base}/models.tar.gz", tmp_path / "cache")
 
 
+def test_an_archive_cut_short_is_refused(
+    release: tuple[Path, str], artifact_root: Path, tmp_path: Path
+) -> None:
+    """As a download that ended early without a Content-Length, or an upload cut short."""
+    served, base = release
+    pack(served / "models.tar.gz", {"linear": artifact_root / "linear"})
+    whole = (served / "models.tar.gz").read_bytes()
+    (served / "models.tar.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ModelSourceError, match=r"not a safe, readable \.tar\.gz: .*ended before"):
+        fetch_models(f"{base}/models.tar.gz", tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
 def test_http_errors_are_reported(release: tuple[Path, str], tmp_path: Path) -> None:
     _, base = release
     with pytest.raises(ModelSourceError, match="cannot download"):

@@ -136,7 +136,8 @@ def _extract(archive: Path, destination: Path) -> None:
     try:
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(destination, filter=plain_members)  # noqa: S202  # the data filter and more
-    except (tarfile.TarError, OSError) as exc:
+    # EOFError: the gzip stream ends early (an archive cut short).
+    except (tarfile.TarError, OSError, EOFError) as exc:
         shutil.rmtree(destination, ignore_errors=True)
         raise ModelSourceError(f"the model archive is not a safe, readable .tar.gz: {exc}") from exc
 
