@@ -11,6 +11,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -270,6 +271,53 @@ def test_an_archive_cut_short_is_refused(
     with pytest.raises(ModelSourceError, match=r"not a safe, readable \.tar\.gz: .*ended before"):
         fetch_models(f"{base}/models.tar.gz", tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+@contextmanager
+def _answering(body: bytes, content_encoding: str) -> Iterator[str]:
+    """A URL answering body, declared as compressed with content_encoding."""
+
+    class Encoded(_QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Encoding", content_encoding)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Encoded)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/models.tar.gz"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_an_archive_served_with_a_content_encoding_is_taken_as_sent(
+    artifact_root: Path, tmp_path: Path
+) -> None:
+    """As object stores serve a .tar.gz whose metadata says Content-Encoding: gzip."""
+    archive = tmp_path / "models.tar.gz"
+    pack(archive, {"linear": artifact_root / "linear"})
+    with _answering(archive.read_bytes(), "gzip") as url:
+        root = fetch_models(url, tmp_path / "cache")
+    assert (root / "linear" / "model.json").is_file()
+
+
+def test_a_compressed_answer_is_not_expanded_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoded, these 1,000-odd bytes would be 64 MiB in one piece, past any size check."""
+    brotli = pytest.importorskip("brotli")
+    monkeypatch.setattr(remote, "MAX_ARCHIVE_BYTES", 1 << 20)
+    with (
+        _answering(brotli.compress(bytes(64 << 20), quality=5), "br") as url,
+        pytest.raises(ModelSourceError, match="not a safe, readable"),
+    ):
+        fetch_models(url, tmp_path / "cache")
 
 
 def test_http_errors_are_reported(release: tuple[Path, str], tmp_path: Path) -> None:

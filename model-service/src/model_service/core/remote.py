@@ -90,19 +90,27 @@ def _remove_abandoned_downloads(cache_dir: Path) -> None:
 
 
 def _download(url: str, destination: Path) -> str:
-    """Stream url into destination; returns the sha256 of the content."""
+    """Stream url into destination; returns the sha256 of the content.
+
+    The bytes are taken as sent, never decoded: the archive is compressed already, an object
+    store may label it Content-Encoding: gzip, and a decoded chunk could be any size (a
+    thousand bytes of brotli make gigabytes) before the size check sees it."""
     digest = hashlib.sha256()
     size = 0
     deadline = time.monotonic() + DOWNLOAD_DEADLINE_SECONDS
     try:
         with (
             httpx.stream(
-                "GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_SECONDS
+                "GET",
+                url,
+                headers={"Accept-Encoding": "identity"},
+                follow_redirects=True,
+                timeout=DOWNLOAD_TIMEOUT_SECONDS,
             ) as reply,
             destination.open("wb") as out,
         ):
             reply.raise_for_status()
-            for chunk in reply.iter_bytes():
+            for chunk in reply.iter_raw():
                 size += len(chunk)
                 if size > MAX_ARCHIVE_BYTES:
                     raise ModelSourceError(f"{url} is larger than {MAX_ARCHIVE_BYTES} bytes")
