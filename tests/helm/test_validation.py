@@ -127,6 +127,12 @@ def test_a_render_error_stops_impossible_values(
         rendered({"istio": {"enabled": False}, "modelService": {"shadow": {"enabled": True}}})
     with pytest.raises(helm.HelmRenderError, match="exclude each other"):
         rendered({"canary": {"enabled": True}, "modelService": {"shadow": {"enabled": True}}})
+    # Flagger's model-service canary is an Istio canary: its routing, its mesh checks
+    # (request-success-rate, request-duration) and its Service options need the mesh.
+    with pytest.raises(helm.HelmRenderError, match=r"canary\.enabled needs istio\.enabled"):
+        rendered(
+            {"istio": {"enabled": False}, "ingress": {"enabled": True}, "canary": {"enabled": True}}
+        )
 
 
 @pytest.mark.parametrize(
