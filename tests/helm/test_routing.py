@@ -3,10 +3,12 @@ at the gateway, the shadow model, and the app's local rate limit."""
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import helm_python as helm
 import pytest
+from google.protobuf import duration_pb2
 
 Manifest = dict[str, Any]
 Render = Callable[[dict[str, Any]], list[Manifest]]
@@ -160,6 +162,31 @@ def test_the_rate_limit_is_a_token_bucket_answering_429(
     assert headers == {"x-envoy-ratelimited": "true"}
     for switch in ("filter_enabled", "filter_enforced"):
         assert config[switch]["default_value"] == {"numerator": 100, "denominator": "HUNDRED"}
+
+
+@pytest.mark.parametrize("interval", ["1s", "0.5s", "0.05s", "60s", "2.5s"])
+def test_the_fill_interval_is_a_duration_envoy_reads(
+    rendered: Render, one_object: One, interval: str
+) -> None:
+    """istiod turns the patch into Envoy's protobuf through its JSON form, where a Duration
+    is seconds ending in `s`; Envoy's local rate limit refuses a fill interval under 50 ms."""
+    limit = one_object(
+        rendered({"istio": {"rateLimit": {"fillInterval": interval}}}),
+        "EnvoyFilter",
+        "phishline-app-ratelimit",
+    )
+    value = limit["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]["token_bucket"][
+        "fill_interval"
+    ]
+    duration = duration_pb2.Duration()
+    duration.FromJsonString(value)
+    assert duration.ToTimedelta() >= timedelta(milliseconds=50)
+
+
+@pytest.mark.parametrize("interval", ["1m", "100ms", "1h", "0s", "0.01s", "0.049s"])
+def test_a_fill_interval_envoy_cannot_read_is_refused(rendered: Render, interval: str) -> None:
+    with pytest.raises(helm.HelmError, match="fillInterval"):
+        rendered({"istio": {"rateLimit": {"fillInterval": interval}}})
 
 
 def test_rate_limiting_can_be_switched_off(
