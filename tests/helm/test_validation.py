@@ -206,6 +206,35 @@ def test_an_autoscaler_with_its_minimum_above_its_maximum_is_refused(
     ]
 
 
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        (
+            {"app": {"preStopSleepSeconds": 40}},
+            "app.preStopSleepSeconds (40) must be below app.terminationGracePeriodSeconds (30)",
+        ),
+        (
+            {"app": {"preStopSleepSeconds": 10, "terminationGracePeriodSeconds": 10}},
+            "app.preStopSleepSeconds (10) must be below app.terminationGracePeriodSeconds (10)",
+        ),
+        ({"app": {"preStopSleepSeconds": 0}}, "at '/app/preStopSleepSeconds': minimum"),
+        (
+            {"modelService": {"preStopSleepSeconds": 0}},
+            "at '/modelService/preStopSleepSeconds': minimum",
+        ),
+    ],
+    ids=["app sleep over the grace period", "app sleep as long", "app no sleep", "model no sleep"],
+)
+def test_a_pre_stop_sleep_the_api_server_refuses_is_refused(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], values: dict[str, Any], complaint: str
+) -> None:
+    """The API server refuses a preStop sleep longer than the pod's grace period, or (before
+    Kubernetes 1.33) of 0 seconds, only at install; one as long as the grace period has the
+    pod killed as its sleep ends, before it finishes a request."""
+    with pytest.raises(helm.HelmError, match=re.escape(complaint)):
+        rendered(values)
+
+
 def _altered(manifests: list[Manifest], kind: str, change: Callable[[Manifest], None]) -> Manifest:
     manifest = copy.deepcopy(next(m for m in manifests if m["kind"] == kind))
     change(manifest)
