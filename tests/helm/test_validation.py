@@ -300,6 +300,55 @@ def test_the_values_schema_refuses_bad_values(
         rendered(values)
 
 
+def _app_resources(memory: Any, cpu: Any = "100m") -> dict[str, Any]:
+    return {
+        "app": {
+            "resources": {
+                "requests": {"cpu": cpu, "memory": memory},
+                "limits": {"cpu": "500m", "memory": "384Mi"},
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        (_app_resources("512MB"), "at '/app/resources/requests/memory'"),
+        (_app_resources("1K"), "at '/app/resources/requests/memory'"),
+        (_app_resources("256 Mi"), "at '/app/resources/requests/memory'"),
+        (_app_resources("192Mi", cpu="-1"), "at '/app/resources/requests/cpu'"),
+        (_app_resources("192Mi", cpu=-0.5), "at '/app/resources/requests/cpu'"),
+        (_app_resources("192Mi", cpu="half"), "at '/app/resources/requests/cpu'"),
+    ],
+    ids=["MB", "K", "space", "negative string", "negative number", "word"],
+)
+def test_a_quantity_kubernetes_cannot_parse_is_refused(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], values: dict[str, Any], complaint: str
+) -> None:
+    """The API server refuses a quantity outside its grammar (number, then one of n u m k M G
+    T P E, Ki ... Ei or an exponent) or below 0 only at install; the offline schemas take
+    any string."""
+    with pytest.raises(helm.HelmValuesError, match=re.escape(complaint)):
+        rendered(values)
+
+
+@pytest.mark.parametrize(
+    ("memory", "cpu"),
+    [("512Mi", "250m"), ("1.5Gi", 0.5), ("512M", 1), ("1e9", "1.5"), ("268435456", ".5")],
+)
+def test_every_quantity_kubernetes_parses_is_taken(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], memory: str, cpu: Any
+) -> None:
+    deployment = next(
+        m
+        for m in rendered(_app_resources(memory, cpu))
+        if m["kind"] == "Deployment" and m["metadata"]["name"] == "phishline-app-v1"
+    )
+    requests = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
+    assert requests == {"cpu": cpu, "memory": memory}
+
+
 # A release name longer than fullname's cut: the longest prefix any object gets.
 LONGEST_RELEASE = "phishline-production-europe-west-blue-01"
 
