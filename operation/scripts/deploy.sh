@@ -10,7 +10,7 @@ Usage: operation/scripts/deploy.sh [options]
   -r, --release NAME     Helm release (default: phishline)
   -n, --namespace NS     namespace, created when missing (default: phishline)
   -f, --values FILE      a values file (repeatable)
-      --set KEY=VALUE    a value (repeatable)
+      --set KEY=VALUE    a value (repeatable; printed as KEY=REDACTED for secrets.*)
       --chart PATH       the chart: a directory or a packaged .tgz, e.g. the one attached
                          to a GitHub Release (default: operation/helm/phishline of this
                          repository)
@@ -84,10 +84,21 @@ fi
 timeout_seconds=$(option_seconds --timeout "$timeout")
 settle_seconds=$(option_seconds --settle "$settle")
 
-# Print a command, then run it unless this is a dry run.
+# Print a command, then run it unless this is a dry run. The printed line goes to CI logs:
+# a --set that gives a secrets.* value is printed with its values as REDACTED.
 run() {
-  local line
-  line=$(printf '%q ' "$@")
+  local line arg after_set=false shown=()
+  for arg in "$@"; do
+    if [[ $after_set == true && ($arg == secrets.* || $arg == *,secrets.*) ]]; then
+      arg="${arg%%=*}=REDACTED"
+    fi
+    after_set=false
+    if [[ $arg == --set ]]; then
+      after_set=true
+    fi
+    shown+=("$arg")
+  done
+  line=$(printf '%q ' "${shown[@]}")
   echo "+ ${line% }"
   if [[ $dry_run == false ]]; then
     "$@"

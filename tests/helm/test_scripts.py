@@ -412,6 +412,28 @@ def test_a_dry_run_changes_nothing(cluster: Cluster) -> None:
     assert "dry run, nothing was changed" in result.stdout
 
 
+def test_secret_values_given_with_set_are_not_printed(cluster: Cluster) -> None:
+    """The printed commands end up in CI logs: the SMTP password, the signing key and a
+    database URL with its password must not, while helm still gets them."""
+    result = cluster.run(
+        DEPLOY,
+        "--set",
+        "secrets.smtpPassword=hunter2",
+        "--set",
+        "app.logLevel=debug,secrets.databaseUrl=postgresql+psycopg://u:s3cret@db/phishline",
+        "--set",
+        "istio.weights.v1=50",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+    assert "--set secrets.smtpPassword=REDACTED --set app.logLevel=REDACTED" in result.stdout
+    assert "--set istio.weights.v1=50" in result.stdout
+    upgrade = next(c for c in cluster.calls if c.startswith("helm upgrade"))
+    assert "--set secrets.smtpPassword=hunter2 " in upgrade
+    assert "secrets.databaseUrl=postgresql+psycopg://u:s3cret@db/phishline" in upgrade
+
+
 def test_rollback_to_the_previous_or_a_given_revision(cluster: Cluster) -> None:
     assert cluster.run(ROLLBACK).returncode == 0
     assert cluster.run(ROLLBACK, "--revision", "6", "-n", "staging").returncode == 0
