@@ -349,6 +349,39 @@ def test_every_quantity_kubernetes_parses_is_taken(
     assert requests == {"cpu": cpu, "memory": memory}
 
 
+@pytest.mark.parametrize(
+    "host",
+    ["https://phishline.example.com", "phishline.example.com:443", "Phishline.example.com", ""],
+)
+def test_a_host_that_is_no_dns_name_is_refused(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], host: str
+) -> None:
+    """A URL or a host with its port is refused by the API server (Ingress: a lower-case DNS
+    name) and by Istio's validation (Gateway and VirtualService hosts) only at install."""
+    with pytest.raises(helm.HelmValuesError, match=re.escape("at '/ingress/host'")):
+        rendered({"ingress": {"enabled": True, "host": host}})
+    with pytest.raises(helm.HelmValuesError, match=re.escape("at '/istio/gateway/hosts/1'")):
+        rendered({"istio": {"gateway": {"hosts": ["phishline.example.com", host]}}})
+
+
+@pytest.mark.parametrize("host", ["phishline.example.com", "*.example.org", "ab-1.example"])
+def test_dns_names_and_wildcards_are_taken_as_hosts(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], host: str
+) -> None:
+    manifests = rendered(
+        {"ingress": {"enabled": True, "host": host}, "istio": {"gateway": {"hosts": [host]}}}
+    )
+    ingress = next(m for m in manifests if m["kind"] == "Ingress")
+    assert ingress["spec"]["rules"][0]["host"] == host
+    gateway = next(m for m in manifests if m["kind"] == "Gateway")
+    assert gateway["spec"]["servers"][0]["hosts"] == [host]
+    # Any host at all: Istio takes "*", an Ingress host cannot be it.
+    gateway = next(
+        m for m in rendered({"istio": {"gateway": {"hosts": ["*"]}}}) if m["kind"] == "Gateway"
+    )
+    assert gateway["spec"]["servers"][0]["hosts"] == ["*"]
+
+
 # A release name longer than fullname's cut: the longest prefix any object gets.
 LONGEST_RELEASE = "phishline-production-europe-west-blue-01"
 
