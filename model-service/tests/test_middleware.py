@@ -47,6 +47,28 @@ def test_an_error_after_the_response_started_is_not_masked() -> None:
     )
 
 
+def test_a_request_the_shutdown_cuts_off_is_a_json_503_counted_by_its_reason() -> None:
+    """uvicorn cancels what is still running when SIGTERM's grace period ends: the client gets
+    the documented 503, and the errors by reason count it like every other refusal."""
+
+    async def stalls(scope: Any, receive: Any, send: Any) -> None:
+        raise asyncio.CancelledError
+
+    metrics = ServiceMetrics()
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(RequestContextMiddleware(stalls, metrics)(http_scope(), _no_body, send))
+    assert sent[0]["status"] == 503
+    assert b'"shutting_down"' in sent[1]["body"]
+    errors = metrics.registry.get_sample_value(
+        "phishline_model_errors_total", {"reason": "shutting_down"}
+    )
+    assert errors == 1
+
+
 def test_a_declared_body_over_the_limit_is_refused_before_any_of_it_is_read() -> None:
     """Content-Length is checked first: a client announcing a huge body gets its 413 without
     the server reading a byte of it (the bytes received are counted only for bodies that do

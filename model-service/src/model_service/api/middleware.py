@@ -65,6 +65,7 @@ class RequestContextMiddleware:
             if started_response:
                 raise
             logger.warning("request cut off by the shutdown")
+            self.metrics.count_error(ErrorCode.SHUTTING_DOWN)
             response = error_response(
                 503,
                 ErrorCode.SHUTTING_DOWN,

@@ -41,6 +41,7 @@ COUNTED_REASONS: tuple[ErrorCode, ...] = (
     ErrorCode.VALIDATION,
     ErrorCode.NOT_READY,
     ErrorCode.INTERNAL,
+    ErrorCode.SHUTTING_DOWN,
 )
 
 
