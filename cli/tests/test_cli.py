@@ -144,18 +144,18 @@ PARAMS_MISTAKES = {
     "format": (
         ["data", "get"],
         {"data": {"mirror": ".", "sources": [{"name": "s", "files": [{"path": "a.xml", "format": "xml"}]}]}},
-        BOTH_LABELS, "data.sources: a.xml: format 'xml' is not one of",
+        BOTH_LABELS, "data.sources.0.files.0.format: 'xml' is not one of",
     ),
     "families": (
-        ["train"], {"train": {"seed": 1, "families": ["linear", "lstm"]}},
-        BOTH_LABELS, "train.families: unknown model families ['lstm']",
+        ["train"], {"train": {"seed": 1, "model_version": "1", "families": ["linear", "lstm"]}},
+        BOTH_LABELS, "train.families.1: 'lstm' is not one of",
     ),
     "fractions": (
         ["data", "prepare"], {"prepare": {"seed": 1, "val_fraction": 0.5, "test_fraction": 0.5}},
-        BOTH_LABELS, "prepare.val_fraction (0.5) and prepare.test_fraction (0.5) must be at least 0",
+        BOTH_LABELS, "prepare: val_fraction (0.5) and test_fraction (0.5) must add up to less",
     ),
     "empty val": (
-        ["train"], {"train": {"seed": 1, "families": ["linear"]}},
+        ["train"], {"train": {"seed": 1, "model_version": "1", "families": []}},
         "", "val.txt holds 0 URLs, not URLs of both labels",
     ),
 }  # fmt: skip

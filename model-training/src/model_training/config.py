@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from model_training.params import params_problems
+
 MIRROR_ENV = "PHISHLINE_DATA_MIRROR"
 # Reproducible builds' convention: the moment a build records, in seconds since the epoch.
 SOURCE_DATE_ENV = "SOURCE_DATE_EPOCH"
@@ -65,6 +67,7 @@ def project_root() -> Path:
 
 
 def load_params(root: Path | None = None) -> dict[str, Any]:
+    """params.yaml as written, once it holds what `model_training.params` allows."""
     path = (root or project_root()) / "params.yaml"
     try:
         params = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -76,12 +79,16 @@ def load_params(root: Path | None = None) -> dict[str, Any]:
         ) from exc
     if not isinstance(params, dict):
         raise ParamsError(f"{path} must hold a mapping")
+    if problems := params_problems(params):
+        raise ParamsError(f"{path}: {'; '.join(problems)}")
     return params
 
 
 def mirror_directory(params: dict[str, Any], root: Path) -> Path:
     """The local data mirror: PHISHLINE_DATA_MIRROR, else params data.mirror (root-relative)."""
-    configured = os.environ.get(MIRROR_ENV) or params["data"]["mirror"]
+    configured = os.environ.get(MIRROR_ENV) or params.get("data", {}).get("mirror")
+    if not configured:
+        raise ParamsError(f"no data mirror: set {MIRROR_ENV} or data.mirror in params.yaml")
     path = Path(configured)
     return path if path.is_absolute() else (root / path).resolve()
 

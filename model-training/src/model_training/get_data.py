@@ -8,19 +8,12 @@ import hashlib
 import json
 import shutil
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from model_training.config import (
-    ParamsError,
-    Paths,
-    load_params,
-    mirror_directory,
-    project_root,
-)
-from model_training.sources import FORMATS
+from model_training.config import Paths, load_params, mirror_directory, project_root
 
 RAW_MANIFEST = "sources.json"
 
@@ -39,15 +32,7 @@ class RawFile:
 
     @classmethod
     def from_params(cls, raw: dict[str, Any]) -> "RawFile":
-        # Anywhere else, the copy "under data/raw" would be written outside it: over the file
-        # itself (made read-only) for an absolute path, beside the project for "../".
-        path = PurePosixPath(raw["path"])
-        if path.is_absolute() or ".." in path.parts:
-            raise ParamsError(f"data.sources: {path}: a path must be relative to the data mirror")
-        if raw["format"] not in FORMATS:
-            raise ParamsError(
-                f"data.sources: {raw['path']}: format {raw['format']!r} is not one of {FORMATS}"
-            )
+        """A file of params `data.sources` (checked by `model_training.params`)."""
         return cls(raw["path"], raw["format"], raw.get("label"), raw.get("sha256"), raw.get("url"))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from lib_ml import InvalidUrlError, normalize_url
 from lib_ml.urls import split_host, trim_url
-from model_training.config import ParamsError, Paths, load_params, project_root
+from model_training.config import Paths, load_params, project_root
 from model_training.get_data import RAW_MANIFEST
 from model_training.sources import Example, read_labelled, write_dl
 
@@ -95,23 +95,11 @@ def split_stats(examples: list[Example], domains: list[str], index: np.ndarray) 
     }
 
 
-def split_fractions(params: dict[str, Any]) -> dict[str, float]:
-    """The val and test fractions of params `prepare`: each at least 0, leaving train a share
-    (else grouped_split fills test and val and leaves train empty, without a word)."""
-    fractions = {"val": float(params["val_fraction"]), "test": float(params["test_fraction"])}
-    if min(fractions.values()) < 0 or sum(fractions.values()) >= 1:
-        raise ParamsError(
-            f"prepare.val_fraction ({fractions['val']}) and prepare.test_fraction "
-            f"({fractions['test']}) must be at least 0 and add up to less than 1"
-        )
-    return fractions
-
-
 def prepare(root: Path | None = None) -> dict[str, Any]:
     root = root or project_root()
     params = load_params(root)["prepare"]
     paths = Paths(root)
-    fractions = split_fractions(params)
+    fractions = {"val": params["val_fraction"], "test": params["test_fraction"]}
     cleaned = clean(read_raw(paths.raw))
     splits = grouped_split(cleaned.domains, fractions, seed=params["seed"])
     paths.prepared.mkdir(parents=True, exist_ok=True)

@@ -33,12 +33,12 @@ from lib_ml.matrices import document_frequencies, smoothed_idf, text_ngram_count
 from lib_ml.predictor import LINEAR_FILE, TLD_FILE, TREES_FILE
 from lib_ml.scorers import LinearScorer, Stacker, TldPrior, TreeScorer, sigmoid
 from lib_ml.urls import split_host
-from model_training.config import ParamsError, Paths, build_time, load_params, project_root
+from model_training.config import Paths, build_time, load_params, project_root
 from model_training.metrics import best_f1_threshold, classification_metrics
+from model_training.params import FAMILIES
 from model_training.sources import Example, label_array, read_dl
 
 Logits = npt.NDArray[np.float64]
-FAMILIES = ("linear", "gbm", "ensemble")
 VIEW_FILES = {
     "url": LINEAR_FILE, "host": "view_host.npz", "path": "view_path.npz", "words": "view_words.npz"
 }  # fmt: skip
@@ -315,27 +315,6 @@ def train_ensemble(
     )  # fmt: skip
 
 
-# The counts of params `train` that fitting cannot run with below their least value (each
-# fails deep inside the fit otherwise: SGD never fitted, no out-of-fold rows, no thread).
-LEAST = {
-    ("linear", "epochs"): 1, ("linear", "chunk_size"): 1,
-    ("ensemble", "folds"): 2, ("ensemble", "workers"): 1,
-}  # fmt: skip
-
-
-def check_params(params: dict[str, Any]) -> None:
-    """Refuse families that do not exist and counts below what the fits need."""
-    unknown = set(params["families"]) - set(FAMILIES)
-    if unknown:
-        raise ParamsError(
-            f"train.families: unknown model families {sorted(unknown)}; known: {FAMILIES}"
-        )
-    for (section, key), least in LEAST.items():
-        value = params.get(section, {}).get(key)
-        if value is not None and int(value) < least:
-            raise ParamsError(f"train.{section}.{key} is {value}; it must be at least {least}")
-
-
 def train_families(
     train: Split,
     val: Split | None,
@@ -351,7 +330,6 @@ def train_families(
     manifest's threshold and validation metrics)."""
     seed = params["seed"]
     wanted = params["families"]
-    check_params(params)
     trained: dict[str, Trained] = {}
 
     def step(name: str) -> TaskID | None:

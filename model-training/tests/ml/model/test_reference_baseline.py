@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -143,11 +144,12 @@ def test_the_report_scores_the_model_as_evaluate_does(
         assert 0.0 < scorer["sets"]["feed"]["recall"] <= 1.0
 
 
-def test_the_report_file(models: Path, tmp_path: Path, examples: dict[str, list[Example]]) -> None:
-    (tmp_path / "params.yaml").write_text(
-        "data:\n  mirror: absent\nevaluate:\n  external: []\ntrain:\n  seed: 3\n  refit: true\n",
-        encoding="utf-8",
-    )
+def test_the_report_file(
+    models: Path, tmp_path: Path, examples: dict[str, list[Example]], params: dict[str, Any]
+) -> None:
+    train = {**params["train"], "seed": 3, "refit": True}
+    project = {"data": {"mirror": "absent", "sources": []}, "evaluate": {"external": []}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**project, "train": train}))
     prepared = tmp_path / "data" / "prepared"
     prepared.mkdir(parents=True)
     for split in ("train", "val", "test"):

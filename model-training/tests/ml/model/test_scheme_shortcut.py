@@ -104,7 +104,7 @@ def test_a_set_of_one_label_gets_only_the_figures_it_defines(models: Path) -> No
 
 def test_the_report_file(models: Path, tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text(
-        "data:\n  mirror: absent\nevaluate:\n  external: []\n", encoding="utf-8"
+        "data:\n  mirror: absent\n  sources: []\nevaluate:\n  external: []\n", encoding="utf-8"
     )
     (tmp_path / "data" / "prepared").mkdir(parents=True)
     # Sites enough for both halves of the cross-fitted term to hold both labels.
