@@ -326,6 +326,79 @@ def test_http_errors_are_reported(release: tuple[Path, str], tmp_path: Path) -> 
         fetch_models(f"{base}/missing.tar.gz", tmp_path / "cache")
 
 
+@contextmanager
+def _redirecting_to_a_signed_url() -> Iterator[str]:
+    """A release asset URL that redirects, as GitHub's do, to a signed object-store URL,
+    which answers 403 (a signature expired)."""
+
+    class Redirecting(_QuietHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/asset"):
+                self.send_response(302)
+                self.send_header("Location", "/object?X-Amz-Signature=signature-s3cret")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_error(403)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_failed_download_names_its_urls_without_their_credentials(tmp_path: Path) -> None:
+    with _redirecting_to_a_signed_url() as base:
+        url = f"{base.replace('://', '://deploy:hunter2@')}/asset.tar.gz?token=token-s3cret"
+        with pytest.raises(ModelSourceError) as refused:
+            fetch_models(url, tmp_path / "cache")
+    said = str(refused.value)
+    assert f"from {base.replace('://', '://[redacted]@')}/asset.tar.gz?[redacted]: " in said
+    assert "/object?[redacted]" in said  # the redirect's target, named by httpx
+    assert "403 Forbidden" in said
+    assert "\n" not in said
+    assert "s3cret" not in said
+    assert "hunter2" not in said
+
+
+def test_the_fetched_models_are_logged_without_the_url_credentials(
+    release: tuple[Path, str],
+    artifact_root: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    served, base = release
+    pack(served / "models.tar.gz", {"linear": artifact_root / "linear"})
+    with caplog.at_level("INFO", logger=remote.__name__):
+        fetch_models(f"{base}/models.tar.gz?token=token-s3cret", tmp_path / "cache")
+    (record,) = [r for r in caplog.records if r.getMessage() == "models fetched"]
+    assert record.__dict__["url"] == f"{base}/models.tar.gz?[redacted]"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://example.org/models.tar.gz", "https://example.org/models.tar.gz"),
+        (
+            "for url 'https://a:b@x.org/m?sig=1#f'.",
+            "for url 'https://[redacted]@x.org/m?[redacted]'.",
+        ),
+        (
+            "http://x.org:8080/?a=1 and http://y.org/",
+            "http://x.org:8080/?[redacted] and http://y.org/",
+        ),
+        ("no url here: ftp://u:p@x.org/", "no url here: ftp://u:p@x.org/"),
+    ],
+)
+def test_url_credentials_are_redacted_from_text(text: str, shown: str) -> None:
+    assert remote.without_url_secrets(text) == shown
+
+
 def test_oversized_downloads_stop(
     release: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

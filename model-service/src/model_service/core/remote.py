@@ -5,6 +5,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -35,6 +36,25 @@ class ModelSourceError(ModelLoadError):
     """The model archive cannot be downloaded or is not a safe, readable .tar.gz."""
 
 
+# An http(s) URL: its userinfo, and its query or fragment (where a signed or pre-authorized
+# download URL keeps its token, as the object store a release asset redirects to does).
+_URL = re.compile(r"(https?://)([^\s/?#@'\"]*@)?([^\s?#'\"]*)([?#][^\s'\"]*)?")
+
+
+def without_url_secrets(text: str) -> str:
+    """`text` with the userinfo and the query of every http(s) URL in it replaced by
+    `[redacted]`: what is logged, and returned by an admin reload, must not hand out the
+    credentials a model URL may carry."""
+
+    def redact(url: re.Match[str]) -> str:
+        scheme, userinfo, location, query = url.groups()
+        return "".join((
+            scheme, "[redacted]@" if userinfo else "", location, "?[redacted]" if query else ""
+        ))  # fmt: skip
+
+    return _URL.sub(redact, text)
+
+
 def fetch_models(url: str, cache_dir: Path) -> Path:
     """Download the archive at url and return the directory holding its artifact dirs."""
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -55,7 +75,7 @@ def fetch_models(url: str, cache_dir: Path) -> Path:
             except OSError:
                 if not target.is_dir():
                     raise
-    logger.info("models fetched", extra={"url": url, "directory": str(target)})
+    logger.info("models fetched", extra={"url": without_url_secrets(url), "directory": str(target)})
     return _artifact_root(target)
 
 
@@ -98,6 +118,7 @@ def _download(url: str, destination: Path) -> str:
     digest = hashlib.sha256()
     size = 0
     deadline = time.monotonic() + DOWNLOAD_DEADLINE_SECONDS
+    shown = without_url_secrets(url)
     try:
         with (
             httpx.stream(
@@ -113,15 +134,18 @@ def _download(url: str, destination: Path) -> str:
             for chunk in reply.iter_raw():
                 size += len(chunk)
                 if size > MAX_ARCHIVE_BYTES:
-                    raise ModelSourceError(f"{url} is larger than {MAX_ARCHIVE_BYTES} bytes")
+                    raise ModelSourceError(f"{shown} is larger than {MAX_ARCHIVE_BYTES} bytes")
                 if time.monotonic() > deadline:
                     raise ModelSourceError(
-                        f"{url} was not downloaded within {DOWNLOAD_DEADLINE_SECONDS} s"
+                        f"{shown} was not downloaded within {DOWNLOAD_DEADLINE_SECONDS} s"
                     )
                 digest.update(chunk)
                 out.write(chunk)
     except httpx.HTTPError as exc:
-        raise ModelSourceError(f"cannot download the models from {url}: {exc}") from exc
+        # httpx names the URL that failed, which may be a redirect's signed target, and may add
+        # a line pointing at documentation.
+        reason = without_url_secrets(next(iter(str(exc).splitlines()), ""))
+        raise ModelSourceError(f"cannot download the models from {shown}: {reason}") from exc
     return digest.hexdigest()
 
 
