@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -35,20 +35,27 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         """Keep the test output clean."""
 
 
+@contextmanager
+def _serving(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 answering with handler, and its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @pytest.fixture
 def release(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A directory served over HTTP on 127.0.0.1, and its base URL."""
     served = tmp_path / "release"
     served.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(partial(_QuietHandler, directory=str(served))) as base:
+        yield served, base
 
 
 def pack(archive: Path, members: dict[str, Path], prefix: str = "") -> None:
@@ -285,15 +292,8 @@ def _answering(body: bytes, content_encoding: str) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Encoded)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/models.tar.gz"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(Encoded) as base:
+        yield f"{base}/models.tar.gz"
 
 
 def test_an_archive_served_with_a_content_encoding_is_taken_as_sent(
@@ -341,15 +341,8 @@ def _redirecting_to_a_signed_url() -> Iterator[str]:
                 return
             self.send_error(403)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(Redirecting) as base:
+        yield base
 
 
 def test_a_failed_download_names_its_urls_without_their_credentials(tmp_path: Path) -> None:
@@ -491,16 +484,11 @@ def stalling_url() -> Iterator[tuple[str, threading.Event]]:
             self.wfile.flush()
             done.wait(30)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/models.tar.gz", done
-    finally:
-        done.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(Stalling) as base:
+        try:
+            yield f"{base}/models.tar.gz", done
+        finally:
+            done.set()  # before the server stops: its handler waits for it
 
 
 def _downloading(cache: Path, count: int) -> bool:
@@ -564,15 +552,8 @@ def trickling_url() -> Iterator[str]:
             except BrokenPipeError:  # the download gave up, as it should
                 pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickling)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/models.tar.gz"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(Trickling) as base:
+        yield f"{base}/models.tar.gz"
 
 
 def test_a_download_that_trickles_on_past_the_deadline_stops(
