@@ -80,6 +80,13 @@ def test_parts_are_cut_where_the_url_says() -> None:
     assert UrlParts.parse("a.com?") == UrlParts("", "a.com", "", "", None)
 
 
+def test_a_backslash_ends_the_network_location_as_normalization_reads_it() -> None:
+    url = "http://evil.tk\\@paypal.com/"
+    parts = UrlParts.parse(url)
+    assert (parts.netloc, parts.path, parts.join()) == ("evil.tk", "\\@paypal.com/", url)
+    assert {m.host for m in mutant_set(url)} == {"evil.tk"}
+
+
 def test_host_and_port_keep_userinfo_and_ipv6_brackets() -> None:
     assert UrlParts.parse(TRICKY[0]).host_and_port() == ("", "[2001:db8::1]", "8080")
     assert UrlParts.parse(TRICKY[1]).host_and_port() == ("user:pw@", "Example.com", None)

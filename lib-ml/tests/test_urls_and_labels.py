@@ -227,6 +227,20 @@ def test_userinfo_is_kept_as_a_signal() -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "same_as"),
+    [("http://evil.tk\\@paypal.com/", "http://evil.tk/@paypal.com/"),
+     ("http://u@a.com\\@b.com/", "http://u@a.com/@b.com/"),
+     ("http:\\\\evil.tk\\a", "http://evil.tk/a"),
+     ("evil.tk\\paypal.com", "evil.tk/paypal.com"),
+     ("http://a.com/x\\y?q=\\#\\", "http://a.com/x/y?q=\\#\\")],
+    ids=["userinfo", "after-userinfo", "scheme-slashes", "no-scheme", "path-not-query"],
+)  # fmt: skip
+def test_a_backslash_before_the_query_is_read_as_a_slash(raw: str, same_as: str) -> None:
+    # As browsers read http(s) URLs: the host of "http://evil.tk\@paypal.com/" is evil.tk.
+    assert normalize_url(raw) == normalize_url(same_as)
+
+
+@pytest.mark.parametrize(
     ("raw", "reason"),
     [
         ("", "empty"),

@@ -50,7 +50,8 @@ class UrlParts:
         scheme, rest = (match.group(1), url[match.end() :]) if match else ("", url)
         rest, hash_sign, fragment = rest.partition("#")
         rest, question_mark, query = rest.partition("?")
-        slash = rest.find("/")
+        # A backslash ends the network location too, as normalize_url reads it.
+        slash = min((rest.find(c) for c in "/\\" if c in rest), default=-1)
         netloc, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
         return cls(
             scheme, netloc, path, query if question_mark else None, fragment if hash_sign else None

@@ -147,6 +147,18 @@ def canonical_path(path: str) -> str:
     return path or "/"
 
 
+def backslashes_as_slashes(url: str) -> str:
+    """The URL with each backslash before its query or fragment read as a slash, as browsers
+    read http(s) URLs (WHATWG URL standard): `http://evil.tk\\@paypal.com/` is a page of
+    evil.tk, not of paypal.com, and `http:\\\\a.com\\x` is `http://a.com/x`."""
+    end = len(url)
+    for delimiter in "?#":
+        found = url.find(delimiter, 0, end)
+        if found >= 0:
+            end = found
+    return url[:end].replace("\\", "/") + url[end:]
+
+
 def trim_url(raw: str) -> str:
     """The URL without the white space and invisible characters around it."""
     return raw.strip(_AROUND_URL)
@@ -171,6 +183,8 @@ def normalize_url(raw: str) -> NormalizedUrl:
         url.encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates: not text any featurizer can read
         raise InvalidUrlError("the URL is not valid Unicode") from exc
+    if "\\" in url:
+        url = backslashes_as_slashes(url)
     match = _SCHEME.match(url)
     named = match.group(1).lower() if match else ""
     if match and named in NON_WEB_SCHEMES and (match.group(2) or not _PORT.match(url, match.end())):
