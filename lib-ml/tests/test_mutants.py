@@ -47,7 +47,10 @@ urls = st.builds(
         f"{scheme}{host}{port}{path}{slash if path else ''}{query}{fragment}"
     ),
     st.sampled_from(["", "http://", "https://", "HTTP://"]),
-    st.lists(label, min_size=2, max_size=4).map(".".join),
+    # Domain names: a host whose last label is a number is an IPv4 address, or no host.
+    st.lists(label, min_size=2, max_size=4)
+    .map(".".join)
+    .filter(lambda h: h.rpartition(".")[2][0].isalpha()),
     st.sampled_from(["", ":8080"]),
     st.lists(segment, max_size=3).map(lambda s: "".join(f"/{x}" for x in s)),
     st.sampled_from(["", "/", ".html"]),

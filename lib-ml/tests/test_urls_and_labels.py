@@ -183,6 +183,33 @@ def test_hosts_read_as_browsers_read_them(raw: str, host: str) -> None:
     assert normalize_url(raw).host == host
 
 
+@pytest.mark.parametrize(
+    "raw",
+    ["http://3232235777/", "http://0xC0A80101/", "http://0300.0250.01.01/", "http://192.168.257/",
+     "http://0xc0.0xa8.0x1.0x1", "http://192.0xa80101/", "http://192.168.1.1./",
+     "http://%31%39%32.168.1.1/", "http://\uff11\uff19\uff12.168.1.1/", "192.168.001.001"],
+)  # fmt: skip
+def test_an_ipv4_address_reads_alike_in_every_form_browsers_read(raw: str) -> None:
+    url = normalize_url(raw)
+    assert url.host == "192.168.1.1"
+    assert lexical_vector(url)[LEXICAL_FEATURES.index("host_is_ip")] == 1.0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["http://1.2.3.4.5/", "http://256.1.1.1/", "http://1.1.1.256/", "http://1.16777216/",
+     "http://4294967296/", "http://08.1.1.1/", "http://0xg.1/", "http://a.b.1/", "http://1..1/"],
+)  # fmt: skip
+def test_a_host_that_ends_in_a_number_but_is_no_ipv4_address_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidUrlError, match="is not a web address: it ends in a number"):
+        normalize_url(raw)
+
+
+@pytest.mark.parametrize("host", ["1.2.3.4", "0.0.0.0", "255.255.255.255", "a1.com", "1.com"])
+def test_hosts_that_name_an_ipv4_address_plainly_or_no_address_are_kept(host: str) -> None:
+    assert normalize_url(f"http://{host}/").host == host
+
+
 def test_idna_host_becomes_punycode() -> None:
     assert normalize_url("http://bücher.de/").host == "xn--bcher-kva.de"
 

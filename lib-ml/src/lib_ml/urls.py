@@ -96,10 +96,45 @@ def _idna_host(host: str) -> str:
         raise InvalidUrlError(f"the host {host!r} is not a valid internationalized name") from exc
 
 
+# A host whose last label is a number is an IPv4 address as browsers read one (WHATWG URL
+# standard): up to four numbers, each decimal, octal (a leading 0) or hexadecimal (0x), the
+# last filling the bytes the others leave; "3232235777", "0xc0a80101", "0300.0250.1.1" and
+# "192.168.257" are all 192.168.1.1.
+_LAST_LABEL_NUMBER = re.compile(r"[0-9]+|0x[0-9a-f]*")
+_IPV4_NUMBER = re.compile(r"0x([0-9a-f]*)|(0[0-7]*)|([1-9][0-9]{0,9})")
+
+
+def _ipv4_address(host: str) -> str:
+    """The dotted-decimal form of a host that ends in a number, or InvalidUrlError if it is no
+    IPv4 address (browsers refuse such a host)."""
+    parts = host.split(".")
+    numbers = []
+    for part in parts[:4]:
+        match = _IPV4_NUMBER.fullmatch(part)
+        if match is None:
+            break
+        hexadecimal, octal, decimal = match.groups()
+        if hexadecimal is not None:
+            numbers.append(int(hexadecimal or "0", 16))
+        else:
+            numbers.append(int(octal, 8) if octal is not None else int(decimal))
+    if (
+        len(numbers) != len(parts)  # more than four parts, or one that is no number
+        or max(numbers[:-1], default=0) > 255
+        or numbers[-1] >= 256 ** (5 - len(parts))
+    ):
+        raise InvalidUrlError(
+            f"the host {host!r} is not a web address: it ends in a number but is no IPv4 address"
+        )
+    address = numbers[-1] + sum(n << 8 * (3 - i) for i, n in enumerate(numbers[:-1]))
+    return ".".join(str(address >> shift & 255) for shift in (24, 16, 8, 0))
+
+
 def _web_host(hostname: str) -> str:
     """The host as a browser reads it: percent-escapes decoded (`%70aypal.com` is
-    `paypal.com`), lowercased and IDNA-encoded, then refused if no domain can hold it. IPv6
-    literals (the only hosts with a colon) are kept as they are."""
+    `paypal.com`), lowercased and IDNA-encoded, then refused if no domain can hold it; one
+    that ends in a number is an IPv4 address, in dotted decimal. IPv6 literals (the only hosts
+    with a colon) are kept as they are."""
     if ":" in hostname:
         return hostname
     host = _idna_host(unquote(hostname) if "%" in hostname else hostname)
@@ -107,6 +142,9 @@ def _web_host(hostname: str) -> str:
     if forbidden:
         character = "a space" if forbidden.group() == " " else repr(forbidden.group())
         raise InvalidUrlError(f"the host {host!r} is not a web address: it contains {character}")
+    last_label = host.rpartition(".")[2]
+    if last_label[:1].isdigit() and _LAST_LABEL_NUMBER.fullmatch(last_label):
+        return _ipv4_address(host)
     return host
 
 
