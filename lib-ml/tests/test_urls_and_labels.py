@@ -210,6 +210,27 @@ def test_hosts_that_name_an_ipv4_address_plainly_or_no_address_are_kept(host: st
     assert normalize_url(f"http://{host}/").host == host
 
 
+@pytest.mark.parametrize(
+    "raw",
+    ["http://a.com\u3002/x", "http://a.com\uff0e/x", "http://a.com\uff61/x", "http://\u3002a.com/x",
+     "http://a.com.\u3002/x", "http://\u00e4.com\u3002/x"],
+    ids=["U+3002", "U+FF0E", "U+FF61", "leading-U+3002", "dot+U+3002", "idn+U+3002"],
+)  # fmt: skip
+def test_the_dots_idna_reads_as_full_stops_are_trimmed_as_full_stops_are(raw: str) -> None:
+    same = raw.translate({0x3002: ".", 0xFF0E: ".", 0xFF61: "."})
+    assert normalize_url(raw) == normalize_url(same)
+    assert not normalize_url(raw).host.endswith(".")
+
+
+@given(st.text(alphabet="a\u00e4.\u3002\uff0e\uff61\u2024\ufe52", min_size=1, max_size=12))
+def test_a_host_neither_starts_nor_ends_with_a_dot(host: str) -> None:
+    try:
+        url = normalize_url(f"http://{host}/")
+    except InvalidUrlError:
+        return
+    assert url.host.strip(".") == url.host
+
+
 def test_idna_host_becomes_punycode() -> None:
     assert normalize_url("http://bücher.de/").host == "xn--bcher-kva.de"
 

@@ -84,16 +84,25 @@ class NormalizedUrl(NamedTuple):
         return out
 
 
+# The full stops IDNA separates labels at (RFC 3490, 3.1): "a.com\u3002" is "a.com.".
+_FULL_STOPS = ".\u3002\uff0e\uff61"
+
+
 def _idna_host(host: str) -> str:
-    host = host.strip(".").lower()
+    host = host.strip(_FULL_STOPS).lower()
     if not host:
         raise InvalidUrlError("the URL has no host")
     if host.isascii():
         return host
     try:
-        return host.encode("idna").decode("ascii")
+        encoded = host.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise InvalidUrlError(f"the host {host!r} is not a valid internationalized name") from exc
+    # Other dots become full stops as the labels are mapped ("\u2024", one dot leader).
+    encoded = encoded.strip(".")
+    if not encoded:
+        raise InvalidUrlError("the URL has no host")
+    return encoded
 
 
 # A host whose last label is a number is an IPv4 address as browsers read one (WHATWG URL
