@@ -222,7 +222,7 @@ def test_the_dots_idna_reads_as_full_stops_are_trimmed_as_full_stops_are(raw: st
     assert not normalize_url(raw).host.endswith(".")
 
 
-@given(st.text(alphabet="a\u00e4.\u3002\uff0e\uff61\u2024\ufe52", min_size=1, max_size=12))
+@given(st.text(alphabet="a\u00e4\u00ad.\u3002\uff0e\uff61\u2024\ufe52", min_size=1, max_size=12))
 def test_a_host_neither_starts_nor_ends_with_a_dot(host: str) -> None:
     try:
         url = normalize_url(f"http://{host}/")
@@ -235,6 +235,45 @@ def test_idna_host_becomes_punycode() -> None:
     assert normalize_url("http://bücher.de/").host == "xn--bcher-kva.de"
 
 
+@pytest.mark.parametrize(
+    ("raw", "same_as", "not_as"),
+    [("http://fa\u00df.de/", "http://xn--fa-hia.de/", "http://fass.de/"),
+     ("http://sparka\u00dfe.de/login", "http://xn--sparkae-5va.de/login", "sparkasse.de/login"),
+     ("http://\u03c2.com/", "http://xn--3xa.com/", "http://\u03c3.com/")],
+    ids=["sharp-s", "sharp-s-brand", "final-sigma"],
+)  # fmt: skip
+def test_hosts_are_mapped_as_idna_2008_and_browsers_map_them(
+    raw: str, same_as: str, not_as: str
+) -> None:
+    # IDNA 2003 read "ß" as "ss" and a final sigma as a sigma: not the domain browsers open.
+    assert normalize_url(raw) == normalize_url(same_as)
+    assert normalize_url(raw).host != normalize_url(not_as).host
+
+
+@pytest.mark.parametrize(
+    ("raw", "host"),
+    [("http://pay\u00adpal.com/", "paypal.com"), ("http://pay\u200bpal.com/", "paypal.com"),
+     ("http://\uff30\uff21\uff39\uff30\uff21\uff2c\uff0ecom/", "paypal.com"),
+     ("http://p\u0430ypal.com/", "xn--pypal-4ve.com"),
+     ("http://\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.ir/",
+      "xn--mgbn2ecje63gr19l.ir")],
+    ids=["soft-hyphen", "zero-width-space", "fullwidth", "cyrillic-a", "zwnj-in-persian"],
+)  # fmt: skip
+def test_international_hosts_read_as_browsers_read_them(raw: str, host: str) -> None:
+    assert normalize_url(raw).host == host
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["http://pay\u200dpal.com/", "http://pay\u200cpal.com/", "http://\u0301a.com/",
+     "http://a\u05d0.com/", "http://pay\u202epal.com/"],
+    ids=["zwj", "zwnj", "initial-combining-mark", "mixed-direction", "bidi-override"],
+)  # fmt: skip
+def test_international_hosts_browsers_refuse_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidUrlError, match="not a valid internationalized name"):
+        normalize_url(raw)
+
+
 @pytest.mark.parametrize("host", ["a" * 64 + ".com", "a..b.com", "x" * 300])
 def test_ascii_hosts_skip_the_idna_codecs_label_limits(host: str) -> None:
     assert normalize_url(f"http://{host}/").host == host
@@ -243,7 +282,7 @@ def test_ascii_hosts_skip_the_idna_codecs_label_limits(host: str) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        # 8,192 characters; each "ß" label becomes "ss" twice over: 16,128 once encoded.
+        # 8,192 characters; each "ß" label becomes "xn--zca" and 30 "a": 9,727 once encoded.
         ".".join(["\u00df" * 31] * 256),
         # At the limit as written, over it once "ä" becomes "xn--4ca".
         "\u00e4.com/" + "a" * (MAX_URL_LENGTH - 6),

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
+import idna
 import tldextract
 
 MAX_URL_LENGTH = 8192
@@ -86,19 +87,45 @@ class NormalizedUrl(NamedTuple):
 
 # The full stops IDNA separates labels at (RFC 3490, 3.1): "a.com\u3002" is "a.com.".
 _FULL_STOPS = ".\u3002\uff0e\uff61"
+_LABEL_SEPARATOR = re.compile(f"[{_FULL_STOPS}]")
+
+
+def _a_label(label: str) -> str:
+    """A label of a mapped host as DNS holds it: "xn--" and its punycode unless ASCII; raises
+    IDNAError for a label browsers refuse (UTS 46 validity: no leading combining mark, the
+    bidi rule, joiners only where a script needs them) or longer than 63 characters."""
+    if label.isascii():
+        return label
+    idna.check_initial_combiner(label)
+    idna.check_bidi(label)
+    for position, character in enumerate(label):
+        if character in "\u200c\u200d" and not idna.valid_contextj(label, position):
+            raise idna.IDNAError(f"a joiner out of place at {position} of {label!r}")
+    encoded = "xn--" + label.encode("punycode").decode("ascii")
+    if len(encoded) > 63:
+        raise idna.IDNAError(f"the label {label!r} is longer than 63 characters once encoded")
+    return encoded
 
 
 def _idna_host(host: str) -> str:
+    """The host lowercased and, unless ASCII, mapped and encoded as browsers do (UTS 46
+    nontransitional, IDNA 2008): "faß.de" is xn--fa-hia.de, where IDNA 2003, Python's "idna"
+    codec, read it as fass.de, another domain."""
     host = host.strip(_FULL_STOPS).lower()
     if not host:
         raise InvalidUrlError("the URL has no host")
     if host.isascii():
         return host
     try:
-        encoded = host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
+        # Label by label: the idna package maps at most 1,024 characters at once.
+        mapped = ".".join(
+            label if label.isascii() else idna.uts46_remap(label, std3_rules=False)
+            for label in _LABEL_SEPARATOR.split(host)
+        )
+        encoded = ".".join(map(_a_label, mapped.split(".")))
+    except (idna.IDNAError, UnicodeError) as exc:
         raise InvalidUrlError(f"the host {host!r} is not a valid internationalized name") from exc
-    # Other dots become full stops as the labels are mapped ("\u2024", one dot leader).
+    # A label of characters the mapping ignores (a soft hyphen) alone is left empty.
     encoded = encoded.strip(".")
     if not encoded:
         raise InvalidUrlError("the URL has no host")
