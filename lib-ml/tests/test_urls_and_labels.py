@@ -319,12 +319,19 @@ def test_userinfo_is_kept_as_a_signal() -> None:
      ("http://u@a.com\\@b.com/", "http://u@a.com/@b.com/"),
      ("http:\\\\evil.tk\\a", "http://evil.tk/a"),
      ("evil.tk\\paypal.com", "evil.tk/paypal.com"),
-     ("http://a.com/x\\y?q=\\#\\", "http://a.com/x/y?q=\\#\\")],
-    ids=["userinfo", "after-userinfo", "scheme-slashes", "no-scheme", "path-not-query"],
+     ("localhost:8080\\x", "localhost:8080/x")],
+    ids=["userinfo", "after-userinfo", "scheme-slashes", "no-scheme", "port"],
 )  # fmt: skip
-def test_a_backslash_before_the_query_is_read_as_a_slash(raw: str, same_as: str) -> None:
+def test_a_backslash_in_the_host_part_is_read_as_a_slash(raw: str, same_as: str) -> None:
     # As browsers read http(s) URLs: the host of "http://evil.tk\@paypal.com/" is evil.tk.
     assert normalize_url(raw) == normalize_url(same_as)
+
+
+def test_a_backslash_in_the_path_is_kept_as_written() -> None:
+    # Read as a slash by browsers too, but two URLs of the training corpus hold one there:
+    # reading them so waits for a retraining (docs/training.md).
+    url = normalize_url("http://a.com/x\\y?q=\\#\\")
+    assert (url.host, url.path, url.query) == ("a.com", "/x\\y", "q=\\")
 
 
 @pytest.mark.parametrize(

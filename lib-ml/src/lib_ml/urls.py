@@ -221,16 +221,17 @@ def canonical_path(path: str) -> str:
     return path or "/"
 
 
+# A scheme and the slashes after it, then the host part and the backslash that may end it.
+_THROUGH_HOST = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]{0,15}:)?[/\\]*[^/\\?#]*\\?")
+
+
 def backslashes_as_slashes(url: str) -> str:
-    """The URL with each backslash before its query or fragment read as a slash, as browsers
+    """The URL with each backslash up to the end of its host part read as a slash, as browsers
     read http(s) URLs (WHATWG URL standard): `http://evil.tk\\@paypal.com/` is a page of
-    evil.tk, not of paypal.com, and `http:\\\\a.com\\x` is `http://a.com/x`."""
-    end = len(url)
-    for delimiter in "?#":
-        found = url.find(delimiter, 0, end)
-        if found >= 0:
-            end = found
-    return url[:end].replace("\\", "/") + url[end:]
+    evil.tk, not of paypal.com, and `http:\\\\a.com\\x` is `http://a.com/x`. Backslashes
+    in the path, which browsers read as slashes too, are kept as written: reading them so
+    changes URLs of the training corpus, so it waits for a retraining."""
+    return _THROUGH_HOST.sub(lambda part: part.group().replace("\\", "/"), url, count=1)
 
 
 def trim_url(raw: str) -> str:
