@@ -4,8 +4,10 @@ import asyncio
 import contextlib
 import json
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -13,7 +15,7 @@ from model_service import bench
 from model_service.bench import run_bench, sample_urls
 from model_service.bench.loadgen import LoadResult, generate_load, http_request
 from model_service.bench.predictor import fit_line, run_predictor_bench
-from model_service.bench.service import running_service
+from model_service.bench.service import RunningService, running_service
 
 
 @pytest.mark.slow
@@ -62,7 +64,7 @@ def test_http_request_encoding() -> None:
 
 def test_load_result_statistics() -> None:
     result = LoadResult(requests=4, failures=1, seconds=2.0, latencies=[0.001, 0.002, 0.003])
-    assert result.throughput == 2.0
+    assert result.throughput == 1.5  # the three answered with 200
     assert result.percentile_ms(50) == pytest.approx(2.0)
     assert math.isnan(LoadResult(0, 0, 1.0, []).percentile_ms(99))
 
@@ -74,7 +76,7 @@ def test_paired_slices_merge_into_one_result() -> None:
     ]
     merged, cpu = bench._merged(slices)
     assert (merged.requests, merged.failures, merged.seconds) == (40, 1, 2.0)
-    assert merged.throughput == 20.0
+    assert merged.throughput == 19.5
     assert len(merged.latencies) == 39
     assert cpu == pytest.approx(0.06)
     assert bench._figures(merged, cpu)["server_cpu_ms_per_request"] == 1.5
@@ -104,6 +106,67 @@ def test_open_loop_keeps_its_rate_and_counts_failures() -> None:
     assert 40 <= result.requests <= 52
     assert result.failures == result.requests
     assert result.latencies == []
+
+
+def test_failed_requests_are_no_throughput() -> None:
+    """A case whose every answer is an error (a model the directory lacks: 404) must not
+    show the rate of its error answers as requests or items served, nor halve it for the
+    half-rate run."""
+    failed = LoadResult(requests=900, failures=900, seconds=1.0, latencies=[])
+    figures = bench._figures(failed, 0.3, items_per_request=20)
+    assert figures["requests_per_s"] == 0.0
+    assert figures["items_per_s"] == 0.0
+    assert figures["failures"] == 900
+    half = LoadResult(requests=100, failures=40, seconds=2.0, latencies=[0.001] * 60)
+    assert bench._figures(half, 0.1)["requests_per_s"] == 30.0
+
+
+class _InProcessService:
+    """Stands in for the service process: a server on this process's event loop."""
+
+    def __init__(self, port: int) -> None:
+        self.host, self.port = "127.0.0.1", port
+
+    def cpu_seconds(self) -> float:
+        return time.process_time()
+
+
+def test_cases_answered_only_with_errors_measure_no_rate() -> None:
+    """Against a server that knows no model (every predict a 404, the bare endpoint 200):
+    the predict cases serve nothing, so there is no half rate to offer either."""
+
+    async def scenario() -> dict[str, Any]:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionResetError):
+                while head := await reader.readuntil(b"\r\n\r\n"):
+                    length = next(
+                        (int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                         if line.lower().startswith(b"content-length:")), 0,
+                    )  # fmt: skip
+                    await reader.readexactly(length)
+                    status = b"200 OK" if head.startswith(b"GET /health/live ") else b"404 No"
+                    writer.write(b"HTTP/1.1 " + status + b"\r\ncontent-length: 2\r\n\r\n{}")
+                    await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            service = cast(RunningService, _InProcessService(port))
+            return await bench._measure(bench._Bench(service, 0.2, 2), batch_size=10)
+        finally:
+            server.close()
+
+    results = asyncio.run(scenario())
+    assert results["bare_json"]["requests_per_s"] > 0
+    assert results["bare_json"]["failures"] == 0
+    for case in (*(name for name, _, _ in bench.SINGLE_CASES), "batch_predict_linear"):
+        assert results[case]["failures"] > 0, case
+        assert results[case]["requests_per_s"] == 0.0, case
+        assert results[case]["items_per_s"] == 0.0, case
+    for name, _, _ in bench.SINGLE_CASES:
+        assert results[name]["ratio_to_bare"] == 0.0
+        assert results[name]["at_half_rate"] is None
 
 
 def test_main_prints_the_figures_as_json(

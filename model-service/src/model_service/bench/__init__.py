@@ -142,7 +142,12 @@ async def _measure(bench: _Bench, batch_size: int) -> dict[str, Any]:
                 paired_bare["server_cpu_ms_per_request"] / saturated["server_cpu_ms_per_request"],
                 3,
             ),
-            "at_half_rate": {"rate_per_s": half_rate, **await bench.run(requests, rate=half_rate)},
+            # A case that served nothing (every answer an error) has no half rate to offer.
+            "at_half_rate": (
+                {"rate_per_s": half_rate, **await bench.run(requests, rate=half_rate)}
+                if half_rate
+                else None
+            ),
         }
     batch = [_post("/v1/predict/batch", {"urls": urls[:batch_size], "model": "linear"})]
     # Two connections: the next batch is on its way while one is being scored.

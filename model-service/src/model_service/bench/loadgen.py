@@ -14,14 +14,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class LoadResult:
-    requests: int
+    requests: int  # answered, failures included
     failures: int
     seconds: float
     latencies: list[float]  # seconds, of the successful requests
 
     @property
     def throughput(self) -> float:
-        return self.requests / self.seconds
+        """Successful requests per second: an error answer is no request served."""
+        return (self.requests - self.failures) / self.seconds
 
     def percentile_ms(self, q: float) -> float:
         return float(np.percentile(self.latencies, q) * 1e3) if self.latencies else float("nan")
