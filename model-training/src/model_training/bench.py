@@ -2,13 +2,13 @@
 
 Real Ebbu2017 URLs are replicated with random path and query perturbations up to N (fine
 for cost, meaningless for accuracy). Each size runs in a fresh process so that its peak
-RSS is its own.
+RSS is its own: VmHWM, the peak of the process's memory since it started; not getrusage's
+ru_maxrss, which Linux carries across exec from the process that launched it.
 """
 
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -41,6 +41,14 @@ def perturbed_corpus(
     return urls, labels
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident set size (VmHWM, Linux), in KiB."""
+    for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("/proc/self/status gives no VmHWM")
+
+
 def measure(size: int, root: Path) -> dict[str, Any]:
     """Train the linear model on `size` URLs in this process; seconds and peak RSS."""
     params = load_params(root)
@@ -53,7 +61,7 @@ def measure(size: int, root: Path) -> dict[str, Any]:
     start = time.perf_counter()
     fit_linear(urls, labels, params["train"]["linear"], seed=0)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = peak_rss_kib()
     return {"urls": size, "seconds": round(seconds, 2), "peak_rss_mib": round(peak_kib / 1024, 1)}
 
 
