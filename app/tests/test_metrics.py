@@ -3,12 +3,14 @@
 import asyncio
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Message, Receive, Scope, Send
 
 from phishline_app.core.metrics import AppMetrics, RequestMetricsMiddleware
+from phishline_app.services.model_client import FailureReason
 
 PHISHING_URL = "http://paypal.com.secure-login.verify-account.ru/webscr?cmd=_login"
 METRICS_DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
@@ -125,6 +127,19 @@ def test_model_service_failures_are_counted_by_reason(client, fake_service, mode
     fake_service.mode = "ok"
     after = value(scrape(client), "phishline_app_model_service_errors_total", **labels)
     assert after - before == 1
+
+
+def test_every_model_service_failure_reason_is_exported_at_zero_from_the_start() -> None:
+    # A counter series that appears at its first failure starts Prometheus' rate() and
+    # increase() from that value: the failures before the first scrape of it are never seen,
+    # and a short outage not at all (PhishlineModelServiceUnreachable, the error share panel).
+    metrics = AppMetrics(variant="v2", version="0")
+    for reason in get_args(FailureReason):
+        labels = {"variant": "v2", "reason": reason}
+        sample = metrics.registry.get_sample_value(
+            "phishline_app_model_service_errors_total", labels
+        )
+        assert sample == 0.0, reason
 
 
 def test_unmatched_paths_share_one_route_label(client) -> None:

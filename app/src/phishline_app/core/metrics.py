@@ -16,6 +16,8 @@ REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 FEEDBACK_DELAY_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 # Route label of requests no route matched: one series instead of one per scanned path.
 UNMATCHED_ROUTE = "unmatched"
+# Why a call to model-service failed (the model client's FailureReason).
+MODEL_SERVICE_FAILURE_REASONS = ("unavailable", "timeout", "bad_response")
 
 
 @dataclass
@@ -71,9 +73,12 @@ class AppMetrics:
             ["variant", "version"], registry=registry,
         )  # fmt: skip
         info.labels(variant=self.variant, version=self.version).set(1)
-        # Series that dashboards divide by exist from the start, at zero.
+        # Series that dashboards divide by exist from the start, at zero; so do the failed
+        # calls, whose first ones rate() would not see in a series born at its first failure.
         for answer in ("yes", "no"):
             self.feedback.labels(variant=self.variant, answer=answer)
+        for reason in MODEL_SERVICE_FAILURE_REASONS:
+            self.model_service_errors.labels(variant=self.variant, reason=reason)
         self.new_users.labels(variant=self.variant)
         self.in_flight.labels(variant=self.variant)
         self.feedback_delay.labels(variant=self.variant)
