@@ -15,8 +15,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = REPO / "operation" / "prometheus"
 RULES = PROMETHEUS_DIR / "rules.yml"
-# Series Prometheus writes itself for every target.
-PROMETHEUS_SERIES = frozenset({"up"})
+# Series Prometheus writes itself: for every target, and for every pending or firing alert.
+PROMETHEUS_SERIES = frozenset({"up", "ALERTS"})
 # The sample names each metric type exposes, after the family name.
 SUFFIXES = {
     "counter": ("_total", "_created"),
