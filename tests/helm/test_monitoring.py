@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
+import pytest
 import yaml
 
 Manifest = dict[str, Any]
@@ -24,6 +26,46 @@ def test_the_prometheus_rule_is_the_projects_rule_file(
     rule = one_object(defaults, "PrometheusRule", "phishline")
     assert rule["spec"] == load_yaml(OPERATION / "prometheus" / "rules.yml")
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+# The longest ServiceMonitor interval the values schema takes.
+LONGEST_INTERVAL_SECONDS = 30
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"([0-9]+)(ms|s|m|h)", duration)
+    assert match, duration
+    number, unit = match.groups()
+    return int(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def test_the_longest_scrape_interval_taken_leaves_two_samples_in_every_rate_window() -> None:
+    """rate() needs two samples in its window: a ServiceMonitor scraping less often than half
+    the rules' shortest window leaves their series empty, and the alerts on them silent."""
+    rules = (OPERATION / "prometheus" / "rules.yml").read_text(encoding="utf-8")
+    shortest = min(_seconds(window) for window in re.findall(r"\[([0-9]+[smh])\]", rules))
+    assert shortest / 2 == LONGEST_INTERVAL_SECONDS
+
+
+@pytest.mark.parametrize("interval", ["1m", "31s", "45s", "30001ms", "0s", "15"])
+def test_a_scrape_interval_too_long_for_the_rules_is_refused(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], interval: str
+) -> None:
+    with pytest.raises(
+        helm.HelmValuesError, match=re.escape("at '/monitoring/serviceMonitor/interval'")
+    ):
+        rendered({"monitoring": {"serviceMonitor": {"interval": interval}}})
+
+
+@pytest.mark.parametrize("interval", ["15s", "30s", "500ms", "30000ms"])
+def test_a_scrape_interval_within_the_rules_windows_is_taken(
+    rendered: Callable[[dict[str, Any]], list[Manifest]], interval: str
+) -> None:
+    assert _seconds(interval) <= LONGEST_INTERVAL_SECONDS
+    manifests = rendered({"monitoring": {"serviceMonitor": {"interval": interval}}})
+    monitors = [m for m in manifests if m["kind"] == "ServiceMonitor"]
+    assert monitors
+    assert all(e["interval"] == interval for m in monitors for e in m["spec"]["endpoints"])
 
 
 def test_every_dashboard_ships_in_a_sidecar_config_map(defaults: list[Manifest]) -> None:
