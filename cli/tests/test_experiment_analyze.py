@@ -266,3 +266,20 @@ def test_impossible_options_are_refused(options: dict[str, float]) -> None:
     v1, v2 = simulated(1, 0.8, 0.8)
     with pytest.raises(ValueError, match="alpha"):
         analyze(v1, v2, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("sequential", [False, True], ids=["fixed", "mSPRT"])
+def test_users_who_all_answered_alike_with_an_inexact_share_decide_nothing(
+    sequential: bool,
+) -> None:
+    # Every user of both variants said yes once out of 7 answers: the same data in both.
+    # Summed as floats, 30 and 34 shares of 1/7 left means 6e-17 apart and variances of
+    # about 1e-33 instead of 0: the z-test found p = 4e-15 and "users prefer v2".
+    v1 = VariantData.from_users("v1", 30, [(1, 7)] * 30)
+    v2 = VariantData.from_users("v2", 34, [(1, 7)] * 34)
+    for variant in (v1, v2):
+        assert (variant.mean, variant.variance) == (1 / 7, 0.0)
+    result = analyze(v1, v2, sequential=sequential)
+    assert not result.comparison.enough_data
+    assert result.comparison.difference == 0.0
+    assert result.decision == NO_PREFERENCE

@@ -47,8 +47,14 @@ class VariantData:
         """From (yes, answers) of every user who answered at least once."""
         shares = [yes / answers for yes, answers in answers_per_user]
         units = len(shares)
-        mean = sum(shares) / units if units else 0.0
-        variance = sum((s - mean) ** 2 for s in shares) / (units - 1) if units > 1 else 0.0
+        # Summed as deviations from the first share: users who all answered alike get their
+        # share as the mean and a variance of exactly 0. Summing the shares themselves left
+        # rounding errors (thirty shares of 1/7) that passed for a variance of about 1e-33.
+        first = shares[0] if shares else 0.0
+        deviations = [s - first for s in shares]
+        shift = sum(deviations) / units if units else 0.0
+        mean = first + shift
+        variance = sum((d - shift) ** 2 for d in deviations) / (units - 1) if units > 1 else 0.0
         return cls(
             name=name,
             assigned=assigned,
