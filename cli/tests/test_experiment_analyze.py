@@ -102,7 +102,7 @@ def test_a_variant_without_answers_summarises_to_zero() -> None:
 
 def test_srm_mismatch_starts_at_p_0_001() -> None:
     assert not srm_check(5000, 5330).mismatch  # p = 0.0012
-    assert srm_check(5000, 5340).mismatch  # p = 0.0008
+    assert srm_check(5000, 5340).mismatch  # p = 0.0009
 
 
 @pytest.mark.parametrize("sequential", [False, True], ids=["fixed", "mSPRT"])
@@ -127,9 +127,8 @@ def test_analyze_runs_the_chosen_test_with_the_given_options() -> None:
 
 def test_srm_check_agrees_with_scipy() -> None:
     check = srm_check(600, 400, 0.5)
-    expected = stats.chisquare([600, 400], [500, 500])
-    assert check.chi_squared == pytest.approx(expected.statistic)
-    assert check.p_value == pytest.approx(expected.pvalue)
+    assert check.chi_squared == pytest.approx(stats.chisquare([600, 400], [500, 500]).statistic)
+    assert check.p_value == pytest.approx(stats.binomtest(600, 1000, 0.5).pvalue)
     assert check.mismatch
     uneven = srm_check(900, 100, 0.9)  # a planned 90/10 split, met exactly
     assert uneven.p_value == pytest.approx(1.0)
@@ -137,10 +136,29 @@ def test_srm_check_agrees_with_scipy() -> None:
     assert srm_check(0, 0).p_value == 1.0
 
 
+@pytest.mark.parametrize("share", [0.5, 0.9, 0.99])
+def test_srm_false_alarms_stay_under_one_in_a_thousand_with_few_users(share: float) -> None:
+    # Under H0 the number of users in v1 is binomial: the chance of "mismatch" is computed
+    # exactly, for every number of users up to 60. The chi-squared approximation gave p < 0.001
+    # for 1 : 3 at a planned 90 % (exactly, p = 0.0037) and 0 : 2 (p = 0.01): up to one false
+    # alarm in a hundred with the chart's 90/10 split, and one in fifteen at 99/1.
+    for total in range(1, 61):
+        counts = range(total + 1)
+        false_alarms = sum(
+            stats.binom.pmf(control, total, share)
+            for control in counts
+            if srm_check(control, total - control, share).mismatch
+        )
+        assert false_alarms <= 0.001 * (1 + 1e-9), total
+    for control, total in [(1, 4), (0, 2), (30, 40), (7, 12)]:
+        check = srm_check(control, total - control, share)
+        assert check.p_value == pytest.approx(stats.binomtest(control, total, share).pvalue)
+
+
 def test_srm_threshold_is_one_in_a_thousand() -> None:
-    # chi-squared 10.83 is p = 0.001 at one degree of freedom.
-    assert not srm_check(5000, 5200).mismatch  # p = 0.048
-    assert srm_check(5000, 5400).mismatch  # p = 7e-5
+    # Exact binomial p-values; chi-squared 10.83 (p = 0.001 at one degree of freedom) is close.
+    assert not srm_check(5000, 5200).mismatch  # p = 0.049
+    assert srm_check(5000, 5400).mismatch  # p = 9e-5
 
 
 def test_fixed_horizon_test_agrees_with_scipy() -> None:

@@ -430,7 +430,7 @@ SPREAD_V2 = VariantData("v2", 90, 100, 0.6, 0.16, 200, 120)
 
 def test_report_of_a_decided_experiment_in_full() -> None:
     # Shares: 50 +- 1.96 * 3 and 60 +- 1.96 * 4 points. Assigned 110 : 90 against 100 each:
-    # chi-squared 2 * 10^2 / 100 = 2, p = erfc(1) = 0.157. Difference 10 points, z = 2,
+    # chi-squared 2 * 10^2 / 100 = 2, exact binomial p = 0.179. Difference 10 points, z = 2,
     # p = 0.0455, interval 10 +- 1.96 * 5 = 0.20 to 19.80 points.
     assert report_for(SPREAD_V1, SPREAD_V2) == (
         "# A/B experiment: v1 (verdict) against v2 (probability)\n"
@@ -447,7 +447,7 @@ def test_report_of_a_decided_experiment_in_full() -> None:
         "## Sample ratio\n"
         "\n"
         "Users who answered v1 : v2 = 110 : 90, planned 50.0 % to v1: chi-squared = 2.000, "
-        "p = 0.157. No mismatch (p >= 0.001).\n"
+        "exact binomial p = 0.179. No mismatch (p >= 0.001).\n"
         "\n"
         "## Difference of the yes share (v2 - v1)\n"
         "\n"

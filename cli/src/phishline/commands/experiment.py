@@ -160,7 +160,10 @@ def analyze(
         )
     console.print(f"source: {data.source}")
     console.print(table)
-    console.print(f"SRM: chi-squared {result.srm.chi_squared:.3f}, p = {result.srm.p_value:.3g}")
+    console.print(
+        f"SRM: chi-squared {result.srm.chi_squared:.3f}, "
+        f"exact binomial p = {result.srm.p_value:.3g}"
+    )
     comparison = result.comparison
     if comparison.enough_data:
         console.print(

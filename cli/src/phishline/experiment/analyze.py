@@ -1,7 +1,7 @@
 """The A/B decision: sample-ratio check, then the difference of the yes share, v2 - v1.
 
-1. Sample ratio mismatch (SRM): a chi-squared goodness-of-fit test of the users assigned
-   to each variant against the planned split; p < 0.001 means the assignment or the logging
+1. Sample ratio mismatch (SRM): an exact binomial test of the users assigned to each
+   variant against the planned split; p < 0.001 means the assignment or the logging
    is broken, and no comparison of the variants can be trusted.
 2. The difference of the mean per-unit yes share (a unit is a user, or an answer when only
    counts are known) with a two-sided z-test and its 95 % confidence interval. Both use the
@@ -16,7 +16,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import erfc, exp, inf, log, sqrt
+from math import erfc, exp, floor, inf, lgamma, log, log1p, sqrt
 from statistics import NormalDist
 
 SRM_THRESHOLD = 0.001
@@ -112,8 +112,50 @@ class Analysis:
     decision: str
 
 
+def binomial_p_value(successes: int, trials: int, probability: float) -> float:
+    """Two-sided exact binomial test: the probability of the counts no likelier than
+    `successes` (with a relative tolerance of 1e-7 for ties, as usual)."""
+
+    def log_pmf(k: int) -> float:
+        return (
+            lgamma(trials + 1)
+            - lgamma(k + 1)
+            - lgamma(trials - k + 1)
+            + k * log(probability)
+            + (trials - k) * log1p(-probability)
+        )
+
+    bound = log_pmf(successes) + 1e-7
+    mode = min(trials, floor((trials + 1) * probability))
+    if log_pmf(mode) <= bound:
+        return 1.0
+    # The probabilities rise up to the mode and fall after it: each tail of counts no likelier
+    # than the observed one starts at a boundary found by bisection, and its terms shrink away
+    # from the mode, so each sum stops once they no longer count.
+    low, high = -1, mode  # the last count below the mode in the tail is in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if log_pmf(middle) <= bound else (low, middle)
+    lower_end = low
+    low, high = mode, trials + 1  # the first count above the mode in the tail is in (low, high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if log_pmf(middle) <= bound else (middle, high)
+    total = 0.0
+    for counts in (range(lower_end, -1, -1), range(high, trials + 1)):
+        for k in counts:
+            term = exp(log_pmf(k))
+            total += term
+            if term <= total * 1e-17:
+                break
+    return min(1.0, total)
+
+
 def srm_check(control: int, treatment: int, expected_control_share: float = 0.5) -> SrmCheck:
-    """Chi-squared goodness of fit (1 degree of freedom) of the assignment counts."""
+    """The chi-squared statistic of the assignment counts against the planned split, and the
+    p-value of the exact binomial test. The chi-squared distribution approximates it for large
+    counts only: with an uneven split and few users (1 : 3 at 90 %, 0 : 2) it gave p < 0.001
+    up to ten times as often as one time in a thousand."""
     total = control + treatment
     if total == 0:
         return SrmCheck((control, treatment), expected_control_share, 0.0, 1.0)
@@ -122,9 +164,11 @@ def srm_check(control: int, treatment: int, expected_control_share: float = 0.5)
         (seen - wanted) ** 2 / wanted
         for seen, wanted in zip((control, treatment), expected, strict=True)
     )
-    # The chi-squared survival function with one degree of freedom is erfc(sqrt(x / 2)).
     return SrmCheck(
-        (control, treatment), expected_control_share, chi_squared, erfc(sqrt(chi_squared / 2))
+        (control, treatment),
+        expected_control_share,
+        chi_squared,
+        binomial_p_value(control, total, expected_control_share),
     )
 
 

@@ -96,7 +96,7 @@ def markdown(analysis: Analysis, data: ExperimentData, generated: datetime) -> s
         "",
         f"{counted.capitalize()} v1 : v2 = {srm.assigned[0]} : {srm.assigned[1]}, planned "
         f"{percent(srm.expected_control_share)} to v1: chi-squared = {srm.chi_squared:.3f}, "
-        f"p = {srm.p_value:.3g}. "
+        f"exact binomial p = {srm.p_value:.3g}. "
         + (
             f"**Mismatch** (p < {SRM_THRESHOLD:g}): {causes}; "
             "the comparison below cannot be trusted."
