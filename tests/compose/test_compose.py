@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings
 from model_service.core.config import Settings as ModelServiceSettings
 from phishline_app.core.config import DEFAULT_PORTS as APP_PORTS
 from phishline_app.core.config import Settings as AppSettings
+from phishline_app.server import GRACEFUL_SHUTDOWN_SECONDS as APP_DRAIN_SECONDS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = REPO / "operation" / "compose"
@@ -233,6 +234,34 @@ def test_environment_is_what_the_code_reads(
     compose: Compose, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert settings_problems(compose, monkeypatch) == []
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"([0-9]+)(s|m)", duration)
+    assert match, duration
+    return int(match.group(1)) * {"s": 1, "m": 60}[match.group(2)]
+
+
+def test_servers_get_the_time_to_drain_before_docker_kills_them(compose: Compose) -> None:
+    """On `docker compose stop` or `down`, Docker sends SIGTERM, then SIGKILL after the
+    service's stop_grace_period (10 s unless set): it must outlast the server's drain of
+    in-flight requests, with a margin for the shutdown after it."""
+    services = compose["services"]
+    environment = services["model-service"]["environment"]
+    model_service_drain = int(
+        environment.get(
+            "PHISHLINE_SHUTDOWN_TIMEOUT",
+            ModelServiceSettings.model_fields["shutdown_timeout"].default,
+        )
+    )
+    drains = {
+        "model-service": model_service_drain,
+        "app-v1": APP_DRAIN_SECONDS,
+        "app-v2": APP_DRAIN_SECONDS,
+    }
+    for name, drain in drains.items():
+        grace = _seconds(services[name].get("stop_grace_period", "10s"))
+        assert grace >= drain + 5, (name, grace, drain)
 
 
 def test_checks_report_a_broken_compose_file(
