@@ -395,6 +395,53 @@ def test_nothing_is_published_before_the_tests_and_the_model_gate() -> None:
     assert "images" in upstream(jobs, "release")
 
 
+def images_unbuilt_before_the_tag(ci: dict[str, Any], release: dict[str, Any]) -> list[str]:
+    """The release pushes its images after the tag is made: each must have been built, without
+    pushing, by ci.yml, which the tag job waits for, or a Dockerfile that fails leaves a tag
+    and no image."""
+    released = set(release["jobs"]["images"]["strategy"]["matrix"]["component"])
+    problems = []
+    if "ci" not in upstream(release["jobs"], "tag"):
+        problems.append("the tag job does not wait for ci.yml")
+    job = ci["jobs"].get("images", {})
+    built = set(job.get("strategy", {}).get("matrix", {}).get("component", []))
+    if missing := sorted(released - built):
+        problems.append(f"ci.yml does not build {missing}")
+    for step in job.get("steps", []):
+        if step.get("uses", "").startswith("docker/build-push-action@"):
+            options = step.get("with", {})
+            if options.get("push") is not False:
+                problems.append("ci.yml pushes its images")
+            if options.get("file") != "${{ matrix.component }}/Dockerfile":
+                problems.append("ci.yml builds another Dockerfile than the release")
+    return problems
+
+
+def test_every_released_image_is_built_before_the_tag() -> None:
+    ci, release = load(WORKFLOWS / "ci.yml"), load(WORKFLOWS / "release.yml")
+    assert images_unbuilt_before_the_tag(ci, release) == []
+
+
+def test_an_image_left_unbuilt_before_the_tag_is_caught() -> None:
+    ci, release = load(WORKFLOWS / "ci.yml"), load(WORKFLOWS / "release.yml")
+    job = ci["jobs"]["images"]
+    job["strategy"]["matrix"]["component"].remove("app")
+    build = next(s for s in job["steps"] if "build-push" in s.get("uses", ""))
+    build["with"]["push"] = True
+    build["with"]["file"] = "Dockerfile"
+    release["jobs"]["tag"]["needs"] = ["version", "model"]
+    assert images_unbuilt_before_the_tag(ci, release) == [
+        "the tag job does not wait for ci.yml",
+        "ci.yml does not build ['app']",
+        "ci.yml pushes its images",
+        "ci.yml builds another Dockerfile than the release",
+    ]
+    del ci["jobs"]["images"]
+    assert images_unbuilt_before_the_tag(ci, release)[1] == (
+        "ci.yml does not build ['app', 'model-service', 'model-training']"
+    )
+
+
 PLANNED = "needs.version.outputs.release == 'true'"
 # A job whose `if` calls one of these runs although a job it needs was skipped.
 _STATUS_FUNCTIONS = re.compile(r"\b(?:always|failure|cancelled)\(")
