@@ -6,7 +6,7 @@ import re
 import pytest
 
 from phishline.experiment.analyze import VariantData, fixed_horizon
-from phishline.experiment.plan import alternative_share, plan, sample_size
+from phishline.experiment.plan import Plan, alternative_share, plan, sample_size
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,14 @@ def test_the_variant_with_fewer_new_users_sets_the_duration(v1_share: float) -> 
     assert sized.assigned_users_per_variant == 1552  # the split changes the days only
     assert sized.smaller_share == pytest.approx(0.1)
     assert sized.days == 78  # the smaller variant gets 20 users a day: 1552 / 20 = 77.6
+
+
+def test_whole_users_are_not_rounded_up_by_a_float_error() -> None:
+    # 21 answering users when 70 % of users answer are 30 users; in floats 21 / 0.7 is
+    # 30.000000000000004.
+    sized = Plan(0.5, 0.6, 0.05, 0.8, 21, 0.7, None, 0.5)
+    assert sized.assigned_users_per_variant == 30
+    assert Plan(0.5, 0.6, 0.05, 0.8, 22, 0.7, None, 0.5).assigned_users_per_variant == 32
 
 
 def test_a_duration_of_whole_days_is_not_rounded_up_by_a_float_error() -> None:

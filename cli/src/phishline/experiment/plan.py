@@ -29,7 +29,8 @@ class Plan:
 
     @property
     def assigned_users_per_variant(self) -> int:
-        return ceil(self.answering_users_per_variant / self.answering_share)
+        # Rounded first, as `days`: 21 / 0.7 is 30.000000000000004 in floats, not 31 users.
+        return ceil(round(self.answering_users_per_variant / self.answering_share, 9))
 
     @property
     def smaller_share(self) -> float:
