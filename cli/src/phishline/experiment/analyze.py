@@ -129,20 +129,23 @@ def binomial_p_value(successes: int, trials: int, probability: float) -> float:
     mode = min(trials, floor((trials + 1) * probability))
     if log_pmf(mode) <= bound:
         return 1.0
+
     # The probabilities rise up to the mode and fall after it: each tail of counts no likelier
     # than the observed one starts at a boundary found by bisection, and its terms shrink away
     # from the mode, so each sum stops once they no longer count.
-    low, high = -1, mode  # the last count below the mode in the tail is in [low, high)
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if log_pmf(middle) <= bound else (low, middle)
-    lower_end = low
-    low, high = mode, trials + 1  # the first count above the mode in the tail is in (low, high]
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (low, middle) if log_pmf(middle) <= bound else (middle, high)
+    def tail_edge(tail: int, off: int) -> int:
+        """The tail's count nearest the mode, by bisection between `tail`, a count in the tail
+        (or just past the counts: -1, trials + 1), and `off`, one off it (the mode)."""
+        while abs(off - tail) > 1:
+            middle = (tail + off) // 2
+            tail, off = (middle, off) if log_pmf(middle) <= bound else (tail, middle)
+        return tail
+
     total = 0.0
-    for counts in (range(lower_end, -1, -1), range(high, trials + 1)):
+    for counts in (
+        range(tail_edge(-1, mode), -1, -1),
+        range(tail_edge(trials + 1, mode), trials + 1),
+    ):
         for k in counts:
             term = exp(log_pmf(k))
             total += term
