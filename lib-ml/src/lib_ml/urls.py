@@ -22,7 +22,8 @@ import idna
 import tldextract
 
 MAX_URL_LENGTH = 8192
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]{0,15}):(//)?")
+_SCHEME_NAME = r"[a-zA-Z][a-zA-Z0-9+.-]{0,15}"
+_SCHEME = re.compile(rf"^({_SCHEME_NAME}):(//)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -222,7 +223,7 @@ def canonical_path(path: str) -> str:
 
 
 # A scheme and the slashes after it, then the host part and the backslash that may end it.
-_THROUGH_HOST = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]{0,15}:)?[/\\]*[^/\\?#]*\\?")
+_THROUGH_HOST = re.compile(rf"^(?:{_SCHEME_NAME}:)?[/\\]*[^/\\?#]*\\?")
 
 
 def backslashes_as_slashes(url: str) -> str:
